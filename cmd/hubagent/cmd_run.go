@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hubagent/hubagent/internal/cloudlink"
+	"github.com/hubagent/hubagent/internal/config"
+	"github.com/hubagent/hubagent/internal/hub"
+	"github.com/hubagent/hubagent/internal/localapi"
+	"github.com/hubagent/hubagent/internal/localbus"
+	"github.com/hubagent/hubagent/internal/metrics"
+	"github.com/hubagent/hubagent/internal/store"
+)
+
+func cmdRun(ctx context.Context, env *Env, args []string) error {
+	var c common
+	var o config.Overrides
+	const synopsis = "[--config FILE] [--data DIR] [--api-listen ADDR] [--mqtt-broker URL] [--mqtt-listen ADDR]"
+	fs := newFlags(env, "run", synopsis, &c, false)
+	fs.StringVar(&o.APIListen, "api-listen", "", "HTTPS listen `ADDR` (default :8443)")
+	fs.StringVar(&o.MQTTBroker, "mqtt-broker", "", "MQTT broker `URL`; empty = embedded broker, auto = find by mDNS")
+	fs.StringVar(&o.MQTTListen, "mqtt-listen", "", "embedded broker listen `ADDR` (default 127.0.0.1:1883)")
+	fs.StringVar(&o.LogLevel, "log-level", "", "log `LEVEL`: debug, info, warn, error")
+	fs.StringVar(&o.LogFormat, "log-format", "", "log `FORMAT`: text or json")
+	pos, err := parse(env, fs, synopsis, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	cfg, err := loadConfig(env, &c, o)
+	if err != nil {
+		return err
+	}
+	log := newLogger(env, cfg.Log)
+	return runAgent(ctx, cfg, log)
+}
+
+func newLogger(env *Env, lc config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(lc.Level)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if lc.Format == "json" {
+		return slog.New(slog.NewJSONHandler(env.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(env.Stderr, opts))
+}
+
+// prepareDataDir creates the data directory (0700) and proves it writable
+// before anything else starts, so a read-only mount fails with one clear
+// line instead of a database error later.
+func prepareDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, unwrapPath(err))
+	}
+	probe, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %w", dir, unwrapPath(err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return nil
+}
+
+// unwrapPath drops the *PathError's own path, which the caller names.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	started := time.Now()
+	if err := prepareDataDir(cfg.DataDir); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, store.FileName), store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	hubID, err := st.HubID(ctx)
+	if err != nil {
+		return err
+	}
+	log = log.With("hub", hubID)
+
+	// The control socket first: it refuses a second agent on the same data
+	// directory before that one touches the broker port or the database.
+	sockLn, err := localapi.Listen(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer sockLn.Close()
+	cert, err := cloudlink.LoadCertificate(cfg.DataDir, cfg.API.CertFile, cfg.API.KeyFile, hubID)
+	if err != nil {
+		return err
+	}
+	apiLn, err := cloudlink.Listen(cfg.API.Listen, cert)
+	if err != nil {
+		return err
+	}
+	defer apiLn.Close()
+
+	h, err := hub.New(ctx, hub.Options{
+		Store: st, CommandTimeout: cfg.API.CommandTimeout, Logger: log.With("component", "hub"),
+		Writer: store.WriterOptions{Window: cfg.Store.CoalesceWindow},
+	})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	m := metrics.New(h)
+
+	var broker *localbus.Broker
+	switch cfg.MQTT.Broker {
+	case "", "auto":
+		// "auto" falls back to the embedded broker until mDNS finds one.
+		broker, err = localbus.StartBroker(localbus.BrokerOptions{Listen: cfg.MQTT.Listen,
+			Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, Logger: log.With("component", "broker")})
+		if err != nil {
+			return err
+		}
+		defer broker.Close()
+		log.Info("embedded MQTT broker listening", "addr", broker.Addr())
+	}
+
+	srv := cloudlink.NewServer(cloudlink.Options{Hub: h, HubID: hubID, Version: version,
+		Logger: log.With("component", "api"), Metrics: m.Handler(), Wrap: m.Wrap})
+	local := localapi.NewServer(localapi.Options{Hub: h, HubID: hubID, Version: version,
+		Metrics: m.Handler(), Logger: log.With("component", "localapi")})
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	serve := func(f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil {
+				errc <- err
+				cancel()
+			}
+		}()
+	}
+	serve(func(ctx context.Context) error { return srv.Serve(ctx, apiLn) })
+	serve(func(ctx context.Context) error { return local.Serve(ctx, sockLn) })
+	log.Info("hubagent running", "version", version, "api", apiLn.Addr().String(), "data", cfg.DataDir,
+		"devices", h.Len(), "startup", time.Since(started).Round(time.Millisecond))
+
+	<-ctx.Done()
+	log.Info("stopping")
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binPath is the hubagent binary built once for the tests that run it as a
+// separate process, the way an installer or a script does.
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hubagent-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Chmod(dir, 0o755) // reachable by the unprivileged user in permission tests
+	binPath = filepath.Join(dir, "hubagent")
+	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build hubagent: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// freePort returns a loopback address nobody listens on right now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// agent is a hubagent run process started by a test.
+type agent struct {
+	cmd    *exec.Cmd
+	api    string
+	stderr *bytes.Buffer
+	done   chan struct{} // closed once the process has exited
+}
+
+// cleanEnv drops HUBAGENT_* variables of the test's own environment, so an
+// operator's settings cannot leak into the agent under test.
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "HUBAGENT_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+func startAgent(t *testing.T, dir string, args ...string) *agent {
+	t.Helper()
+	a := &agent{api: freePort(t), stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	full := append([]string{"run", "--api-listen", a.api, "--mqtt-listen", freePort(t)}, args...)
+	a.cmd = exec.Command(binPath, full...)
+	a.cmd.Dir = dir
+	a.cmd.Env = cleanEnv()
+	a.cmd.Stderr = a.stderr
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { a.cmd.Wait(); close(a.done) }()
+	t.Cleanup(func() {
+		a.cmd.Process.Kill()
+		<-a.done
+	})
+	return a
+}
+
+// healthz polls /healthz until it answers or the deadline passes.
+func (a *agent) healthz(t *testing.T, within time.Duration) map[string]any {
+	t.Helper()
+	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		resp, err := hc.Get("https://" + a.api + "/healthz")
+		if err == nil {
+			defer resp.Body.Close()
+			var h map[string]any
+			if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+				t.Fatal(err)
+			}
+			return h
+		}
+		select {
+		case <-a.done:
+			t.Fatalf("agent exited: %v\n%s", a.cmd.ProcessState, a.stderr)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no /healthz answer within %v\n%s", within, a.stderr)
+	return nil
+}
+
+// stop sends SIGTERM and returns the exit code.
+func (a *agent) stop(t *testing.T, within time.Duration) int {
+	t.Helper()
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.done:
+	case <-time.After(within):
+		t.Fatalf("agent did not stop within %v", within)
+	}
+	return a.cmd.ProcessState.ExitCode()
+}
+
+// hubagent runs one CLI command and returns stdout, stderr and exit code.
+func hubagent(t *testing.T, dir string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Dir = dir
+	cmd.Env = cleanEnv()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+}

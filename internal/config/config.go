@@ -1,0 +1,157 @@
+// Package config turns a TOML file, HUBAGENT_* environment variables and
+// command-line flag overrides into one validated Config.
+//
+// Precedence is defaults < file < environment < flags. Every problem is
+// reported as an *Error naming the key and where its value came from: the
+// file and line, the environment variable or the flag.
+//
+// Relative paths (data_dir and the cert, key and CA files) are used as given,
+// that is relative to the agent's working directory, not to the directory of
+// the configuration file.
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Config is the agent's complete configuration.
+type Config struct {
+	// DataDir holds the database, keys and the local control socket.
+	DataDir string
+	Log     Log
+	API     API
+	MQTT    MQTT
+	MDNS    MDNS
+	Drivers Drivers
+	Store   Store
+	Notify  Notify
+	Tunnel  Tunnel
+	// File is the configuration file that was read, "" if none.
+	File string
+}
+
+// Log configures the agent's own log output.
+type Log struct {
+	Level  string // debug, info, warn or error
+	Format string // text or json
+}
+
+// API configures the HTTPS server partner clouds talk to.
+type API struct {
+	Listen string // host:port
+	// CertFile and KeyFile name a PEM certificate and key; both empty means a
+	// self-signed certificate made on first run.
+	CertFile       string
+	KeyFile        string
+	CommandTimeout time.Duration // how long a command may wait for the appliance
+	TokenTTL       time.Duration // lifetime of issued access tokens
+	RateLimit      float64       // sustained requests per second per partner
+	RateBurst      int           // requests a partner may burst above RateLimit
+}
+
+// MQTT configures the connection to the MQTT broker that carries Home
+// Assistant discovery.
+type MQTT struct {
+	// Broker is "" for the embedded broker, "auto" for the first _mqtt._tcp
+	// broker found by mDNS, or a URL such as "tcp://broker.lan:1883".
+	Broker          string
+	Listen          string // listen address of the embedded broker
+	Username        string
+	Password        string // secret: never printed, see Redacted
+	CAFile          string
+	CertFile        string
+	KeyFile         string
+	ClientID        string // "" lets the agent derive one from the hub id
+	DiscoveryPrefix string // Home Assistant discovery topic prefix
+}
+
+// MDNS configures service discovery on the LAN.
+type MDNS struct {
+	Enabled    bool
+	Interfaces []string // empty means every multicast-capable interface
+	Services   []string // service types to browse, such as "_wled._tcp"
+	Advertise  bool     // announce the agent as _hubagent._tcp
+}
+
+// Drivers configures the drivers for appliances found by mDNS.
+type Drivers struct {
+	PollInterval   time.Duration
+	ShellyPassword string // secret: never printed, see Redacted
+}
+
+// Store configures the SQLite state cache.
+type Store struct {
+	// CoalesceWindow is how long repeated writes to one property are merged
+	// before they reach the disk; 0 writes every change.
+	CoalesceWindow time.Duration
+}
+
+// Notify configures delivery of state changes to partner clouds.
+type Notify struct {
+	CAFile string        // extra CA bundle for partner endpoints; "" uses the system roots
+	MaxAge time.Duration // pending notifications older than this are dropped
+}
+
+// Tunnel configures the SSH reverse tunnel to a relay.
+type Tunnel struct {
+	Relay          string // host:port of the relay's SSH server; "" turns the tunnel off
+	User           string
+	HostKey        string // the relay's public key, one authorized_keys-format line
+	AcceptNew      bool   // trust the relay's key on first connection instead of HostKey
+	RemoteListen   string // host:port the relay listens on for this hub
+	KeyFile        string // this hub's private key; "" in a file means <data_dir>/tunnel_ed25519
+	PublicURL      string // https URL partners reach the hub at through the relay
+	TrustForwarded bool   // trust X-Forwarded-* headers from the relay
+}
+
+// Defaults that other values are derived from.
+const (
+	defaultDataDir    = "./hubagent-data"
+	tunnelKeyFileName = "tunnel_ed25519"
+	maxCoalesceWindow = 10 * time.Second
+	redacted          = "***"
+)
+
+// Default returns the configuration used when nothing is configured: data in
+// ./hubagent-data, the embedded MQTT broker, HTTPS on :8443 and no tunnel.
+func Default() *Config {
+	c := &Config{
+		DataDir: defaultDataDir,
+		Log:     Log{Level: "info", Format: "text"},
+		API: API{
+			Listen:         ":8443",
+			CommandTimeout: 5 * time.Second,
+			TokenTTL:       time.Hour,
+			RateLimit:      20,
+			RateBurst:      40,
+		},
+		MQTT: MQTT{
+			Listen:          "127.0.0.1:1883",
+			DiscoveryPrefix: "homeassistant",
+		},
+		MDNS: MDNS{
+			Enabled:    true,
+			Interfaces: []string{},
+			Services: []string{
+				"_mqtt._tcp", "_wled._tcp", "_shelly._tcp",
+				"_hap._tcp", "_googlecast._tcp", "_http._tcp",
+			},
+			Advertise: true,
+		},
+		Drivers: Drivers{PollInterval: 5 * time.Second},
+		Store:   Store{CoalesceWindow: 200 * time.Millisecond},
+		Notify:  Notify{MaxAge: 24 * time.Hour},
+		Tunnel:  Tunnel{User: "hubagent"},
+	}
+	c.deriveDefaults()
+	return c
+}
+
+// deriveDefaults fills values whose default depends on other values, so that
+// moving data_dir also moves the tunnel key unless it was named explicitly.
+func (c *Config) deriveDefaults() {
+	if c.Tunnel.KeyFile == "" {
+		c.Tunnel.KeyFile = filepath.Join(c.DataDir, tunnelKeyFileName)
+	}
+}

@@ -1,0 +1,342 @@
+// Package hub is the agent's in-process core: the registry of devices over
+// the store, the stream of state-change events, and command dispatch to the
+// local bus drivers with confirmation and timeout.
+package hub
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/store"
+)
+
+// Options configure a Hub.
+type Options struct {
+	Store *store.Store
+	// Writer options for the state writer the hub owns (coalescing window,
+	// transaction hook).
+	Writer store.WriterOptions
+	// CommandTimeout is how long Control waits for a device to confirm
+	// (default 5 s).
+	CommandTimeout time.Duration
+	Logger         *slog.Logger
+}
+
+// Hub holds the devices and routes state in and commands out.
+type Hub struct {
+	st      *store.Store
+	w       *store.Writer
+	log     *slog.Logger
+	timeout time.Duration
+	events  *broadcaster
+
+	mu      sync.RWMutex
+	devices map[string]*entry
+	drivers map[string]Driver
+
+	reports, changes, commands, timeouts atomic.Uint64
+}
+
+type entry struct {
+	dev     *device.Device
+	waiters []*waiter
+}
+
+// New loads the registry from the store and starts the state writer.
+func New(ctx context.Context, opts Options) (*Hub, error) {
+	if opts.Store == nil {
+		return nil, fmt.Errorf("hub: no store")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.CommandTimeout <= 0 {
+		opts.CommandTimeout = 5 * time.Second
+	}
+	if opts.Writer.Logger == nil {
+		opts.Writer.Logger = opts.Logger
+	}
+	ds, err := opts.Store.Devices(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("hub: load devices: %w", err)
+	}
+	h := &Hub{
+		st: opts.Store, log: opts.Logger, timeout: opts.CommandTimeout, events: newBroadcaster(),
+		devices: make(map[string]*entry, len(ds)), drivers: map[string]Driver{},
+	}
+	for _, d := range ds {
+		h.devices[d.ID] = &entry{dev: d}
+	}
+	h.w = opts.Store.NewWriter(opts.Writer)
+	return h, nil
+}
+
+// Close writes pending state and ends every event subscription.
+func (h *Hub) Close() error {
+	err := h.w.Close()
+	h.events.closeAll()
+	return err
+}
+
+// Flush waits until all state reported so far is committed.
+func (h *Hub) Flush(ctx context.Context) error { return h.w.Flush(ctx) }
+
+// Subscribe returns a new consumer of the event stream with the given
+// buffer size (default 256).
+func (h *Hub) Subscribe(buffer int) *Subscription { return h.events.subscribe(buffer) }
+
+// Len is the number of devices.
+func (h *Hub) Len() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.devices)
+}
+
+// Devices returns copies of all devices, ordered by id.
+func (h *Hub) Devices() []*device.Device {
+	h.mu.RLock()
+	out := make([]*device.Device, 0, len(h.devices))
+	for _, e := range h.devices {
+		out = append(out, e.dev.Clone())
+	}
+	h.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Device returns a copy of one device.
+func (h *Hub) Device(id string) (*device.Device, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	e, ok := h.devices[id]
+	if !ok {
+		return nil, false
+	}
+	return e.dev.Clone(), true
+}
+
+// View calls fn with the live device under the registry's read lock, for
+// hot paths that must not copy. fn must not keep or modify d.
+func (h *Hub) View(id string, fn func(d *device.Device)) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	e, ok := h.devices[id]
+	if ok {
+		fn(e.dev)
+	}
+	return ok
+}
+
+// UpsertDevice adds a device or updates its description. Known state is
+// kept; state in d is merged over it. An unchanged description writes
+// nothing (discovery configs are republished often; flash is finite).
+func (h *Hub) UpsertDevice(ctx context.Context, d *device.Device) error {
+	if err := d.Validate(); err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	d = d.Clone()
+	h.mu.Lock()
+	old, exists := h.devices[d.ID]
+	if exists && sameDescription(old.dev, d) {
+		wasOnline := old.dev.Online
+		h.mu.Unlock()
+		if d.Online != wasOnline {
+			h.SetOnline(d.ID, d.Online)
+		}
+		if len(d.State) > 0 {
+			h.ReportState(d.ID, d.State, d.UpdatedAt)
+		}
+		return nil
+	}
+	if exists {
+		merged := old.dev.State
+		for k, v := range d.State {
+			merged[k] = v
+		}
+		d.State = merged
+		if d.UpdatedAt.Before(old.dev.UpdatedAt) {
+			d.UpdatedAt = old.dev.UpdatedAt
+		}
+	}
+	if d.State == nil {
+		d.State = map[string]device.Value{}
+	}
+	if d.UpdatedAt.IsZero() {
+		d.UpdatedAt = time.Now()
+	}
+	// The store write happens under the lock so two upserts of one device
+	// cannot reach the database in the other order than the registry.
+	if err := h.st.UpsertDevice(ctx, d); err != nil {
+		h.mu.Unlock()
+		return fmt.Errorf("hub: %w", err)
+	}
+	if exists {
+		old.dev = d
+	} else {
+		h.devices[d.ID] = &entry{dev: d}
+	}
+	snapshot := d.Clone()
+	h.mu.Unlock()
+	for name, v := range snapshot.State {
+		h.w.Put(store.Change{DeviceID: d.ID, Property: name, Value: v, At: snapshot.UpdatedAt})
+	}
+	typ := DeviceAdded
+	if exists {
+		typ = DeviceUpdated
+	}
+	h.events.publish(Event{Type: typ, DeviceID: d.ID, Device: snapshot, At: time.Now()})
+	return nil
+}
+
+func sameDescription(a, b *device.Device) bool {
+	return a.Name == b.Name && a.Category == b.Category && a.Manufacturer == b.Manufacturer &&
+		a.Model == b.Model && a.Room == b.Room && a.Source == b.Source &&
+		bytes.Equal(a.Binding, b.Binding) && reflect.DeepEqual(a.Properties, b.Properties)
+}
+
+// RemoveDevice deletes a device. Commands waiting on it fail with
+// DEVICE_NOT_FOUND.
+func (h *Hub) RemoveDevice(ctx context.Context, id string) error {
+	h.mu.Lock()
+	e, ok := h.devices[id]
+	if !ok {
+		h.mu.Unlock()
+		return &device.Error{Code: device.CodeDeviceNotFound, DeviceID: id, Message: "device " + id + " not found"}
+	}
+	// Commit pending state first so a late state row cannot outlive the
+	// device in the database.
+	if err := h.w.Flush(ctx); err != nil {
+		h.log.Warn("flush before device removal failed", "device", id, "err", err)
+	}
+	if err := h.st.DeleteDevice(ctx, id); err != nil {
+		h.mu.Unlock()
+		return fmt.Errorf("hub: %w", err)
+	}
+	delete(h.devices, id)
+	for _, w := range e.waiters {
+		w.finish(&device.Error{Code: device.CodeDeviceNotFound, DeviceID: id, Message: "device " + id + " was removed"})
+	}
+	h.mu.Unlock()
+	h.events.publish(Event{Type: DeviceRemoved, DeviceID: id, At: time.Now()})
+	return nil
+}
+
+// ReportState records state a device reported. Only properties the device
+// declares are taken, and only changed values are written and announced.
+// It reports whether anything changed.
+func (h *Hub) ReportState(id string, props map[string]device.Value, at time.Time) bool {
+	h.reports.Add(1)
+	if at.IsZero() {
+		at = time.Now()
+	}
+	var changed map[string]device.Value
+	h.mu.Lock()
+	e, ok := h.devices[id]
+	if !ok {
+		h.mu.Unlock()
+		return false
+	}
+	for name, v := range props {
+		if v.IsNull() {
+			continue
+		}
+		if old, had := e.dev.State[name]; had && old.Equal(v) {
+			continue
+		}
+		if _, declared := e.dev.Property(name); !declared {
+			continue
+		}
+		if changed == nil {
+			changed = make(map[string]device.Value, len(props))
+		}
+		e.dev.State[name] = v
+		changed[name] = v
+	}
+	if changed != nil {
+		e.dev.UpdatedAt = at
+	}
+	e.checkWaiters()
+	h.mu.Unlock()
+	if changed == nil {
+		return false
+	}
+	h.changes.Add(uint64(len(changed)))
+	for name, v := range changed {
+		if err := h.w.Put(store.Change{DeviceID: id, Property: name, Value: v, At: at}); err != nil {
+			h.log.Debug("state not stored", "device", id, "err", err)
+		}
+	}
+	h.events.publish(Event{Type: StateChanged, DeviceID: id, State: changed, At: at})
+	return true
+}
+
+// SetOnline records a device's reachability.
+func (h *Hub) SetOnline(id string, online bool) {
+	h.mu.Lock()
+	e, ok := h.devices[id]
+	if !ok || e.dev.Online == online {
+		h.mu.Unlock()
+		return
+	}
+	e.dev.Online = online
+	if !online {
+		for _, w := range e.waiters {
+			w.finish(&device.Error{Code: device.CodeDeviceOffline, DeviceID: id, Message: "device " + id + " went offline"})
+		}
+		e.waiters = nil
+	}
+	h.mu.Unlock()
+	now := time.Now()
+	h.w.Put(store.Change{DeviceID: id, Value: device.Bool(online), At: now})
+	h.events.publish(Event{Type: OnlineChanged, DeviceID: id, Online: online, At: now})
+}
+
+// SetSourceOnline marks every device of one source online or offline (for
+// example all MQTT devices when the broker connection drops).
+func (h *Hub) SetSourceOnline(source string, online bool) {
+	h.mu.RLock()
+	var ids []string
+	for id, e := range h.devices {
+		if e.dev.Source == source && e.dev.Online != online {
+			ids = append(ids, id)
+		}
+	}
+	h.mu.RUnlock()
+	slices.Sort(ids)
+	for _, id := range ids {
+		h.SetOnline(id, online)
+	}
+}
+
+// Stats are the hub's counters for metrics.
+type Stats struct {
+	Devices        int
+	Reports        uint64 // ReportState calls
+	Changes        uint64 // property values that changed
+	Commands       uint64
+	Timeouts       uint64
+	Writer         store.WriterStats
+	WriterLastErr  error
+	EventConsumers int
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() Stats {
+	h.events.mu.RLock()
+	consumers := len(h.events.subs)
+	h.events.mu.RUnlock()
+	return Stats{
+		Devices: h.Len(), Reports: h.reports.Load(), Changes: h.changes.Load(),
+		Commands: h.commands.Load(), Timeouts: h.timeouts.Load(),
+		Writer: h.w.Stats(), WriterLastErr: h.w.LastError(), EventConsumers: consumers,
+	}
+}

@@ -1,0 +1,207 @@
+// Package localapi is the agent's local control socket: a small HTTP API on
+// a unix socket (mode 0600) in the data directory that the hubagent CLI uses
+// while an agent runs. Only the socket's owner (and root) can reach it.
+package localapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/hub"
+)
+
+// SocketName is the socket's file name in the data directory.
+const SocketName = "hubagent.sock"
+
+// Status is the answer of GET /v1/status.
+type Status struct {
+	HubID   string `json:"hubId"`
+	Version string `json:"version"`
+	Devices int    `json:"devices"`
+	PID     int    `json:"pid"`
+	Started int64  `json:"started"`
+}
+
+// Options configure the server.
+type Options struct {
+	Hub     *hub.Hub
+	HubID   string
+	Version string
+	Metrics http.Handler
+	Logger  *slog.Logger
+	// Extra routes added by other parts of the agent (partners, tunnel...),
+	// keyed by ServeMux pattern.
+	Extra map[string]http.Handler
+}
+
+// Server serves the local API.
+type Server struct {
+	opts    Options
+	mux     *http.ServeMux
+	started time.Time
+}
+
+// NewServer builds the local API.
+func NewServer(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux(), started: time.Now()}
+	s.mux.HandleFunc("GET /v1/status", s.status)
+	s.mux.HandleFunc("GET /v1/devices", s.devices)
+	s.mux.HandleFunc("GET /v1/devices/{id}", s.device)
+	s.mux.HandleFunc("POST /v1/devices/{id}/control", s.control)
+	if opts.Metrics != nil {
+		s.mux.Handle("GET /metrics", opts.Metrics)
+	}
+	for pattern, h := range opts.Extra {
+		s.mux.Handle(pattern, h)
+	}
+	return s
+}
+
+// Listen creates the socket in dataDir with mode 0600. A socket left by an
+// agent that died is replaced; one that answers means another agent runs on
+// this data directory, which is refused.
+func Listen(dataDir string) (net.Listener, error) {
+	path := filepath.Join(dataDir, SocketName)
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("localapi: another hubagent is already running with data directory %s (socket %s answers)", dataDir, path)
+	}
+	// Bind under a temporary name, restrict it, then rename into place: the
+	// socket is never reachable with wider permissions.
+	tmp := filepath.Join(dataDir, fmt.Sprintf(".%s.%d", SocketName, os.Getpid()))
+	os.Remove(tmp)
+	ln, err := net.Listen("unix", tmp)
+	if err != nil {
+		return nil, fmt.Errorf("localapi: listen %s: %w", tmp, err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("localapi: chmod %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("localapi: place socket %s: %w", path, err)
+	}
+	return &unlinkListener{Listener: ln, path: path}, nil
+}
+
+type unlinkListener struct {
+	net.Listener
+	path string
+}
+
+func (l *unlinkListener) Close() error {
+	err := l.Listener.Close()
+	os.Remove(l.path)
+	return err
+}
+
+// Serve serves until ctx ends.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("localapi: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	<-errc
+	return nil
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, Status{HubID: s.opts.HubID, Version: s.opts.Version,
+		Devices: s.opts.Hub.Len(), PID: os.Getpid(), Started: s.started.UnixMilli()})
+}
+
+func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
+	ds := s.opts.Hub.Devices()
+	out := make([]device.Device, len(ds))
+	for i, d := range ds {
+		out[i] = *d
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) device(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.opts.Hub.Device(r.PathValue("id"))
+	if !ok {
+		writeError(w, &device.Error{Code: device.CodeDeviceNotFound, DeviceID: r.PathValue("id"),
+			Message: "device " + r.PathValue("id") + " not found"})
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// ControlRequest is the body of POST /v1/devices/{id}/control.
+type ControlRequest struct {
+	Properties map[string]device.Value `json:"properties"`
+}
+
+// ControlResult is its answer.
+type ControlResult struct {
+	DeviceID string                  `json:"deviceId"`
+	State    map[string]device.Value `json:"state"`
+}
+
+// ErrorBody is the body of every failed local API call.
+type ErrorBody struct {
+	ErrorCode device.Code `json:"errorCode"`
+	Message   string      `json:"message"`
+}
+
+func (s *Server) control(w http.ResponseWriter, r *http.Request) {
+	var req ControlRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, &device.Error{Code: device.CodeInvalidRequest, Message: "invalid request body: " + err.Error()})
+		return
+	}
+	id := r.PathValue("id")
+	st, err := s.opts.Hub.Control(r.Context(), id, req.Properties)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ControlResult{DeviceID: id, State: st})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v) //nolint:errcheck // client gone
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	code := device.CodeOf(err)
+	msg := err.Error()
+	var de *device.Error
+	if !errors.As(err, &de) {
+		msg = "internal error"
+	}
+	status := code.HTTPStatus()
+	writeJSON(w, status, ErrorBody{ErrorCode: code, Message: msg})
+}

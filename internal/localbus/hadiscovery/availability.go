@@ -1,0 +1,132 @@
+package hadiscovery
+
+import (
+	"fmt"
+
+	"github.com/hubagent/hubagent/internal/localbus/hatemplate"
+)
+
+// AvailabilityTopic is one topic that says whether the entity is online.
+type AvailabilityTopic struct {
+	Topic               string
+	PayloadAvailable    string // default "online"
+	PayloadNotAvailable string // default "offline"
+	template            *hatemplate.Template
+}
+
+// AvailabilityTopics returns the entity's availability topics: the
+// availability list, else availability_topic with the entity-level
+// payloads and availability_template. Empty means always available.
+func (e *Entity) AvailabilityTopics() []AvailabilityTopic {
+	return e.availability
+}
+
+// AvailabilityMode is availability_mode: "latest" (default), "all" or "any".
+func (e *Entity) AvailabilityMode() string {
+	switch m := e.strDef("availability_mode", "latest"); m {
+	case "all", "any":
+		return m
+	}
+	return "latest"
+}
+
+// parseAvailability reads availability settings at config time.
+func (e *Entity) parseAvailability() error {
+	plOn, plOff := e.strDef("payload_available", "online"), e.strDef("payload_not_available", "offline")
+	if list, ok := e.Config["availability"].([]any); ok {
+		for i, item := range list {
+			m := item.(map[string]any) // checkTopics made sure
+			t := AvailabilityTopic{Topic: m["topic"].(string), PayloadAvailable: plOn, PayloadNotAvailable: plOff}
+			sub := &Entity{Config: m}
+			t.PayloadAvailable = sub.strDef("payload_available", "online")
+			t.PayloadNotAvailable = sub.strDef("payload_not_available", "offline")
+			if s, ok := m["value_template"].(string); ok {
+				tpl, err := hatemplate.Parse(s)
+				if err != nil {
+					return fmt.Errorf("availability[%d].value_template: %w", i, err)
+				}
+				t.template = tpl
+			}
+			e.availability = append(e.availability, t)
+		}
+	}
+	if topic := e.topic("availability_topic"); topic != "" {
+		t := AvailabilityTopic{Topic: topic, PayloadAvailable: plOn, PayloadNotAvailable: plOff}
+		if s, ok := e.Config["availability_template"].(string); ok {
+			tpl, err := hatemplate.Parse(s)
+			if err != nil {
+				return fmt.Errorf("availability_template: %w", err)
+			}
+			t.template = tpl
+		}
+		e.availability = append(e.availability, t)
+	}
+	return nil
+}
+
+// Availability evaluates one entity's availability from the messages on
+// its availability topics, as Home Assistant does: with no topics the
+// entity is always online; otherwise it is offline until told otherwise,
+// and availability_mode decides between several topics. Not safe for
+// concurrent use; the caller serialises messages per entity.
+type Availability struct {
+	topics []AvailabilityTopic
+	mode   string
+	state  map[string]bool // per topic: last known availability
+	latest bool
+}
+
+// NewAvailability returns the evaluator for e.
+func NewAvailability(e *Entity) *Availability {
+	return &Availability{topics: e.AvailabilityTopics(), mode: e.AvailabilityMode(), state: map[string]bool{}}
+}
+
+// Update applies a message and returns whether the entity is now online.
+// A payload that is neither the available nor the not-available payload
+// changes nothing; a message on an unrelated topic changes nothing.
+func (a *Availability) Update(topic string, payload []byte) bool {
+	for _, t := range a.topics {
+		if t.Topic != topic || len(payload) > MaxStateLen {
+			continue
+		}
+		s := string(payload)
+		if t.template != nil {
+			r, err := t.template.Render(stateVars(payload))
+			if err != nil {
+				continue
+			}
+			s = r
+		}
+		switch s {
+		case t.PayloadAvailable:
+			a.state[topic], a.latest = true, true
+		case t.PayloadNotAvailable:
+			a.state[topic], a.latest = false, false
+		}
+	}
+	return a.Online()
+}
+
+// Online reports the entity's availability now.
+func (a *Availability) Online() bool {
+	if len(a.topics) == 0 {
+		return true
+	}
+	switch a.mode {
+	case "all":
+		for _, t := range a.topics {
+			if !a.state[t.Topic] {
+				return false
+			}
+		}
+		return true
+	case "any":
+		for _, t := range a.topics {
+			if a.state[t.Topic] {
+				return true
+			}
+		}
+		return false
+	}
+	return a.latest
+}

@@ -1,0 +1,275 @@
+package hadiscovery
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/localbus/hatemplate"
+)
+
+// parseDeviceInfo reads the (expanded) device block. ok is false when the
+// block names no identifiers and no connections: such an entity is a
+// device of its own.
+func parseDeviceInfo(v any) (DeviceInfo, bool) {
+	m, _ := v.(map[string]any)
+	if m == nil {
+		return DeviceInfo{}, false
+	}
+	s := func(k string) string {
+		switch x := m[k].(type) {
+		case string:
+			return x
+		case json.Number, bool:
+			return hatemplate.Str(x)
+		}
+		return ""
+	}
+	d := DeviceInfo{Name: s("name"), Manufacturer: s("manufacturer"), Model: s("model"), ModelID: s("model_id"),
+		SWVersion: s("sw_version"), HWVersion: s("hw_version"), SuggestedArea: s("suggested_area"), ViaDevice: s("via_device")}
+	switch ids := m["identifiers"].(type) {
+	case string:
+		d.Identifiers = []string{ids}
+	case []any:
+		for _, id := range ids {
+			if s := hatemplate.Str(id); s != "" {
+				d.Identifiers = append(d.Identifiers, s)
+			}
+		}
+	}
+	if cns, ok := m["connections"].([]any); ok {
+		for _, c := range cns {
+			if pair, ok := c.([]any); ok && len(pair) == 2 {
+				d.Connections = append(d.Connections, [2]string{hatemplate.Str(pair[0]), hatemplate.Str(pair[1])})
+			}
+		}
+	}
+	return d, len(d.Identifiers) > 0 || len(d.Connections) > 0
+}
+
+// DeviceKey is the key entities are grouped by: the first device
+// identifier, else the first connection as "type:value", else (no device)
+// "unique_id:<id>" or "topic:<config topic>".
+func DeviceKey(e *Entity) string {
+	switch {
+	case len(e.Device.Identifiers) > 0:
+		return e.Device.Identifiers[0]
+	case len(e.Device.Connections) > 0:
+		c := e.Device.Connections[0]
+		return strings.ToLower(c[0]) + ":" + strings.ToLower(c[1])
+	case e.UniqueID != "":
+		return "unique_id:" + e.UniqueID
+	}
+	return "topic:" + e.ConfigTopic
+}
+
+// DeviceID derives a stable device id from a key: "mqtt-" and the key when
+// it is made of [A-Za-z0-9_.-] and short; otherwise the key with other
+// characters replaced by "_", cut, and a hash of the whole key appended so
+// that distinct keys keep distinct ids. At most 128 bytes.
+func DeviceID(key string) string {
+	const maxLen = 128
+	var b strings.Builder
+	b.WriteString("mqtt-")
+	clean := true
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if isAlnum(c) || c == '_' || c == '.' || c == '-' {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('_')
+			clean = false
+		}
+	}
+	id := b.String()
+	if clean && len(id) <= maxLen {
+		return id
+	}
+	sum := sha256.Sum256([]byte(key))
+	suffix := "-" + hex.EncodeToString(sum[:6])
+	if len(id) > maxLen-len(suffix) {
+		id = id[:maxLen-len(suffix)]
+	}
+	return id + suffix
+}
+
+// rank orders components for choosing a device's main entity; lower wins.
+func rank(component string) int {
+	order := []string{"climate", "light", "fan", "cover", "lock", "switch", "humidifier", "water_heater", "vacuum",
+		"sensor", "binary_sensor", "number", "select", "button"}
+	if i := slices.Index(order, component); i >= 0 {
+		return i
+	}
+	return len(order)
+}
+
+func category(main *Entity) device.Category {
+	switch main.Component {
+	case "climate":
+		if p, ok := main.facet("mode"); ok && slices.Contains(p.prop.Values, "cool") {
+			return device.CategoryAirConditioner
+		}
+		return device.CategoryThermostat
+	case "light":
+		return device.CategoryLight
+	case "fan":
+		return device.CategoryFan
+	case "cover":
+		return device.CategoryCurtain
+	case "lock":
+		return device.CategoryLock
+	case "switch":
+		return device.CategorySwitch
+	case "humidifier":
+		if c, _ := main.str("device_class"); c == "dehumidifier" {
+			return device.CategoryDehumidifier
+		}
+		return device.CategoryHumidifier
+	case "water_heater":
+		return device.CategoryWaterHeater
+	case "vacuum":
+		return device.CategoryRobotVacuum
+	case "sensor", "binary_sensor":
+		return device.CategorySensor
+	}
+	return device.CategoryOther
+}
+
+// Binding is what BuildDevice stores in device.Device.Binding: for each
+// entity of the device, its config topic and the map from device property
+// names to the entity's own property names (they differ when two entities
+// provide the same standard name and one was suffixed).
+type Binding struct {
+	Entities []BoundEntity `json:"entities"`
+}
+
+// BoundEntity is one entity of a Binding.
+type BoundEntity struct {
+	ConfigTopic string            `json:"configTopic"`
+	Props       map[string]string `json:"props"` // device property → entity property
+}
+
+// ParseBinding decodes a device's Binding.
+func ParseBinding(raw []byte) (*Binding, error) {
+	var b Binding
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return nil, fmt.Errorf("hadiscovery: binding: %w", err)
+	}
+	return &b, nil
+}
+
+// ToDevice renames an entity's decoded state to device property names.
+func (b *Binding) ToDevice(configTopic string, state map[string]device.Value) map[string]device.Value {
+	out := make(map[string]device.Value, len(state))
+	for _, be := range b.Entities {
+		if be.ConfigTopic != configTopic {
+			continue
+		}
+		for devName, local := range be.Props {
+			if v, ok := state[local]; ok {
+				out[devName] = v
+			}
+		}
+	}
+	return out
+}
+
+// Split divides a device write by entity: config topic → entity-local
+// property values, ready for EncodeCommand. A property no entity provides
+// is an error.
+func (b *Binding) Split(props map[string]device.Value) (map[string]map[string]device.Value, error) {
+	out := map[string]map[string]device.Value{}
+	for name, v := range props {
+		found := false
+		for _, be := range b.Entities {
+			if local, ok := be.Props[name]; ok {
+				if out[be.ConfigTopic] == nil {
+					out[be.ConfigTopic] = map[string]device.Value{}
+				}
+				out[be.ConfigTopic][local] = v
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, &device.Error{Code: device.CodePropertyNotSupported, Property: name,
+				Message: fmt.Sprintf("no entity provides property %s", name)}
+		}
+	}
+	return out, nil
+}
+
+// BuildDevice builds the device of a group of entities sharing one
+// DeviceKey. The main entity (climate > light > fan > cover > lock >
+// switch > humidifier > water_heater > vacuum > sensors) gives the
+// category and, with no device name, the name. Properties keep the
+// standard names; when two entities provide the same name, the first in
+// rank then config-topic order keeps it and the others get "_<object id>"
+// appended. The mapping goes into the device's Binding (see Binding).
+// Source is "mqtt"; Online and State are left for the caller.
+func BuildDevice(entities []*Entity) (*device.Device, error) {
+	if len(entities) == 0 {
+		return nil, errors.New("hadiscovery: no entities")
+	}
+	ents := slices.Clone(entities)
+	slices.SortStableFunc(ents, func(a, b *Entity) int {
+		if r := rank(a.Component) - rank(b.Component); r != 0 {
+			return r
+		}
+		return strings.Compare(a.ConfigTopic, b.ConfigTopic)
+	})
+	main := ents[0]
+	key := DeviceKey(main)
+	for _, e := range ents[1:] {
+		if DeviceKey(e) != key {
+			return nil, fmt.Errorf("hadiscovery: entities of different devices (%q, %q)", key, DeviceKey(e))
+		}
+	}
+	d := &device.Device{
+		ID: DeviceID(key), Category: category(main), Source: "mqtt",
+		Manufacturer: main.Device.Manufacturer, Model: main.Device.Model, Room: main.Device.SuggestedArea,
+		Name: main.Device.Name,
+	}
+	if d.Model == "" {
+		d.Model = main.Device.ModelID
+	}
+	if d.Name == "" {
+		d.Name = main.Name
+	}
+	if d.Name == "" {
+		d.Name = main.ObjectID
+	}
+	used := map[string]bool{}
+	var bind Binding
+	for _, e := range ents {
+		be := BoundEntity{ConfigTopic: e.ConfigTopic, Props: map[string]string{}}
+		for _, p := range e.Properties() {
+			name := p.Name
+			if used[name] {
+				name = p.Name + "_" + e.ObjectID
+				for i := 2; used[name]; i++ {
+					name = fmt.Sprintf("%s_%s_%d", p.Name, e.ObjectID, i)
+				}
+			}
+			used[name] = true
+			be.Props[name] = p.Name
+			p.Name = name
+			d.Properties = append(d.Properties, p)
+		}
+		bind.Entities = append(bind.Entities, be)
+	}
+	raw, err := json.Marshal(bind)
+	if err != nil {
+		return nil, fmt.Errorf("hadiscovery: binding: %w", err)
+	}
+	d.Binding = raw
+	if err := d.Validate(); err != nil {
+		return nil, fmt.Errorf("hadiscovery: %w", err)
+	}
+	return d, nil
+}

@@ -1,0 +1,351 @@
+package hadiscovery
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/localbus/hatemplate"
+)
+
+// Publish is one MQTT message a property write turns into.
+type Publish struct {
+	Topic   string
+	Payload []byte
+	Retain  bool
+	QoS     byte
+}
+
+// DeviceInfo is the discovery config's device block, abbreviations expanded.
+type DeviceInfo struct {
+	Identifiers   []string
+	Connections   [][2]string
+	Name          string
+	Manufacturer  string
+	Model         string
+	ModelID       string
+	SWVersion     string
+	HWVersion     string
+	SuggestedArea string
+	ViaDevice     string
+}
+
+// Entity is one parsed discovery config: a Home Assistant MQTT entity and
+// the device-model properties it provides, under entity-local names (see
+// Binding for the names on the device). Entities are immutable after
+// ParseConfig and safe for concurrent use.
+type Entity struct {
+	Component   string // light, switch, sensor, ...
+	NodeID      string // optional middle level of the config topic
+	ObjectID    string
+	ConfigTopic string // the discovery topic: the entity's identity
+	UniqueID    string
+	Name        string
+	Device      DeviceInfo
+	HasDevice   bool // the config had a device block with identifiers or connections
+	// Config is the config with abbreviations and "~" expanded. Do not modify.
+	Config map[string]any
+
+	templates map[string]*hatemplate.Template
+	facets    []facet
+	// jsonTopicKey/jsonDecode decode a whole JSON state object (json schema
+	// lights, vacuums) into several properties.
+	jsonTopicKey string
+	jsonDecode   func(obj map[string]any) map[string]device.Value
+	// encodeAll, when set, turns a whole write into publishes; components
+	// whose properties share one command (json lights) or need ordering
+	// (on_command_type) use it instead of per-facet encoders.
+	encodeAll func(props map[string]device.Value) ([]Publish, error)
+
+	availability []AvailabilityTopic
+}
+
+// facet is one property of an entity and how it is read and written.
+type facet struct {
+	prop     device.Property
+	topicKey string // config key of the state topic ("" = not read from MQTT)
+	tplKey   string // config key of the value template ("" = the payload itself)
+	decode   func(s string) (device.Value, bool)
+	encode   func(v device.Value) ([]Publish, error)
+}
+
+// Properties returns the entity's property descriptors under entity-local
+// names, in a stable order.
+func (e *Entity) Properties() []device.Property {
+	out := make([]device.Property, len(e.facets))
+	for i, f := range e.facets {
+		out[i] = f.prop
+	}
+	return out
+}
+
+func (e *Entity) facet(name string) (*facet, bool) {
+	for i := range e.facets {
+		if e.facets[i].prop.Name == name {
+			return &e.facets[i], true
+		}
+	}
+	return nil, false
+}
+
+// str returns a config value as Home Assistant's cv.string would: strings
+// as they are, other scalars Python-formatted (true → "True"). Missing and
+// null are not ok.
+func (e *Entity) str(key string) (string, bool) {
+	switch v := e.Config[key].(type) {
+	case nil:
+		return "", false
+	case string:
+		return v, true
+	case bool, json.Number:
+		return hatemplate.Str(v), true
+	}
+	return "", false
+}
+
+func (e *Entity) strDef(key, def string) string {
+	if s, ok := e.str(key); ok {
+		return s
+	}
+	return def
+}
+
+// present reports whether key is in the config, even as null (a null
+// payload disables a command in Home Assistant).
+func (e *Entity) present(key string) bool {
+	_, ok := e.Config[key]
+	return ok
+}
+
+func (e *Entity) num(key string, def float64) float64 {
+	switch v := e.Config[key].(type) {
+	case json.Number:
+		if f, err := v.Float64(); err == nil && !math.IsInf(f, 0) {
+			return f
+		}
+	case string:
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			return f
+		}
+	}
+	return def
+}
+
+func (e *Entity) boolean(key string, def bool) bool {
+	switch v := e.Config[key].(type) {
+	case bool:
+		return v
+	case string:
+		switch strings.ToLower(v) {
+		case "true", "yes", "on", "1":
+			return true
+		case "false", "no", "off", "0":
+			return false
+		}
+	}
+	return def
+}
+
+func (e *Entity) strList(key string) []string {
+	list, ok := e.Config[key].([]any)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, v := range list {
+		switch x := v.(type) {
+		case string:
+			out = append(out, x)
+		case bool, json.Number:
+			out = append(out, hatemplate.Str(x))
+		}
+	}
+	return out
+}
+
+func (e *Entity) topic(key string) string {
+	s, _ := e.Config[key].(string)
+	return s
+}
+
+func (e *Entity) qos() byte {
+	q := e.num("qos", 0)
+	if q == 1 || q == 2 {
+		return byte(q)
+	}
+	return 0
+}
+
+// parseTemplates parses the templates the component uses; an unsupported
+// one refuses the entity. Templates the component never renders are not
+// looked at.
+func (e *Entity) parseTemplates(keys ...string) error {
+	for _, k := range keys {
+		v, ok := e.Config[k]
+		if !ok || v == nil {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("%s must be a string", k)
+		}
+		t, err := hatemplate.Parse(s)
+		if err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+		e.templates[k] = t
+	}
+	return nil
+}
+
+// stateVars are the variables of a state template: value and, when the
+// payload is JSON, value_json.
+func stateVars(payload []byte) map[string]any {
+	vars := map[string]any{"value": string(payload)}
+	if v, err := decodeJSON(payload); err == nil && checkJSONDepth(payload, MaxJSONDepth) == nil {
+		vars["value_json"] = v
+	}
+	return vars
+}
+
+// StateTopics returns the topics the entity's state arrives on, each once,
+// in a stable order. Availability topics are separate (AvailabilityTopics).
+func (e *Entity) StateTopics() []string {
+	var out []string
+	add := func(key string) {
+		if t := e.topic(key); t != "" && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	if e.jsonDecode != nil {
+		add(e.jsonTopicKey)
+	}
+	for _, f := range e.facets {
+		add(f.topicKey)
+	}
+	return out
+}
+
+// Optimistic reports whether the entity reports no state of its own (no
+// state topic) or is configured optimistic: the hub then takes a command
+// as confirmed once it is published.
+func Optimistic(e *Entity) bool {
+	return e.boolean("optimistic", false) || len(e.StateTopics()) == 0
+}
+
+// DecodeState turns a message on one of the entity's state topics into
+// property values (entity-local names). A payload that matches nothing —
+// an unknown state string, a missing JSON key, a template that fails as it
+// would in Home Assistant — changes nothing: an empty map and no error. A
+// payload that is not text, or is too large, is an error.
+func DecodeState(e *Entity, topic string, payload []byte) (map[string]device.Value, error) {
+	if len(payload) > MaxStateLen {
+		return nil, fmt.Errorf("hadiscovery: %s: state payload of %d bytes exceeds %d", e.ConfigTopic, len(payload), MaxStateLen)
+	}
+	if !utf8.Valid(payload) || slices.Contains(payload, 0) {
+		return nil, fmt.Errorf("hadiscovery: %s: state payload on %s is not text", e.ConfigTopic, topic)
+	}
+	out := map[string]device.Value{}
+	var vars map[string]any
+	if e.jsonDecode != nil && e.topic(e.jsonTopicKey) == topic {
+		vars = stateVars(payload)
+		if obj, ok := vars["value_json"].(map[string]any); ok {
+			for k, v := range e.jsonDecode(obj) {
+				out[k] = v
+			}
+		}
+	}
+	for _, f := range e.facets {
+		if f.topicKey == "" || f.decode == nil || e.topic(f.topicKey) != topic {
+			continue
+		}
+		s := string(payload)
+		if t := e.templates[f.tplKey]; t != nil {
+			if vars == nil {
+				vars = stateVars(payload)
+			}
+			r, err := t.Render(vars)
+			if err != nil {
+				continue // Home Assistant logs and keeps the state
+			}
+			s = r
+		}
+		if v, ok := f.decode(s); ok {
+			out[f.prop.Name] = v
+		}
+	}
+	return out, nil
+}
+
+// EncodeCommand turns a write of entity-local properties into publishes.
+// Values are checked against the properties first (type, range, enum).
+func EncodeCommand(e *Entity, props map[string]device.Value) ([]Publish, error) {
+	if len(props) == 0 {
+		return nil, errors.New("hadiscovery: nothing to write")
+	}
+	checked := make(map[string]device.Value, len(props))
+	for name, v := range props {
+		f, ok := e.facet(name)
+		if !ok {
+			return nil, &device.Error{Code: device.CodePropertyNotSupported, Property: name,
+				Message: fmt.Sprintf("%s has no property %s", e.ConfigTopic, name)}
+		}
+		if !f.prop.Access.Writable() {
+			return nil, &device.Error{Code: device.CodePropertyReadOnly, Property: name,
+				Message: fmt.Sprintf("property %s of %s is read-only", name, e.ConfigTopic)}
+		}
+		cv, err := f.prop.Coerce(v)
+		if err != nil {
+			return nil, err
+		}
+		checked[name] = cv
+	}
+	if e.encodeAll != nil {
+		return e.encodeAll(checked)
+	}
+	var out []Publish
+	for _, name := range slices.Sorted(maps.Keys(checked)) {
+		f, _ := e.facet(name)
+		if f.encode == nil {
+			return nil, fmt.Errorf("hadiscovery: %s: property %s cannot be written", e.ConfigTopic, name)
+		}
+		p, err := f.encode(checked[name])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p...)
+	}
+	return out, nil
+}
+
+// command renders one publish: the value through the command template (as
+// value, plus extra variables) or, without one, the value formatted as
+// Home Assistant would.
+func (e *Entity) command(topicKey, tplKey string, value any, extra map[string]any) ([]Publish, error) {
+	topic := e.topic(topicKey)
+	if topic == "" {
+		return nil, fmt.Errorf("hadiscovery: %s: no %s", e.ConfigTopic, topicKey)
+	}
+	var payload string
+	if t := e.templates[tplKey]; t != nil {
+		vars := map[string]any{"value": value}
+		for k, v := range extra {
+			vars[k] = v
+		}
+		s, err := t.Render(vars)
+		if err != nil {
+			return nil, fmt.Errorf("hadiscovery: %s: %s: %w", e.ConfigTopic, tplKey, err)
+		}
+		payload = s
+	} else {
+		payload = hatemplate.Str(value)
+	}
+	return []Publish{{Topic: topic, Payload: []byte(payload), Retain: e.boolean("retain", false), QoS: e.qos()}}, nil
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the real parts the test suite runs against (Debian packages):
+# mosquitto, OpenSSH's sshd, headless Chromium, Avahi, iproute2, qemu-user
+# and the packaging tools. Skips the install when everything is present.
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; }
+have mosquitto               || need+=(mosquitto mosquitto-clients)
+have /usr/sbin/sshd          || need+=(openssh-server)
+have ssh-keygen              || need+=(openssh-client)
+have chromium                || need+=(chromium)
+have avahi-publish           || need+=(avahi-daemon avahi-utils)
+have ip                      || need+=(iproute2)
+have qemu-aarch64-static     || need+=(qemu-user-static)
+have file                    || need+=(file)
+have dpkg-deb                || need+=(dpkg-dev)
+have systemd-analyze         || need+=(systemd)
+have busybox                 || need+=(busybox)
+have strip                   || need+=(binutils)
+[ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+echo "test-deps: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
