@@ -94,7 +94,8 @@ func TestWriterHookRunsInSameTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	fail := true
-	w := s.NewWriter(WriterOptions{Hook: func(ctx context.Context, tx *sql.Tx, batch []Change) error {
+	// A long window: only Flush commits, so the first Flush meets the failure.
+	w := s.NewWriter(WriterOptions{Window: time.Hour, Hook: func(ctx context.Context, tx *sql.Tx, batch []Change) error {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO hooklog VALUES (?)", len(batch)); err != nil {
 			return err
 		}
