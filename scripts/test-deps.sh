@@ -11,6 +11,7 @@ have /usr/sbin/sshd          || need+=(openssh-server)
 have ssh-keygen              || need+=(openssh-client)
 have chromium                || need+=(chromium)
 have avahi-publish           || need+=(avahi-daemon avahi-utils)
+have dbus-daemon             || need+=(dbus-daemon)  # the mDNS tests run a private bus for Avahi
 have ip                      || need+=(iproute2)
 have qemu-aarch64-static     || need+=(qemu-user-static)
 have file                    || need+=(file)

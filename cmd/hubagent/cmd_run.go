@@ -135,16 +135,34 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		defer broker.Close()
 		log.Info("embedded MQTT broker listening", "addr", broker.Addr())
 	}
+	ml, err := newMQTTLink(cfg, hubID, h, broker, m, log.With("component", "mqtt"))
+	if err != nil {
+		return err
+	}
+	defer ml.close()
+	md := newMDNSLink(cfg, hubID, apiLn.Addr(), h, m, ml.mq, log.With("component", "mdns"))
 
 	srv := cloudlink.NewServer(cloudlink.Options{Hub: h, HubID: hubID, Version: version,
 		Logger: log.With("component", "api"), Metrics: m.Handler(), Wrap: m.Wrap})
+	oa, err := newOAuthLink(cfg, st, h, srv, log.With("component", "oauth"))
+	if err != nil {
+		return err
+	}
+	defer oa.srv.Close()
+	cl, err := newCICLink(cfg, st, h, srv, oa, m, log)
+	if err != nil {
+		return err
+	}
+	tl := newTunnelLink(cfg, hubID, srv.Handler(), m, log.With("component", "tunnel"))
+	oa.srv.AddSection(cloudlink.RemoteAccessSection(tl.status))
+	oa.srv.AddSection(cloudlink.NotificationsSection(st.DB(), oa.srv.Store()))
 	local := localapi.NewServer(localapi.Options{Hub: h, HubID: hubID, Version: version,
-		Metrics: m.Handler(), Logger: log.With("component", "localapi")})
+		Metrics: m.Handler(), Logger: log.With("component", "localapi"), Extra: ml.addRoutes(mergeRoutes(tl.routes(), oa.routes(), md.routes()))})
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 8)
 	serve := func(f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -157,6 +175,9 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	serve(func(ctx context.Context) error { return srv.Serve(ctx, apiLn) })
 	serve(func(ctx context.Context) error { return local.Serve(ctx, sockLn) })
+	serve(tl.run) // in the background: start-up never waits on the relay
+	serve(md.run) // browse, drive WLED/Shelly, advertise; never fatal
+	serve(cl.run) // deliver notifications
 	log.Info("hubagent running", "version", version, "api", apiLn.Addr().String(), "data", cfg.DataDir,
 		"devices", h.Len(), "startup", time.Since(started).Round(time.Millisecond))
 

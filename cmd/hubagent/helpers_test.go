@@ -75,7 +75,9 @@ func startAgent(t *testing.T, dir string, args ...string) *agent {
 	full := append([]string{"run", "--api-listen", a.api, "--mqtt-listen", freePort(t)}, args...)
 	a.cmd = exec.Command(binPath, full...)
 	a.cmd.Dir = dir
-	a.cmd.Env = cleanEnv()
+	// No mDNS on the machine's real interfaces from tests; mdns_test.go
+	// runs it on a link of its own.
+	a.cmd.Env = cleanEnv("HUBAGENT_MDNS_ENABLED=false")
 	a.cmd.Stderr = a.stderr
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -60,6 +60,10 @@ func (s *Server) handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, s.opts.Wrap(pattern, h))
 }
 
+// Handle adds a route from another part of the agent (OAuth, pages) to the
+// server's mux, wrapped like the built-in ones. Call it before Serve.
+func (s *Server) Handle(pattern string, h http.Handler) { s.handle(pattern, h) }
+
 // Handler is the server's root handler, served on the LAN listener and on
 // the tunnel's forwarded connections alike.
 func (s *Server) Handler() http.Handler { return securityHeaders(s.mux) }
@@ -137,6 +141,7 @@ func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
@@ -162,3 +167,10 @@ func loopbackOnly(next http.Handler) http.Handler {
 
 // viaTunnelKey marks requests that came through the SSH tunnel.
 type viaTunnelKey struct{}
+
+// MarkTunnel marks a connection's context as coming through the SSH
+// tunnel; the tunnel's http.Server uses it as ConnContext, so loopback-only
+// routes refuse its requests although they arrive from a loopback address.
+func MarkTunnel(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, viaTunnelKey{}, true)
+}

@@ -39,6 +39,7 @@ type Hub struct {
 	timeout time.Duration
 	events  *broadcaster
 
+	descMu  sync.Mutex // serialises description changes (upsert, remove)
 	mu      sync.RWMutex
 	devices map[string]*entry
 	drivers map[string]Driver
@@ -144,11 +145,19 @@ func (h *Hub) UpsertDevice(ctx context.Context, d *device.Device) error {
 		return fmt.Errorf("hub: %w", err)
 	}
 	d = d.Clone()
-	h.mu.Lock()
+	// descMu orders description changes of all devices; the registry lock
+	// is never held across database I/O, so the state writer's hooks may
+	// read the registry while a description is being written.
+	h.descMu.Lock()
+	defer h.descMu.Unlock()
+	h.mu.RLock()
 	old, exists := h.devices[d.ID]
-	if exists && sameDescription(old.dev, d) {
-		wasOnline := old.dev.Online
-		h.mu.Unlock()
+	var same, wasOnline bool
+	if exists {
+		same, wasOnline = sameDescription(old.dev, d), old.dev.Online
+	}
+	h.mu.RUnlock()
+	if same {
 		if d.Online != wasOnline {
 			h.SetOnline(d.ID, d.Online)
 		}
@@ -157,36 +166,43 @@ func (h *Hub) UpsertDevice(ctx context.Context, d *device.Device) error {
 		}
 		return nil
 	}
-	if exists {
-		merged := old.dev.State
-		for k, v := range d.State {
-			merged[k] = v
-		}
-		d.State = merged
-		if d.UpdatedAt.Before(old.dev.UpdatedAt) {
-			d.UpdatedAt = old.dev.UpdatedAt
-		}
-	}
 	if d.State == nil {
 		d.State = map[string]device.Value{}
 	}
 	if d.UpdatedAt.IsZero() {
 		d.UpdatedAt = time.Now()
 	}
-	// The store write happens under the lock so two upserts of one device
-	// cannot reach the database in the other order than the registry.
 	if err := h.st.UpsertDevice(ctx, d); err != nil {
-		h.mu.Unlock()
 		return fmt.Errorf("hub: %w", err)
 	}
-	if exists {
-		old.dev = d
+	// Only state the caller brought that differs from what is known is
+	// written and announced; the rest of the state is unchanged.
+	changed := map[string]device.Value{}
+	h.mu.Lock()
+	if cur, ok := h.devices[d.ID]; ok {
+		// Merge at the last moment: state reported while the description
+		// was being written is kept.
+		merged := cur.dev.State
+		for k, v := range d.State {
+			if old, had := merged[k]; !had || !old.Equal(v) {
+				changed[k] = v
+			}
+			merged[k] = v
+		}
+		d.State = merged
+		if d.UpdatedAt.Before(cur.dev.UpdatedAt) {
+			d.UpdatedAt = cur.dev.UpdatedAt
+		}
+		cur.dev = d
 	} else {
 		h.devices[d.ID] = &entry{dev: d}
+		for k, v := range d.State {
+			changed[k] = v
+		}
 	}
 	snapshot := d.Clone()
 	h.mu.Unlock()
-	for name, v := range snapshot.State {
+	for name, v := range changed {
 		h.w.Put(store.Change{DeviceID: d.ID, Property: name, Value: v, At: snapshot.UpdatedAt})
 	}
 	typ := DeviceAdded
@@ -206,24 +222,28 @@ func sameDescription(a, b *device.Device) bool {
 // RemoveDevice deletes a device. Commands waiting on it fail with
 // DEVICE_NOT_FOUND.
 func (h *Hub) RemoveDevice(ctx context.Context, id string) error {
-	h.mu.Lock()
-	e, ok := h.devices[id]
+	h.descMu.Lock()
+	defer h.descMu.Unlock()
+	h.mu.RLock()
+	_, ok := h.devices[id]
+	h.mu.RUnlock()
 	if !ok {
-		h.mu.Unlock()
 		return &device.Error{Code: device.CodeDeviceNotFound, DeviceID: id, Message: "device " + id + " not found"}
 	}
-	// Commit pending state first so a late state row cannot outlive the
-	// device in the database.
+	// Commit pending state first; state written after the delete is
+	// dropped by the writer (it only writes rows of existing devices).
 	if err := h.w.Flush(ctx); err != nil {
 		h.log.Warn("flush before device removal failed", "device", id, "err", err)
 	}
 	if err := h.st.DeleteDevice(ctx, id); err != nil {
-		h.mu.Unlock()
 		return fmt.Errorf("hub: %w", err)
 	}
-	delete(h.devices, id)
-	for _, w := range e.waiters {
-		w.finish(&device.Error{Code: device.CodeDeviceNotFound, DeviceID: id, Message: "device " + id + " was removed"})
+	h.mu.Lock()
+	if e, ok := h.devices[id]; ok {
+		delete(h.devices, id)
+		for _, w := range e.waiters {
+			w.finish(&device.Error{Code: device.CodeDeviceNotFound, DeviceID: id, Message: "device " + id + " was removed"})
+		}
 	}
 	h.mu.Unlock()
 	h.events.publish(Event{Type: DeviceRemoved, DeviceID: id, At: time.Now()})
@@ -340,3 +360,8 @@ func (h *Hub) Stats() Stats {
 		Writer: h.w.Stats(), WriterLastErr: h.w.LastError(), EventConsumers: consumers,
 	}
 }
+
+// SetWriterHooks installs the state writer's transaction hook and
+// after-commit callback (see store.Writer.SetHooks): the notifier writes its
+// outbox rows in the same transaction as the state that caused them.
+func (h *Hub) SetWriterHooks(tx store.TxHook, after func([]store.Change)) { h.w.SetHooks(tx, after) }

@@ -45,6 +45,18 @@ func Dial(ctx context.Context, dataDir string) (*Client, error) {
 	return &Client{hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}, path: path}, nil
 }
 
+// StatusError is a failed call whose answer carried no error code (a route
+// the running agent does not serve answers 404).
+type StatusError struct {
+	Method, Path string
+	Code         int
+	Status       string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("localapi: %s %s: %s", e.Method, e.Path, e.Status)
+}
+
 // Get decodes the JSON answer of GET path into out.
 func (c *Client) Get(ctx context.Context, path string, out any) error {
 	return c.Do(ctx, http.MethodGet, path, nil, out)
@@ -82,7 +94,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		if json.Unmarshal(data, &eb) == nil && eb.ErrorCode != "" {
 			return &device.Error{Code: eb.ErrorCode, Message: eb.Message}
 		}
-		return fmt.Errorf("localapi: %s %s: %s", method, path, resp.Status)
+		return &StatusError{Method: method, Path: path, Code: resp.StatusCode, Status: resp.Status}
 	}
 	if out == nil {
 		return nil

@@ -75,6 +75,26 @@ type Writer struct {
 
 	changes, written, coalesced, commits, failures atomic.Uint64
 	lastErr                                        atomic.Pointer[error]
+	hook                                           atomic.Pointer[TxHook]
+	afterCommit                                    atomic.Pointer[func([]Change)]
+}
+
+// SetHooks installs the transaction hook (replacing WriterOptions.Hook) and
+// a function called after each successful commit with the batch committed
+// (the notifier uses it to wake its workers; it must not keep the slice).
+// Either may be nil. Components
+// that are built after the hub use it.
+func (w *Writer) SetHooks(tx TxHook, after func([]Change)) {
+	if tx != nil {
+		w.hook.Store(&tx)
+	} else {
+		w.hook.Store(nil)
+	}
+	if after != nil {
+		w.afterCommit.Store(&after)
+	} else {
+		w.afterCommit.Store(nil)
+	}
 }
 
 // NewWriter starts the state writer. Close stops it after writing what it
@@ -90,6 +110,9 @@ func (s *Store) NewWriter(opts WriterOptions) *Writer {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	w := &Writer{s: s, opts: opts, log: opts.Logger, in: make(chan writerOp, opts.Queue), done: make(chan struct{})}
+	if opts.Hook != nil {
+		w.hook.Store(&opts.Hook)
+	}
 	go w.loop()
 	return w
 }
@@ -288,6 +311,9 @@ func (w *Writer) commit(b *batch, flushers *[]chan error, retry *time.Duration) 
 			w.written.Add(uint64(len(b.changes)))
 			w.lastErr.Store(nil)
 			*retry = 0
+			if after := w.afterCommit.Load(); after != nil {
+				(*after)(b.changes)
+			}
 			b.reset()
 		}
 	}
@@ -335,8 +361,8 @@ func (w *Writer) write(changes []Change) error {
 			return fmt.Errorf("store: write state %s.%s: %w", c.DeviceID, c.Property, err)
 		}
 	}
-	if w.opts.Hook != nil {
-		if err := w.opts.Hook(ctx, tx, changes); err != nil {
+	if hook := w.hook.Load(); hook != nil {
+		if err := (*hook)(ctx, tx, changes); err != nil {
 			return fmt.Errorf("store: write state: hook: %w", err)
 		}
 	}

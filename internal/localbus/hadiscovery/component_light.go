@@ -129,6 +129,7 @@ func buildLightJSON(e *Entity) error {
 		e.facets = append(e.facets, facet{prop: p})
 	}
 	e.jsonTopicKey = "state_topic"
+	e.expect = c.expect
 	e.jsonDecode = func(obj map[string]any) map[string]device.Value {
 		out := map[string]device.Value{}
 		switch obj["state"] {
@@ -253,6 +254,7 @@ func buildLightDefault(e *Entity) error {
 		e.facets = append(e.facets, facet{prop: p, topicKey: c.colorMode + "_state_topic", tplKey: c.colorMode + "_value_template",
 			decode: colorListDecoder(c.colorMode)})
 	}
+	e.expect = c.expect
 	onType := e.strDef("on_command_type", "last")
 	e.encodeAll = func(props map[string]device.Value) ([]Publish, error) {
 		if on, ok := props["power"].AsBool(); ok && !on {

@@ -63,6 +63,9 @@ type Entity struct {
 	// whose properties share one command (json lights) or need ordering
 	// (on_command_type) use it instead of per-facet encoders.
 	encodeAll func(props map[string]device.Value) ([]Publish, error)
+	// expect, when set, maps written values to the form the device will
+	// report them back in (see Expect).
+	expect func(props map[string]device.Value) map[string]device.Value
 
 	availability []AvailabilityTopic
 }

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hubagent/hubagent/internal/localapi"
+	"github.com/hubagent/hubagent/internal/localbus/mdns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
+)
+
+// TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS runs the agent on
+// a test link with a private Avahi: Avahi sees the agent's _hubagent._tcp
+// while it runs and the goodbye when it stops; the agent lists Avahi's
+// services at GET /v1/discovered/mdns and, with mqtt.broker = "auto",
+// switches to the _mqtt._tcp broker Avahi announces.
+func TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS(t *testing.T) {
+	n := mdnstest.New(t)
+	av := n.StartAvahi("")
+	av.Publish("-s", "Attic broker", "_mqtt._tcp", "1883")
+
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	cfg := fmt.Sprintf("data_dir = %q\n\n[mqtt]\nbroker = \"auto\"\n\n[mdns]\ninterfaces = [%q]\n", data, n.HostIf)
+	if err := os.WriteFile(filepath.Join(dir, "hubagent.toml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := &agent{api: freePort(t), stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	a.cmd = exec.Command(binPath, "run", "--config", filepath.Join(dir, "hubagent.toml"),
+		"--api-listen", "0.0.0.0:"+strings.Split(a.api, ":")[1], "--mqtt-listen", freePort(t))
+	logs := &lockedBuffer{}
+	a.cmd.Dir, a.cmd.Env, a.cmd.Stderr = dir, cleanEnv(), logs
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { a.cmd.Wait(); close(a.done) }()
+	t.Cleanup(func() { a.cmd.Process.Kill(); <-a.done })
+	a.healthz(t, 10*time.Second)
+
+	var line string
+	waitUntil(t, 20*time.Second, "avahi to resolve the agent", func() bool {
+		lines := av.Browse("_hubagent._tcp")
+		if len(lines) > 0 {
+			line = lines[0]
+		}
+		return line != ""
+	})
+	port := strings.Split(a.api, ":")[1]
+	if !strings.Contains(line, ";"+n.HostIP()+";"+port+";") || !strings.Contains(line, `"api=/cic/v1"`) {
+		t.Errorf("avahi-browse: %q", line)
+	}
+
+	cl, err := localapi.Dial(context.Background(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "the broker in /v1/discovered/mdns", func() bool {
+		var list []mdns.Instance
+		if err := cl.Get(context.Background(), mdns.DiscoveredPath, &list); err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range list {
+			if in.Name == "Attic broker" && in.Service == "_mqtt._tcp" && in.Port == 1883 {
+				return true
+			}
+		}
+		return false
+	})
+	// The installer's view: `hubagent discovered` lists the announced broker.
+	out, errOut, code := hubagent(t, dir, "discovered", "--data", data)
+	if code != 0 || !strings.Contains(out, "Attic broker") || !strings.Contains(out, "_mqtt._tcp") {
+		t.Errorf("discovered: exit %d\n%s%s", code, out, errOut)
+	}
+	out, _, _ = hubagent(t, dir, "discovered", "--json", "--data", data)
+	if !strings.Contains(out, `"instance": "Attic broker"`) && !strings.Contains(out, `"instance":"Attic broker"`) {
+		t.Errorf("discovered --json lacks the broker: %s", out)
+	}
+	waitUntil(t, 10*time.Second, "the switch to the announced broker", func() bool {
+		return strings.Contains(logs.String(), "tcp://"+n.PeerIP(2)+":1883")
+	})
+
+	if code := a.stop(t, 10*time.Second); code != 0 {
+		t.Fatalf("exit %d: %s", code, logs)
+	}
+	waitUntil(t, 10*time.Second, "avahi to see the goodbye", func() bool { return len(av.Browse("_hubagent._tcp")) == 0 })
+}
+
+func waitUntil(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

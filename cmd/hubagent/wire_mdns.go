@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/hubagent/hubagent/internal/config"
+	"github.com/hubagent/hubagent/internal/hub"
+	"github.com/hubagent/hubagent/internal/localbus/mdns"
+	"github.com/hubagent/hubagent/internal/localbus/shelly"
+	"github.com/hubagent/hubagent/internal/localbus/wled"
+	"github.com/hubagent/hubagent/internal/metrics"
+)
+
+// mdnsLink is the agent's mDNS side: the browser and its table, the WLED
+// and Shelly drivers it feeds, and the agent's own _hubagent._tcp
+// announcement.
+type mdnsLink struct {
+	browser *mdns.Browser // nil when mDNS is off or no interface could be used
+	wled    *wled.Driver
+	shelly  *shelly.Driver
+	adv     mdns.AdvertiseOptions
+	log     *slog.Logger
+}
+
+// brokerSetter is the MQTT client's run-time broker switch.
+type brokerSetter interface{ SetBroker(url string) error }
+
+// newMDNSLink builds the drivers (registered with the hub even without
+// mDNS, so devices found earlier are still polled at their last address)
+// and, when enabled, the browser. With mqtt.broker = "auto" the first
+// _mqtt._tcp broker found, and wherever it moves, goes to mq.SetBroker. An
+// mDNS that cannot start is logged, never fatal: the agent is local first.
+func newMDNSLink(cfg *config.Config, hubID string, apiAddr net.Addr, h *hub.Hub, m *metrics.Metrics,
+	mq brokerSetter, log *slog.Logger) *mdnsLink {
+	l := &mdnsLink{log: log}
+	var status func(mdns.Instance, string)
+	if cfg.MDNS.Enabled {
+		b, err := mdns.New(mdns.Options{Interfaces: cfg.MDNS.Interfaces, Services: cfg.MDNS.Services,
+			Logger: log})
+		if err != nil {
+			log.Warn("mDNS browsing is off", "err", err)
+		} else {
+			l.browser, status = b, b.SetStatus
+		}
+	}
+	l.wled = wled.New(wled.Options{Hub: h, PollInterval: cfg.Drivers.PollInterval, Status: status,
+		Logger: log.With("driver", wled.Source)})
+	l.shelly = shelly.New(shelly.Options{Hub: h, PollInterval: cfg.Drivers.PollInterval,
+		Password: cfg.Drivers.ShellyPassword, Status: status, Logger: log.With("driver", shelly.Source)})
+	h.RegisterDriver(wled.Source, l.wled)
+	h.RegisterDriver(shelly.Source, l.shelly)
+	if l.browser == nil {
+		return l
+	}
+	l.browser.Watch("_wled._tcp", l.wled.Found)
+	l.browser.Watch("_shelly._tcp", l.shelly.Found)
+	if cfg.MQTT.Broker == "auto" && mq != nil {
+		l.browser.OnBroker(func(url string) {
+			if err := mq.SetBroker(url); err != nil {
+				log.Warn("MQTT broker found by mDNS not taken", "url", url, "err", err)
+			}
+		})
+	}
+	if tcp, ok := apiAddr.(*net.TCPAddr); ok && cfg.MDNS.Advertise {
+		l.adv = mdns.AdvertiseOptions{Instance: "hubagent " + shortID(hubID), Port: tcp.Port, HubID: hubID,
+			Version: version, Interfaces: cfg.MDNS.Interfaces}
+	}
+	b := l.browser
+	m.Gauge("hubagent_mdns_instances", "mDNS service instances in the discovered table.",
+		func() float64 { return float64(b.Stats().Instances) })
+	m.Counter("hubagent_mdns_packets_sent_total", "mDNS queries sent.",
+		func() float64 { return float64(b.Stats().PacketsSent) })
+	m.Counter("hubagent_mdns_malformed_total", "mDNS packets that were not DNS.",
+		func() float64 { return float64(b.Stats().Malformed) })
+	return l
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+// routes are the local API routes: GET /v1/discovered/mdns.
+func (l *mdnsLink) routes() map[string]http.Handler {
+	if l.browser == nil {
+		return nil
+	}
+	return map[string]http.Handler{"GET " + mdns.DiscoveredPath: l.browser.Handler()}
+}
+
+// run browses, drives and advertises until ctx ends, then withdraws the
+// announcement with a goodbye. It returns nil: a failing mDNS is logged,
+// the rest of the agent carries on.
+func (l *mdnsLink) run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	start := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil {
+				l.log.Warn("stopped", "part", name, "err", err)
+			}
+		}()
+	}
+	start("wled", l.wled.Run)
+	start("shelly", l.shelly.Run)
+	if l.browser != nil {
+		start("browser", l.browser.Run)
+	}
+	if l.adv.Port != 0 {
+		adv, err := mdns.Advertise(l.adv)
+		if err != nil {
+			l.log.Warn("not advertised as "+mdns.AgentService, "err", err)
+		} else {
+			l.log.Info("advertised as "+mdns.AgentService, "instance", l.adv.Instance, "port", l.adv.Port)
+			defer adv.Close()
+		}
+	}
+	<-ctx.Done()
+	wg.Wait()
+	return nil
+}

@@ -1,0 +1,258 @@
+package cic
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/hub"
+)
+
+// Scopes of the profile (§4).
+const (
+	ScopeDevicesRead    = "devices.read"
+	ScopeDevicesControl = "devices.control"
+	ScopeSubscriptions  = "subscriptions"
+)
+
+// Caller is the authenticated partner behind a request: which client, on
+// behalf of which household user, through which grant, with which scopes.
+type Caller struct {
+	ClientID string
+	UserID   string
+	GrantID  string
+	Scopes   []string
+}
+
+// HasScope reports whether the caller's token carries scope s.
+func (c Caller) HasScope(s string) bool {
+	for _, x := range c.Scopes {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Auth is what the handler needs of the OAuth authorization server.
+type Auth interface {
+	// Authenticate checks the request's bearer token. Failures are
+	// *device.Error with INVALID_ACCESS_TOKEN or TOKEN_EXPIRED.
+	Authenticate(ctx context.Context, r *http.Request) (Caller, error)
+	// Exposure returns the predicate telling which devices the caller's
+	// grant exposes; it is evaluated for every device a message touches.
+	Exposure(ctx context.Context, c Caller) (func(*device.Device) bool, error)
+	// RevokeGrant ends the caller's grant (CIC.Account / Unlink).
+	RevokeGrant(ctx context.Context, grantID, reason string) error
+}
+
+// Options configure the handler.
+type Options struct {
+	Hub  *hub.Hub
+	Auth Auth
+	// DB keeps the idempotency window and the audit trail (the agent's
+	// database; tables from migration 0003).
+	DB *sql.DB
+	// RateLimit is the sustained requests/s allowed per partner, RateBurst
+	// the bucket size (defaults 20 and 40).
+	RateLimit float64
+	RateBurst int
+	Logger    *slog.Logger
+	// Extra adds operations (the subscription interface), keyed
+	// "Namespace/Name".
+	Extra map[string]Operation
+}
+
+// Operation is one namespace/name pair of the interface.
+type Operation struct {
+	// Scope the caller's token must carry.
+	Scope string
+	// Mutating operations are remembered across restarts for idempotent
+	// retries; reads are remembered in memory only (re-answering a read
+	// after a restart acts on nothing).
+	Mutating bool
+	// Do handles the payload and returns the response payload.
+	Do func(ctx context.Context, c Caller, payload json.RawMessage) (any, error)
+}
+
+// Handler serves POST /cic/v1.
+type Handler struct {
+	hub   *hub.Hub
+	auth  Auth
+	log   *slog.Logger
+	ops   map[string]Operation
+	idem  *idempotency
+	rate  *limiter
+	audit *auditLog
+}
+
+// New builds the handler.
+func New(opts Options) (*Handler, error) {
+	if opts.Hub == nil || opts.Auth == nil || opts.DB == nil {
+		return nil, errors.New("cic: hub, auth and database are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.RateLimit <= 0 {
+		opts.RateLimit = 20
+	}
+	if opts.RateBurst <= 0 {
+		opts.RateBurst = 40
+	}
+	h := &Handler{hub: opts.Hub, auth: opts.Auth, log: opts.Logger,
+		idem:  newIdempotency(opts.DB, 10*time.Minute),
+		rate:  newLimiter(opts.RateLimit, opts.RateBurst),
+		audit: &auditLog{db: opts.DB}}
+	h.ops = map[string]Operation{
+		"CIC.Discovery/Discover": {Scope: ScopeDevicesRead, Do: h.discover},
+		"CIC.Query/QueryStatus":  {Scope: ScopeDevicesRead, Do: h.queryStatus},
+		"CIC.Control/Control":    {Scope: ScopeDevicesControl, Mutating: true, Do: h.control},
+		"CIC.Account/Unlink":     {Mutating: true, Do: h.unlink},
+	}
+	for k, op := range opts.Extra {
+		h.ops[k] = op
+	}
+	return h, nil
+}
+
+// Operations lists the namespaces and names served, for the metadata
+// document.
+func (h *Handler) Operations() map[string][]string {
+	out := map[string][]string{}
+	for k := range h.ops {
+		ns, name, _ := cutSlash(k)
+		out[ns] = append(out[ns], name)
+	}
+	return out
+}
+
+func cutSlash(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// ServeHTTP handles one message: read (bounded), authenticate, check the
+// envelope, rate-limit, answer a retry from the idempotency window, or
+// dispatch.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.writeError(w, Header{}, &device.Error{Code: device.CodeInvalidRequest, Message: "use POST"}, http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := ReadBody(r)
+	if err != nil {
+		status := 0
+		if errors.Is(err, errTooLarge) {
+			err, status = invalid("body larger than %d bytes", MaxBody), http.StatusRequestEntityTooLarge
+		}
+		h.writeError(w, Header{}, err, status)
+		return
+	}
+	ctx := r.Context()
+	caller, err := h.auth.Authenticate(ctx, r)
+	if err != nil {
+		req, _ := DecodeEnvelope(body) // best effort, to echo the header
+		h.writeError(w, req.Header, err, 0)
+		return
+	}
+	req, err := DecodeEnvelope(body)
+	if err != nil {
+		h.writeError(w, req.Header, err, 0)
+		return
+	}
+	key := req.Header.Namespace + "/" + req.Header.Name
+	op, ok := h.ops[key]
+	if !ok {
+		h.writeError(w, req.Header, &device.Error{Code: device.CodeUnsupportedOperation,
+			Message: fmt.Sprintf("%s / %s is not an operation of this interface", req.Header.Namespace, req.Header.Name)}, 0)
+		return
+	}
+	if op.Scope != "" && !caller.HasScope(op.Scope) {
+		h.writeError(w, req.Header, &device.Error{Code: device.CodeAccessDenied,
+			Message: "the access token lacks the scope " + op.Scope}, 0)
+		return
+	}
+	if wait, ok := h.rate.allow(caller.ClientID); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		h.writeError(w, req.Header, &device.Error{Code: device.CodeRateLimited,
+			Message: "request budget exceeded; retry after " + wait.Round(time.Second).String()}, 0)
+		return
+	}
+	status, out := h.idem.do(ctx, caller.ClientID, req.Header.MessageID, op.Mutating, func() (int, []byte) {
+		payload, err := op.Do(ctx, caller, req.Payload)
+		if err != nil {
+			return h.errorBody(req.Header, err)
+		}
+		resp := Response{Header: responseHeader(req.Header, req.Header.Name+"Response"), Payload: payload}
+		b, err := json.Marshal(resp)
+		if err != nil {
+			h.log.Error("encode response", "op", key, "err", err)
+			return h.errorBody(req.Header, err)
+		}
+		return http.StatusOK, b
+	})
+	writeRaw(w, status, out)
+}
+
+func responseHeader(in Header, name string) Header {
+	return Header{Namespace: in.Namespace, Name: name, MessageID: in.MessageID, PayloadVersion: "1",
+		Timestamp: time.Now().UnixMilli()}
+}
+
+// errorBody renders an ErrorResponse. Errors without a profile code are
+// INTERNAL_ERROR and never show their text: it may carry internals.
+func (h *Handler) errorBody(hd Header, err error) (int, []byte) {
+	code := device.CodeOf(err)
+	p := ErrorPayload{ErrorCode: code, Message: "internal error"}
+	var de *device.Error
+	if errors.As(err, &de) {
+		p.Message, p.DeviceID = de.Message, de.DeviceID
+		if p.Message == "" {
+			p.Message = de.Error()
+		}
+	} else {
+		h.log.Error("cic: internal error", "namespace", hd.Namespace, "name", hd.Name, "err", err)
+	}
+	if hd.Namespace == "" {
+		hd.Namespace = "CIC"
+	}
+	b, _ := json.Marshal(Response{Header: responseHeader(hd, "ErrorResponse"), Payload: p}) // plain types
+	return code.HTTPStatus(), b
+}
+
+func (h *Handler) writeError(w http.ResponseWriter, hd Header, err error, status int) {
+	st, b := h.errorBody(hd, err)
+	if status == 0 {
+		status = st
+	}
+	switch device.CodeOf(err) {
+	case device.CodeInvalidAccessToken:
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	case device.CodeTokenExpired:
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="the access token expired"`)
+	}
+	writeRaw(w, status, b)
+}
+
+func writeRaw(w http.ResponseWriter, status int, b []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(b)              //nolint:errcheck // client gone
+	io.WriteString(w, "\n") //nolint:errcheck
+}

@@ -1,0 +1,215 @@
+package cic
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/hubagent/hubagent/internal/device"
+)
+
+// notFound is the answer for unknown devices and for devices not exposed to
+// the caller alike: a partner must not learn what it was not shown.
+func notFound(id string) *device.Error {
+	return &device.Error{Code: device.CodeDeviceNotFound, DeviceID: id, Message: "device " + id + " not found"}
+}
+
+// DiscoverResponse is the payload of DiscoverResponse (profile §5.1).
+type DiscoverResponse struct {
+	Devices []device.Device `json:"devices"`
+}
+
+func (h *Handler) discover(ctx context.Context, c Caller, raw json.RawMessage) (any, error) {
+	var req struct{}
+	if err := decodePayload(raw, &req); err != nil {
+		return nil, err
+	}
+	exposed, err := h.auth.Exposure(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	out := DiscoverResponse{Devices: []device.Device{}}
+	for _, d := range h.hub.Devices() {
+		if exposed(d) {
+			out.Devices = append(out.Devices, *d)
+		}
+	}
+	return out, nil
+}
+
+// QueryRequest is the payload of QueryStatus.
+type QueryRequest struct {
+	DeviceIDs []string `json:"deviceIds"`
+}
+
+// QueryItem is one device's answer in QueryStatusResponse.
+type QueryItem struct {
+	DeviceID  string                  `json:"deviceId"`
+	Online    bool                    `json:"online"`
+	State     map[string]device.Value `json:"state,omitempty"`
+	UpdatedAt int64                   `json:"updatedAt,omitempty"`
+	ErrorCode device.Code             `json:"errorCode,omitempty"`
+	Message   string                  `json:"message,omitempty"`
+}
+
+// QueryResponse is the payload of QueryStatusResponse.
+type QueryResponse struct {
+	Devices []QueryItem `json:"devices"`
+}
+
+func (h *Handler) queryStatus(ctx context.Context, c Caller, raw json.RawMessage) (any, error) {
+	var req QueryRequest
+	if err := decodePayload(raw, &req); err != nil {
+		return nil, err
+	}
+	if len(req.DeviceIDs) < 1 || len(req.DeviceIDs) > 100 {
+		return nil, invalid("deviceIds must list 1 to 100 devices")
+	}
+	exposed, err := h.auth.Exposure(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	out := QueryResponse{Devices: make([]QueryItem, 0, len(req.DeviceIDs))}
+	for _, id := range req.DeviceIDs {
+		item := QueryItem{DeviceID: id}
+		found := h.hub.View(id, func(d *device.Device) {
+			if !exposed(d) {
+				return
+			}
+			item.Online = d.Online
+			item.State = make(map[string]device.Value, len(d.State))
+			for k, v := range d.State {
+				item.State[k] = v
+			}
+			item.UpdatedAt = d.UpdatedAt.UnixMilli()
+		})
+		if !found || item.State == nil {
+			e := notFound(id)
+			item = QueryItem{DeviceID: id, ErrorCode: e.Code, Message: e.Message}
+		}
+		out.Devices = append(out.Devices, item)
+	}
+	return out, nil
+}
+
+// ControlRequest is the payload of Control.
+type ControlRequest struct {
+	Commands []Command `json:"commands"`
+}
+
+// Command is one device's requested property values.
+type Command struct {
+	DeviceID   string                  `json:"deviceId"`
+	Properties map[string]device.Value `json:"properties"`
+}
+
+// ControlResult is one command's outcome, in request order.
+type ControlResult struct {
+	DeviceID  string                  `json:"deviceId"`
+	State     map[string]device.Value `json:"state"`
+	ErrorCode device.Code             `json:"errorCode,omitempty"`
+	Message   string                  `json:"message,omitempty"`
+}
+
+// ControlResponse is the payload of ControlResponse.
+type ControlResponse struct {
+	Results []ControlResult `json:"results"`
+}
+
+func (h *Handler) control(ctx context.Context, c Caller, raw json.RawMessage) (any, error) {
+	var req ControlRequest
+	if err := decodePayload(raw, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Commands) < 1 || len(req.Commands) > 50 {
+		return nil, invalid("commands must list 1 to 50 commands")
+	}
+	exposed, err := h.auth.Exposure(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	// Validate every command before sending any.
+	results := make([]ControlResult, len(req.Commands))
+	checked := make([]map[string]device.Value, len(req.Commands))
+	seen := map[string]bool{}
+	for i, cmd := range req.Commands {
+		results[i].DeviceID = cmd.DeviceID
+		var err error
+		if seen[cmd.DeviceID] {
+			err = invalid("device %s appears in more than one command", cmd.DeviceID)
+		} else if !h.hub.View(cmd.DeviceID, func(d *device.Device) {
+			if !exposed(d) {
+				err = notFound(cmd.DeviceID)
+			}
+		}) {
+			err = notFound(cmd.DeviceID)
+		}
+		seen[cmd.DeviceID] = true
+		if err == nil {
+			checked[i], err = h.hub.Check(cmd.DeviceID, cmd.Properties)
+		}
+		if err != nil {
+			setError(&results[i], err)
+		}
+	}
+	if len(req.Commands) == 1 && results[0].ErrorCode != "" {
+		h.audit.record(ctx, c, req.Commands, results, time.Now())
+		return nil, errorOf(results[0])
+	}
+	// Send the valid ones concurrently; each waits for its device.
+	done := make(chan int, len(req.Commands))
+	pending := 0
+	for i := range req.Commands {
+		if checked[i] == nil {
+			continue
+		}
+		pending++
+		go func(i int) {
+			st, err := h.hub.Control(ctx, req.Commands[i].DeviceID, checked[i])
+			if err != nil {
+				setError(&results[i], err)
+			} else {
+				results[i].State = st
+			}
+			done <- i
+		}(i)
+	}
+	for ; pending > 0; pending-- {
+		<-done
+	}
+	h.audit.record(ctx, c, req.Commands, results, time.Now())
+	if len(req.Commands) == 1 && results[0].ErrorCode != "" {
+		return nil, errorOf(results[0])
+	}
+	for i := range results {
+		if results[i].State == nil {
+			results[i].State = map[string]device.Value{}
+		}
+	}
+	return ControlResponse{Results: results}, nil
+}
+
+func setError(r *ControlResult, err error) {
+	r.ErrorCode = device.CodeOf(err)
+	r.Message = "internal error"
+	var de *device.Error
+	if errors.As(err, &de) {
+		r.Message = de.Error()
+	}
+}
+
+func errorOf(r ControlResult) error {
+	return &device.Error{Code: r.ErrorCode, DeviceID: r.DeviceID, Message: r.Message}
+}
+
+func (h *Handler) unlink(ctx context.Context, c Caller, raw json.RawMessage) (any, error) {
+	var req struct{}
+	if err := decodePayload(raw, &req); err != nil {
+		return nil, err
+	}
+	if err := h.auth.RevokeGrant(ctx, c.GrantID, "partner unlinked"); err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}

@@ -1,0 +1,417 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"time"
+
+	"github.com/hubagent/hubagent/internal/cloudlink/cic"
+)
+
+// worker delivers one partner's outbox, one subscription at a time in
+// sequence order. Partners are independent: one that is down for an hour
+// delays nobody else.
+type worker struct {
+	n        *Notifier
+	clientID string
+	wake     chan struct{}
+	auth     *pushAuth
+	partner  Partner
+	client   *http.Client
+	loadedAt time.Time
+
+	lastExpiry time.Time
+	lastRecord time.Time
+	lastOK     bool
+}
+
+// wakeAll nudges every running worker, and starts workers for partners
+// that have pending events but none yet.
+func (n *Notifier) wakeAll() {
+	n.mu.Lock()
+	for _, w := range n.workers {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+	n.mu.Unlock()
+	ctx := n.runCtx()
+	if ctx == nil {
+		return
+	}
+	if err := n.wakeBacklog(ctx); err != nil {
+		n.log.Debug("notify: wake", "err", err)
+	}
+}
+
+func (n *Notifier) runCtx() context.Context {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.ctx
+}
+
+// wakeBacklog starts a worker for every partner with pending events.
+func (n *Notifier) wakeBacklog(ctx context.Context) error {
+	rows, err := n.db.QueryContext(ctx, "SELECT DISTINCT client_id FROM outbox")
+	if err != nil {
+		return fmt.Errorf("notify: pending partners: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if rows.Scan(&id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	for _, id := range ids {
+		n.ensureWorker(ctx, id)
+	}
+	return rows.Err()
+}
+
+func (n *Notifier) ensureWorker(ctx context.Context, clientID string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if w, ok := n.workers[clientID]; ok {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	w := &worker{n: n, clientID: clientID, wake: make(chan struct{}, 1)}
+	n.workers[clientID] = w
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		w.run(ctx)
+	}()
+}
+
+// run delivers until ctx ends. It survives panics: a bug in one delivery
+// must not stop a partner's notifications for good.
+func (w *worker) run(ctx context.Context) {
+	backoff := time.Duration(0)
+	for ctx.Err() == nil {
+		more, err := w.safeRound(ctx)
+		wait := 5 * time.Second
+		switch {
+		case err != nil:
+			w.n.failures.Add(1)
+			backoff = nextBackoff(backoff, w.n.opts.MinBackoff, w.n.opts.MaxBackoff)
+			wait = backoff
+			w.n.log.Warn("notify: delivery failed; retrying", "partner", w.clientID, "retry_in", wait.Round(time.Millisecond), "err", err)
+		case more:
+			backoff = 0
+			continue
+		default:
+			backoff = 0
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-w.wake:
+			t.Stop()
+			if err != nil {
+				// A failing partner is retried on its backoff, not on
+				// every new event.
+				t2 := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t2.Stop()
+					return
+				case <-t2.C:
+				}
+			}
+		case <-t.C:
+		}
+	}
+}
+
+// nextBackoff doubles the pause up to max, with full jitter over its upper
+// half so many hubs do not retry a recovering partner in lockstep.
+func nextBackoff(prev, minB, maxB time.Duration) time.Duration {
+	d := max(prev*2, minB)
+	d = min(d, maxB)
+	half := int64(d / 2)
+	j, err := rand.Int(rand.Reader, big.NewInt(half+1))
+	if err != nil {
+		return d
+	}
+	return time.Duration(half + j.Int64())
+}
+
+func (w *worker) safeRound(ctx context.Context) (more bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("notify: delivery panicked: %v", r)
+		}
+	}()
+	return w.round(ctx)
+}
+
+// pending is one outbox row read for delivery.
+type pending struct {
+	id      int64
+	subID   string
+	seq     int64
+	name    string
+	payload json.RawMessage
+	created time.Time
+}
+
+// round drops expired events, then sends the oldest run of same-named
+// events of the first subscription with anything pending. It reports
+// whether more may be waiting.
+func (w *worker) round(ctx context.Context) (bool, error) {
+	// Expiry is checked every few seconds, not per POST: it is a write.
+	if time.Since(w.lastExpiry) > min(5*time.Second, w.n.opts.MaxAge) {
+		w.lastExpiry = time.Now()
+		if err := w.dropExpired(ctx); err != nil {
+			return false, err
+		}
+	}
+	rows, err := w.n.db.QueryContext(ctx, `SELECT id, subscription_id, seq, name, payload, created_at FROM outbox
+		WHERE client_id = ? ORDER BY subscription_id, seq LIMIT ?`, w.clientID, w.n.opts.BatchSize)
+	if err != nil {
+		return false, fmt.Errorf("notify: read outbox: %w", err)
+	}
+	var batch []pending
+	for rows.Next() {
+		var p pending
+		var created int64
+		if err := rows.Scan(&p.id, &p.subID, &p.seq, &p.name, &p.payload, &created); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("notify: read outbox: %w", err)
+		}
+		p.created = time.UnixMilli(created)
+		// One POST carries one subscription's consecutive events of one
+		// kind; DevicesChanged and AccountUnlinked travel alone.
+		if len(batch) > 0 && (p.subID != batch[0].subID || p.name != batch[0].name ||
+			p.name == EventDevicesChanged || p.name == EventAccountUnlinked) {
+			break
+		}
+		batch = append(batch, p)
+	}
+	rows.Close()
+	if len(batch) == 0 {
+		return false, nil
+	}
+	var callback, grantID string
+	var ended *int64
+	err = w.n.db.QueryRowContext(ctx, "SELECT callback_url, grant_id, ended_at FROM subscriptions WHERE id = ?",
+		batch[0].subID).Scan(&callback, &grantID, &ended)
+	if err != nil {
+		// The subscription is gone (unsubscribed): its events go with it.
+		_, derr := w.n.db.ExecContext(ctx, "DELETE FROM outbox WHERE subscription_id = ?", batch[0].subID)
+		return true, derr
+	}
+	body, err := encodeNotification(batch)
+	if err != nil {
+		return false, err
+	}
+	if err := w.post(ctx, callback, body); err != nil {
+		w.record(ctx, err)
+		return false, err
+	}
+	w.record(ctx, nil)
+	if err := w.ack(ctx, batch); err != nil {
+		return false, err
+	}
+	if batch[len(batch)-1].name == EventAccountUnlinked {
+		// The partner has heard the last word of this subscription.
+		w.n.db.ExecContext(ctx, "DELETE FROM subscriptions WHERE id = ? AND ended_at IS NOT NULL", batch[0].subID) //nolint:errcheck // cleanup
+	}
+	w.n.delivered.Add(uint64(len(batch)))
+	return true, nil
+}
+
+// ack deletes a delivered batch: one subscription's consecutive sequence
+// numbers, so one statement.
+func (w *worker) ack(ctx context.Context, batch []pending) error {
+	_, err := w.n.db.ExecContext(ctx, "DELETE FROM outbox WHERE client_id = ? AND subscription_id = ? AND seq BETWEEN ? AND ?",
+		w.clientID, batch[0].subID, batch[0].seq, batch[len(batch)-1].seq)
+	if err != nil {
+		return fmt.Errorf("notify: ack: %w", err)
+	}
+	return nil
+}
+
+// encodeNotification builds the envelope of one POST (profile §6.2).
+func encodeNotification(batch []pending) ([]byte, error) {
+	first := batch[0]
+	var payload map[string]any
+	switch first.name {
+	case EventStatusChanged, EventOnlineChanged:
+		events := make([]map[string]any, 0, len(batch))
+		for _, p := range batch {
+			var ev map[string]any
+			if err := json.Unmarshal(p.payload, &ev); err != nil {
+				return nil, fmt.Errorf("notify: outbox row %d: %w", p.id, err)
+			}
+			ev["sequence"] = p.seq
+			events = append(events, ev)
+		}
+		payload = map[string]any{"subscriptionId": first.subID, "events": events}
+	default:
+		if err := json.Unmarshal(first.payload, &payload); err != nil {
+			return nil, fmt.Errorf("notify: outbox row %d: %w", first.id, err)
+		}
+		payload["subscriptionId"] = first.subID
+		if first.name == EventDevicesChanged {
+			payload["sequence"] = first.seq
+		}
+	}
+	var id [12]byte
+	rand.Read(id[:]) //nolint:errcheck // crypto/rand does not fail
+	return json.Marshal(cic.Response{
+		Header: cic.Header{Namespace: "CIC.Notification", Name: first.name, MessageID: "n-" + hex.EncodeToString(id[:]),
+			PayloadVersion: "1", Timestamp: time.Now().UnixMilli()},
+		Payload: payload,
+	})
+}
+
+// errStatus is a partner answer that is not 2xx.
+type errStatus struct{ code int }
+
+func (e errStatus) Error() string { return fmt.Sprintf("partner answered HTTP %d", e.code) }
+
+// post sends one notification. A 401 gets one retry with a fresh token.
+func (w *worker) post(ctx context.Context, callback string, body []byte) error {
+	if err := w.refreshPartner(ctx); err != nil {
+		return err
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, callback, bytes.NewReader(body))
+		if err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("User-Agent", "hubagent-notify")
+		if err := w.auth.apply(ctx, req, body); err != nil {
+			return err
+		}
+		resp, err := w.client.Do(req)
+		if err != nil {
+			return fmt.Errorf("notify: post %s: %w", callback, err)
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck // drain for reuse
+		resp.Body.Close()
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			return nil
+		}
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && w.auth.canRefresh() {
+			w.auth.invalidate()
+			continue
+		}
+		return fmt.Errorf("notify: post %s: %w", callback, errStatus{resp.StatusCode})
+	}
+	return fmt.Errorf("notify: post %s: %w", callback, errStatus{http.StatusUnauthorized})
+}
+
+// refreshPartner (re)loads the partner's settings every minute, so a
+// changed secret or callback host applies without a restart.
+func (w *worker) refreshPartner(ctx context.Context) error {
+	if w.client != nil && time.Since(w.loadedAt) < time.Minute {
+		return nil
+	}
+	p, err := w.n.opts.Partners.Partner(ctx, w.clientID)
+	if err != nil {
+		return fmt.Errorf("notify: partner %s: %w", w.clientID, err)
+	}
+	tr := &http.Transport{
+		DialContext:           guardedDialer(p.AllowPrivate).DialContext,
+		TLSClientConfig:       &tls.Config{RootCAs: w.n.roots, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 20 * time.Second,
+		MaxIdleConnsPerHost:   2,
+		IdleConnTimeout:       90 * time.Second,
+	}
+	w.client = &http.Client{
+		Transport: tr,
+		Timeout:   30 * time.Second,
+		// Never follow redirects: a partner answering 3xx is not an
+		// acknowledgement, and a redirect must not steer the hub elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	w.partner = p
+	w.auth = newPushAuth(p, w.client)
+	w.loadedAt = time.Now()
+	return nil
+}
+
+// record keeps the partner's delivery health for `partner list` and the
+// status page.
+func (w *worker) record(ctx context.Context, failure error) {
+	// Success after success is written at most every 10 s: on flash, the
+	// health row must not cost a write per POST.
+	if failure == nil && w.lastOK && time.Since(w.lastRecord) < 10*time.Second {
+		return
+	}
+	w.lastOK, w.lastRecord = failure == nil, time.Now()
+	now := time.Now().UnixMilli()
+	var err error
+	if failure == nil {
+		_, err = w.n.db.ExecContext(ctx, `INSERT INTO partner_delivery (client_id, last_attempt_at, last_success_at, last_result, failures, needs_relink)
+			VALUES (?, ?, ?, 'ok', 0, 0) ON CONFLICT(client_id) DO UPDATE SET last_attempt_at = excluded.last_attempt_at,
+			last_success_at = excluded.last_success_at, last_result = 'ok', failures = 0, needs_relink = 0`, w.clientID, now, now)
+	} else {
+		relink := 0
+		if errors.Is(failure, errRelink) {
+			relink = 1
+		}
+		msg := failure.Error()
+		if len(msg) > 300 {
+			msg = msg[:300]
+		}
+		_, err = w.n.db.ExecContext(ctx, `INSERT INTO partner_delivery (client_id, last_attempt_at, last_result, failures, needs_relink)
+			VALUES (?, ?, ?, 1, ?) ON CONFLICT(client_id) DO UPDATE SET last_attempt_at = excluded.last_attempt_at,
+			last_result = excluded.last_result, failures = partner_delivery.failures + 1,
+			needs_relink = max(partner_delivery.needs_relink, excluded.needs_relink)`, w.clientID, now, msg, relink)
+	}
+	if err != nil {
+		w.n.log.Debug("notify: record delivery", "err", err)
+	}
+}
+
+// dropExpired deletes events older than max_age, counts them and says so:
+// a partner away longer than that must resynchronise with Discover and
+// QueryStatus rather than receive a day-old flood.
+func (w *worker) dropExpired(ctx context.Context) error {
+	cut := time.Now().Add(-w.n.opts.MaxAge).UnixMilli()
+	res, err := w.n.db.ExecContext(ctx, "DELETE FROM outbox WHERE client_id = ? AND created_at < ?", w.clientID, cut)
+	if err != nil {
+		return fmt.Errorf("notify: drop expired: %w", err)
+	}
+	k, _ := res.RowsAffected()
+	if k > 0 {
+		w.n.dropped.Add(uint64(k))
+		w.n.db.ExecContext(ctx, `INSERT INTO partner_delivery (client_id, dropped) VALUES (?, ?) 
+			ON CONFLICT(client_id) DO UPDATE SET dropped = partner_delivery.dropped + excluded.dropped`, w.clientID, k) //nolint:errcheck // a counter
+		w.n.log.Warn("notify: dropped undelivered events older than max_age", "partner", w.clientID, "count", k,
+			"max_age", w.n.opts.MaxAge)
+	}
+	return nil
+}
+
+// hmacSignature is the X-CIC-Signature value for body.
+func hmacSignature(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}

@@ -1,0 +1,294 @@
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/hub"
+	"github.com/hubagent/hubagent/internal/store"
+)
+
+// outboxRow is one event waiting for delivery.
+type outboxRow struct {
+	sub     *activeSub
+	name    string
+	payload []byte
+}
+
+// Event payloads as stored (the sequence is added at delivery).
+type statusEvent struct {
+	DeviceID  string                  `json:"deviceId"`
+	State     map[string]device.Value `json:"state"`
+	Timestamp int64                   `json:"timestamp"`
+}
+
+type onlineEvent struct {
+	DeviceID  string `json:"deviceId"`
+	Online    bool   `json:"online"`
+	Timestamp int64  `json:"timestamp"`
+}
+
+type devicesEvent struct {
+	Added   []device.Device `json:"added"`
+	Removed []string        `json:"removed"`
+	Updated []device.Device `json:"updated"`
+}
+
+type unlinkedEvent struct {
+	UserID string `json:"userId"`
+	Reason string `json:"reason"`
+}
+
+// stateHook runs inside the state writer's transaction: the outbox rows for
+// a batch of state and online changes commit together with the changes, so
+// a crash can lose neither one without the other.
+func (n *Notifier) stateHook(ctx context.Context, tx *sql.Tx, batch []store.Change) error {
+	subs, err := loadActive(ctx, tx, time.Now())
+	if err != nil || len(subs) == 0 {
+		return err
+	}
+	// One StatusChanged event per device per batch, with all its changed
+	// properties; online flips each their own event.
+	type devChange struct {
+		state  map[string]device.Value
+		online []store.Change
+		at     time.Time
+	}
+	byDev := map[string]*devChange{}
+	var order []string
+	for _, c := range batch {
+		dc := byDev[c.DeviceID]
+		if dc == nil {
+			dc = &devChange{}
+			byDev[c.DeviceID] = dc
+			order = append(order, c.DeviceID)
+		}
+		if c.At.After(dc.at) {
+			dc.at = c.At
+		}
+		if c.Property == "" {
+			dc.online = append(dc.online, c)
+			continue
+		}
+		if dc.state == nil {
+			dc.state = map[string]device.Value{}
+		}
+		dc.state[c.Property] = c.Value
+	}
+	preds := make([]func(*device.Device) bool, len(subs))
+	for i, s := range subs {
+		preds[i] = n.exposure(ctx, s.caller())
+	}
+	var rows []outboxRow
+	exposed := make([]bool, len(subs))
+	for _, id := range order {
+		dc := byDev[id]
+		// View, not Device: no copy of the device per change on this path.
+		if !n.hub.View(id, func(d *device.Device) {
+			for i := range subs {
+				exposed[i] = preds[i](d)
+			}
+		}) {
+			continue
+		}
+		for i, s := range subs {
+			if !exposed[i] {
+				continue
+			}
+			if dc.state != nil && s.wants(EventStatusChanged, id) {
+				b, _ := json.Marshal(statusEvent{DeviceID: id, State: dc.state, Timestamp: dc.at.UnixMilli()})
+				rows = append(rows, outboxRow{sub: s, name: EventStatusChanged, payload: b})
+			}
+			for _, oc := range dc.online {
+				if s.wants(EventOnlineChanged, id) {
+					on, _ := oc.Value.AsBool()
+					b, _ := json.Marshal(onlineEvent{DeviceID: id, Online: on, Timestamp: oc.At.UnixMilli()})
+					rows = append(rows, outboxRow{sub: s, name: EventOnlineChanged, payload: b})
+				}
+			}
+		}
+	}
+	return insertRows(ctx, tx, rows)
+}
+
+// insertRows appends events to the outbox, numbering them per subscription
+// from next_seq inside the same transaction (a rolled-back batch leaves no
+// gap in the sequence).
+func insertRows(ctx context.Context, tx *sql.Tx, rows []outboxRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO outbox (subscription_id, client_id, seq, name, payload, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("notify: outbox: %w", err)
+	}
+	defer ins.Close()
+	now := time.Now().UnixMilli()
+	touched := map[*activeSub]bool{}
+	for _, r := range rows {
+		if _, err := ins.ExecContext(ctx, r.sub.id, r.sub.clientID, r.sub.nextSeq, r.name, r.payload, now); err != nil {
+			return fmt.Errorf("notify: outbox: %w", err)
+		}
+		r.sub.nextSeq++
+		touched[r.sub] = true
+	}
+	for s := range touched {
+		if _, err := tx.ExecContext(ctx, "UPDATE subscriptions SET next_seq = ? WHERE id = ?", s.nextSeq, s.id); err != nil {
+			return fmt.Errorf("notify: outbox: %w", err)
+		}
+	}
+	return nil
+}
+
+// afterCommit wakes the workers of partners that may have new events.
+func (n *Notifier) afterCommit(batch []store.Change) {
+	n.wakeAll()
+}
+
+// deviceEvent turns a device added, updated or removed into DevicesChanged
+// for the subscriptions whose grant exposes it.
+func (n *Notifier) deviceEvent(ctx context.Context, e hub.Event) error {
+	tx, err := n.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("notify: device event: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	subs, err := loadActive(ctx, tx, time.Now())
+	if err != nil || len(subs) == 0 {
+		return err
+	}
+	var rows []outboxRow
+	for _, s := range subs {
+		if !s.wants(EventDevicesChanged, e.DeviceID) {
+			continue
+		}
+		ev := devicesEvent{Added: []device.Device{}, Removed: []string{}, Updated: []device.Device{}}
+		switch e.Type {
+		case hub.DeviceRemoved:
+			// The device is gone, so its exposure cannot be evaluated;
+			// telling a partner that never saw it costs nothing.
+			ev.Removed = append(ev.Removed, e.DeviceID)
+		case hub.DeviceAdded, hub.DeviceUpdated:
+			if e.Device == nil || !n.exposure(ctx, s.caller())(e.Device) {
+				continue
+			}
+			if e.Type == hub.DeviceAdded {
+				ev.Added = append(ev.Added, *e.Device)
+			} else {
+				ev.Updated = append(ev.Updated, *e.Device)
+			}
+		}
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("notify: device event: %w", err)
+		}
+		rows = append(rows, outboxRow{sub: s, name: EventDevicesChanged, payload: b})
+	}
+	if err := insertRows(ctx, tx, rows); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("notify: device event: %w", err)
+	}
+	if len(rows) > 0 {
+		n.wakeAll()
+	}
+	return nil
+}
+
+// ExposureChanged tells a grant's subscriptions that devices were shared
+// with (added) or withdrawn from (removed) the partner.
+func (n *Notifier) ExposureChanged(ctx context.Context, grantID string, added, removed []string) error {
+	n.expoMu.Lock()
+	delete(n.expoCache, grantID)
+	n.expoMu.Unlock()
+	tx, err := n.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("notify: exposure change: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	subs, err := loadActive(ctx, tx, time.Now())
+	if err != nil {
+		return err
+	}
+	var rows []outboxRow
+	for _, s := range subs {
+		if s.grantID != grantID || !s.events[EventDevicesChanged] {
+			continue
+		}
+		ev := devicesEvent{Added: []device.Device{}, Removed: []string{}, Updated: []device.Device{}}
+		for _, id := range added {
+			if d, ok := n.hub.Device(id); ok && (len(s.devices) == 0 || s.devices[id]) {
+				ev.Added = append(ev.Added, *d)
+			}
+		}
+		for _, id := range removed {
+			if len(s.devices) == 0 || s.devices[id] {
+				ev.Removed = append(ev.Removed, id)
+			}
+		}
+		if len(ev.Added)+len(ev.Removed) == 0 {
+			continue
+		}
+		b, _ := json.Marshal(ev)
+		rows = append(rows, outboxRow{sub: s, name: EventDevicesChanged, payload: b})
+	}
+	if err := insertRows(ctx, tx, rows); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("notify: exposure change: %w", err)
+	}
+	n.wakeAll()
+	return nil
+}
+
+// GrantRevoked ends a grant's subscriptions: each gets AccountUnlinked
+// queued (its last event) and stops receiving anything else.
+func (n *Notifier) GrantRevoked(ctx context.Context, grantID, reason string) error {
+	if err := QueueUnlinked(ctx, n.db, grantID, reason); err != nil {
+		return err
+	}
+	n.wakeAll()
+	return nil
+}
+
+// QueueUnlinked queues AccountUnlinked for a revoked grant's subscriptions
+// and ends them. It needs only the database, so the CLI can use it when it
+// removes a partner while no agent runs: the agent delivers at its next
+// start.
+func QueueUnlinked(ctx context.Context, db *sql.DB, grantID, reason string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("notify: unlink: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	subs, err := loadActive(ctx, tx, time.Now())
+	if err != nil {
+		return err
+	}
+	var rows []outboxRow
+	for _, s := range subs {
+		if s.grantID != grantID {
+			continue
+		}
+		b, _ := json.Marshal(unlinkedEvent{UserID: s.userID, Reason: reason})
+		rows = append(rows, outboxRow{sub: s, name: EventAccountUnlinked, payload: b})
+	}
+	if err := insertRows(ctx, tx, rows); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE subscriptions SET ended_at = ? WHERE grant_id = ? AND ended_at IS NULL",
+		time.Now().UnixMilli(), grantID); err != nil {
+		return fmt.Errorf("notify: unlink: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("notify: unlink: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,397 @@
+package mdns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/net/ipv4"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxInstances     = 2000
+	DefaultMaxQueryInterval = time.Hour
+	DefaultGoneRetention    = 24 * time.Hour
+)
+
+var mdnsGroup = &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251), Port: 5353}
+
+// Options configure a Browser.
+type Options struct {
+	// Interfaces to browse on, by name; empty means every interface that is
+	// up, multicast-capable and not loopback.
+	Interfaces []string
+	// Services are the DNS-SD service types to browse, such as "_wled._tcp".
+	Services []string
+	Logger   *slog.Logger
+	// MaxInstances bounds the table (default 2,000). When it is full, the
+	// oldest gone instance makes room; if none is gone, new ones are dropped
+	// and counted.
+	MaxInstances int
+	// MaxQueryInterval caps the doubling interval between browse queries
+	// (default one hour, as RFC 6762 §5.2 suggests). Records are refreshed
+	// at 80 % and 90 % of their TTL independently of it.
+	MaxQueryInterval time.Duration
+	// GoneRetention is how long a gone instance stays listed (default 24 h).
+	GoneRetention time.Duration
+}
+
+// Stats are the browser's counters, for metrics and the idle-cost test.
+type Stats struct {
+	PacketsSent     uint64
+	PacketsReceived uint64 // on the browsed interfaces
+	Malformed       uint64 // packets that did not parse as DNS
+	Dropped         uint64 // instances not recorded because the table was full
+	Instances       int
+}
+
+// Browser continuously browses the configured service types and keeps the
+// table of instances. Watch and OnBroker must be called before Run.
+type Browser struct {
+	opts     Options
+	log      *slog.Logger
+	ifaces   []net.Interface
+	ifNames  map[int]string
+	services map[string]string // lower-case "_wled._tcp.local." → "_wled._tcp"
+
+	mu        sync.Mutex
+	entries   map[string]*entry            // lower-case instance FQDN
+	hosts     map[string]map[string]addrRR // lower-case host FQDN → address
+	pending   []dns.Question               // follow-up questions for the next send
+	watchers  []watcher
+	brokerFns []func(url string)
+	broker    string // URL last handed to brokerFns
+	brokerKey string // instance the broker URL came from
+	statuses  map[string]string
+
+	wake                           chan struct{}
+	sent, recv, malformed, dropped atomic.Uint64
+}
+
+type watcher struct {
+	service string
+	fn      func(Instance)
+}
+
+// New checks the options and resolves the interfaces. Nothing is sent until
+// Run.
+func New(opts Options) (*Browser, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxInstances <= 0 {
+		opts.MaxInstances = DefaultMaxInstances
+	}
+	if opts.MaxQueryInterval <= 0 {
+		opts.MaxQueryInterval = DefaultMaxQueryInterval
+	}
+	if opts.GoneRetention <= 0 {
+		opts.GoneRetention = DefaultGoneRetention
+	}
+	ifaces, err := Interfaces(opts.Interfaces)
+	if err != nil {
+		return nil, err
+	}
+	b := &Browser{
+		opts: opts, log: opts.Logger, ifaces: ifaces, ifNames: map[int]string{},
+		services: map[string]string{}, entries: map[string]*entry{},
+		hosts: map[string]map[string]addrRR{}, statuses: map[string]string{}, wake: make(chan struct{}, 1),
+	}
+	for _, ifi := range ifaces {
+		b.ifNames[ifi.Index] = ifi.Name
+	}
+	for _, s := range opts.Services {
+		s = strings.Trim(s, ".")
+		if s == "" {
+			continue
+		}
+		b.services[strings.ToLower(s)+".local."] = s
+	}
+	if len(b.services) == 0 {
+		return nil, errors.New("mdns: no service types to browse")
+	}
+	return b, nil
+}
+
+// Interfaces resolves interface names; no names means every interface that
+// is up, multicast-capable and not loopback.
+func Interfaces(names []string) ([]net.Interface, error) {
+	if len(names) > 0 {
+		out := make([]net.Interface, 0, len(names))
+		for _, n := range names {
+			ifi, err := net.InterfaceByName(n)
+			if err != nil {
+				return nil, fmt.Errorf("mdns: interface %s: %w", n, err)
+			}
+			if ifi.Flags&net.FlagMulticast == 0 {
+				return nil, fmt.Errorf("mdns: interface %s is not multicast-capable", n)
+			}
+			out = append(out, *ifi)
+		}
+		return out, nil
+	}
+	all, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("mdns: list interfaces: %w", err)
+	}
+	var out []net.Interface
+	for _, ifi := range all {
+		if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagMulticast != 0 && ifi.Flags&net.FlagLoopback == 0 {
+			out = append(out, ifi)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("mdns: no multicast-capable interface is up")
+	}
+	return out, nil
+}
+
+// Watch calls fn for every new, changed or gone instance of one service
+// type. fn runs on the browser's goroutine and must return quickly.
+func (b *Browser) Watch(service string, fn func(Instance)) {
+	b.mu.Lock()
+	b.watchers = append(b.watchers, watcher{service: strings.ToLower(strings.Trim(service, ".")), fn: fn})
+	b.mu.Unlock()
+}
+
+// OnBroker calls fn with "tcp://addr:port" of the first _mqtt._tcp broker
+// found, and again whenever that broker moves or, once it is gone, another
+// one takes its place. _mqtt._tcp must be among the browsed services.
+func (b *Browser) OnBroker(fn func(url string)) {
+	b.mu.Lock()
+	b.brokerFns = append(b.brokerFns, fn)
+	b.mu.Unlock()
+}
+
+// SetStatus records what a driver found out about an instance ("auth
+// required", "ok", ...), shown in the discovered list.
+func (b *Browser) SetStatus(inst Instance, status string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.statuses[inst.Key()] = Sanitize(status, 200)
+	for _, e := range b.entries {
+		if e.inst.Key() == inst.Key() {
+			e.inst.Status = b.statuses[inst.Key()]
+		}
+	}
+}
+
+// Instances returns a copy of the table, ordered by service then name.
+func (b *Browser) Instances() []Instance {
+	b.mu.Lock()
+	out := make([]Instance, 0, len(b.entries))
+	for _, e := range b.entries {
+		out = append(out, e.inst.clone())
+	}
+	b.mu.Unlock()
+	slices.SortFunc(out, func(x, y Instance) int {
+		if c := strings.Compare(x.Service, y.Service); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Name, y.Name)
+	})
+	return out
+}
+
+// Stats returns the counters.
+func (b *Browser) Stats() Stats {
+	b.mu.Lock()
+	n := len(b.entries)
+	b.mu.Unlock()
+	return Stats{PacketsSent: b.sent.Load(), PacketsReceived: b.recv.Load(), Malformed: b.malformed.Load(),
+		Dropped: b.dropped.Load(), Instances: n}
+}
+
+// Run opens the multicast socket and browses until ctx ends.
+func (b *Browser) Run(ctx context.Context) error {
+	// Binding the group address makes the net package bind the wildcard
+	// with SO_REUSEADDR, so the agent shares port 5353 with avahi or the
+	// advertiser rather than fighting over it.
+	udp, err := net.ListenUDP("udp4", mdnsGroup)
+	if err != nil {
+		return fmt.Errorf("mdns: listen on port 5353: %w", err)
+	}
+	conn := ipv4.NewPacketConn(udp)
+	defer conn.Close()
+	joined := 0
+	for i := range b.ifaces {
+		if err := conn.JoinGroup(&b.ifaces[i], mdnsGroup); err != nil {
+			b.log.Warn("mdns: cannot join the multicast group", "interface", b.ifaces[i].Name, "err", err)
+			continue
+		}
+		joined++
+	}
+	if joined == 0 {
+		return errors.New("mdns: could not join the multicast group on any interface")
+	}
+	if err := conn.SetControlMessage(ipv4.FlagInterface, true); err != nil {
+		return fmt.Errorf("mdns: %w", err)
+	}
+	_ = conn.SetMulticastTTL(255) // RFC 6762 §11
+	_ = conn.SetMulticastLoopback(true)
+
+	go func() {
+		<-ctx.Done()
+		conn.Close() // unblocks the reader
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.read(conn)
+	}()
+	b.loop(ctx, conn)
+	conn.Close()
+	<-done
+	return nil
+}
+
+// read receives packets until the socket closes.
+func (b *Browser) read(conn *ipv4.PacketConn) {
+	buf := make([]byte, 9000)
+	for {
+		n, cm, _, err := conn.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		ifName := ""
+		if cm != nil {
+			var ok bool
+			// With IP_MULTICAST_ALL the socket also hears groups other
+			// programs joined elsewhere; only the browsed interfaces count.
+			if ifName, ok = b.ifNames[cm.IfIndex]; !ok {
+				continue
+			}
+		}
+		b.recv.Add(1)
+		msg := new(dns.Msg)
+		if err := msg.Unpack(buf[:n]); err != nil {
+			b.malformed.Add(1)
+			continue
+		}
+		if !msg.Response || msg.Opcode != dns.OpcodeQuery {
+			continue
+		}
+		b.dispatch(b.handle(msg, ifName, time.Now()))
+	}
+}
+
+// loop sends the browse and refresh queries and expires records.
+func (b *Browser) loop(ctx context.Context, conn *ipv4.PacketConn) {
+	interval := time.Second
+	nextBrowse := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-b.wake:
+			// Follow-up questions wait a moment so that records still
+			// arriving in the same burst can answer them first.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		now := time.Now()
+		browse := !now.Before(nextBrowse)
+		if browse {
+			nextBrowse = now.Add(interval)
+			interval = min(interval*2, b.opts.MaxQueryInterval)
+		}
+		msgs, events, next := b.tick(now, browse)
+		b.dispatch(events)
+		for _, m := range msgs {
+			b.send(conn, m)
+		}
+		wait := min(time.Until(nextBrowse), time.Until(next), time.Minute)
+		timer.Reset(max(wait, 50*time.Millisecond))
+	}
+}
+
+func (b *Browser) send(conn *ipv4.PacketConn, m *dns.Msg) {
+	buf, err := m.Pack()
+	if err != nil {
+		b.log.Debug("mdns: query not packed", "err", err)
+		return
+	}
+	for _, ifi := range b.ifaces {
+		if _, err := conn.WriteTo(buf, &ipv4.ControlMessage{IfIndex: ifi.Index}, mdnsGroup); err != nil {
+			b.log.Debug("mdns: query not sent", "interface", ifi.Name, "err", err)
+			continue
+		}
+		b.sent.Add(1)
+	}
+}
+
+// dispatch tells watchers and the broker follower about changed instances.
+// It runs without the lock so callbacks may call back into the browser.
+func (b *Browser) dispatch(events []Instance) {
+	if len(events) == 0 {
+		return
+	}
+	b.mu.Lock()
+	ws := slices.Clone(b.watchers)
+	b.mu.Unlock()
+	mqtt := false
+	for _, ev := range events {
+		svc := strings.ToLower(ev.Service)
+		mqtt = mqtt || svc == "_mqtt._tcp"
+		for _, w := range ws {
+			if w.service == svc {
+				w.fn(ev.clone())
+			}
+		}
+	}
+	if mqtt {
+		b.followBroker()
+	}
+}
+
+// followBroker picks the broker URL: the current broker's instance while it
+// is present, else the first seen present _mqtt._tcp instance with an
+// address.
+func (b *Browser) followBroker() {
+	b.mu.Lock()
+	var pick *entry
+	for _, e := range b.entries {
+		if e.inst.Gone || !strings.EqualFold(e.inst.Service, "_mqtt._tcp") || e.inst.Address() == "" {
+			continue
+		}
+		if e.inst.Key() == b.brokerKey {
+			pick = e
+			break
+		}
+		if pick == nil || e.inst.FirstSeen.Before(pick.inst.FirstSeen) {
+			pick = e
+		}
+	}
+	url := ""
+	if pick != nil {
+		url = "tcp://" + pick.inst.Address()
+		b.brokerKey = pick.inst.Key()
+	}
+	changed := url != "" && url != b.broker
+	if changed {
+		b.broker = url
+	}
+	fns := slices.Clone(b.brokerFns)
+	b.mu.Unlock()
+	if changed {
+		b.log.Info("mdns: MQTT broker found", "url", url)
+		for _, fn := range fns {
+			fn(url)
+		}
+	}
+}

@@ -1,0 +1,138 @@
+package mdns_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hubagent/hubagent/internal/localbus/mdns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
+)
+
+// startBrowser runs a browser on the test link until the test ends.
+func startBrowser(t *testing.T, n *mdnstest.Net, opts mdns.Options) *mdns.Browser {
+	t.Helper()
+	opts.Interfaces = []string{n.HostIf}
+	if opts.Services == nil {
+		opts.Services = []string{"_mqtt._tcp", "_wled._tcp", "_shelly._tcp", "_http._tcp"}
+	}
+	b, err := mdns.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("browser: %v", err)
+		}
+	})
+	return b
+}
+
+// waitInstance waits until an instance matching ok is in the table.
+func waitInstance(t *testing.T, b *mdns.Browser, d time.Duration, what string, ok func(mdns.Instance) bool) mdns.Instance {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		for _, in := range b.Instances() {
+			if ok(in) {
+				return in
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; table: %+v", what, b.Instances())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestBrowserSeesAvahiServicesAndGoodbyes(t *testing.T) {
+	n := mdnstest.New(t)
+	av := n.StartAvahi("")
+	b := startBrowser(t, n, mdns.Options{})
+	var mu sync.Mutex
+	var brokers []string
+	b.OnBroker(func(url string) { mu.Lock(); brokers = append(brokers, url); mu.Unlock() })
+
+	pub := av.Publish("-s", "Living Room Broker", "_mqtt._tcp", "1883", "vendor=test", "odd=\x01é")
+	in := waitInstance(t, b, 10*time.Second, "avahi's _mqtt._tcp", func(i mdns.Instance) bool {
+		return i.Name == "Living Room Broker" && i.Port == 1883 && len(i.Addresses) > 0
+	})
+	if in.Service != "_mqtt._tcp" || in.TXT["vendor"] != "test" || in.Addresses[0] != n.PeerIP(2) || in.Gone {
+		t.Fatalf("instance = %+v", in)
+	}
+	if got := in.TXT["odd"]; got != "\uFFFDé" {
+		t.Errorf("control byte in TXT not sanitized: %q", got)
+	}
+	waitFor(t, 5*time.Second, "broker callback", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(brokers) == 1 && brokers[0] == "tcp://"+n.PeerIP(2)+":1883"
+	})
+
+	// The local API form.
+	rec := httptest.NewRecorder()
+	b.Handler().ServeHTTP(rec, httptest.NewRequest("GET", mdns.DiscoveredPath, nil))
+	var list []map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || len(list) == 0 {
+		t.Fatalf("discovered: %v %s", err, rec.Body)
+	}
+	for _, k := range []string{"instance", "service", "host", "addresses", "port", "txt", "firstSeen", "lastSeen", "gone"} {
+		if _, ok := list[0][k]; !ok {
+			t.Errorf("discovered entry lacks %q: %v", k, list[0])
+		}
+	}
+
+	pub.Stop() // avahi sends the goodbye
+	waitInstance(t, b, 5*time.Second, "goodbye", func(i mdns.Instance) bool {
+		return i.Name == "Living Room Broker" && i.Gone
+	})
+}
+
+func TestAvahiSeesOurAdvertisementAndItsWithdrawal(t *testing.T) {
+	n := mdnstest.New(t)
+	av := n.StartAvahi("")
+	adv, err := mdns.Advertise(mdns.AdvertiseOptions{Instance: "hubagent test", Port: 8443, HubID: "hub-1234",
+		Version: "1.2.3", Interfaces: []string{n.HostIf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	waitFor(t, 20*time.Second, "avahi-browse to resolve _hubagent._tcp", func() bool {
+		for _, l := range av.Browse("_hubagent._tcp") {
+			line = l
+			return true
+		}
+		return false
+	})
+	// =;iface;IPv4;name;type;domain;host;address;port;txt
+	f := strings.Split(line, ";")
+	if len(f) < 10 || f[3] != `hubagent\032test` || f[7] != n.HostIP() || f[8] != "8443" {
+		t.Fatalf("avahi-browse: %q", line)
+	}
+	for _, kv := range []string{`"id=hub-1234"`, `"ver=1.2.3"`, `"api=/cic/v1"`} {
+		if !strings.Contains(f[9], kv) {
+			t.Errorf("TXT %s missing in %q", kv, f[9])
+		}
+	}
+	adv.Close()
+	waitFor(t, 10*time.Second, "withdrawal seen by avahi", func() bool { return len(av.Browse("_hubagent._tcp")) == 0 })
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,140 @@
+// Package mdnstest builds an isolated test network for real mDNS traffic: a
+// network namespace joined to the test's own namespace by a veth pair, with
+// a private Avahi (its own D-Bus, its own runtime directory) running inside
+// it. Only interfaces it creates carry traffic; nothing reaches the LAN. It
+// is imported only by tests, and needs root and iproute2 (present in CI,
+// where scripts/test-deps.sh installs them); elsewhere the tests skip.
+package mdnstest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hubagent/hubagent/internal/testutil"
+)
+
+// Net is a namespace "peer" side and a host side of one veth link, with a
+// /24 between them. The test process lives on the host side.
+type Net struct {
+	Name   string // namespace name
+	HostIf string // interface in the test's namespace
+	PeerIf string // interface inside the namespace
+	prefix string // "10.250.N."
+	t      testing.TB
+}
+
+// HostIP is the test process's address on the link.
+func (n *Net) HostIP() string { return n.prefix + "1" }
+
+// PeerIP returns address .host of the link's /24, inside the namespace.
+func (n *Net) PeerIP(host int) string { return fmt.Sprintf("%s%d", n.prefix, host) }
+
+// New creates the namespace and link, removed at the end of the test.
+func New(t testing.TB) *Net {
+	t.Helper()
+	ipTool := testutil.LookTool(t, "ip")
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("mdns tests need root for network namespaces")
+		}
+		t.Skip("mdns tests need root for network namespaces")
+	}
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	tag := hex.EncodeToString(b[:])
+	n := &Net{Name: "hbt" + tag, HostIf: "hbt" + tag + "h", PeerIf: "hbt" + tag + "p",
+		prefix: fmt.Sprintf("10.250.%d.", int(b[0])%250+1), t: t}
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(ipTool, args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	t.Logf("test network: namespace %s, link %s–%s, %s0/24", n.Name, n.HostIf, n.PeerIf, n.prefix)
+	run("netns", "add", n.Name)
+	t.Cleanup(func() {
+		_ = exec.Command(ipTool, "link", "del", n.HostIf).Run()
+		_ = exec.Command(ipTool, "netns", "del", n.Name).Run()
+	})
+	run("link", "add", n.HostIf, "type", "veth", "peer", "name", n.PeerIf)
+	run("link", "set", n.PeerIf, "netns", n.Name)
+	run("addr", "add", n.HostIP()+"/24", "dev", n.HostIf)
+	run("link", "set", n.HostIf, "up", "multicast", "on")
+	run("netns", "exec", n.Name, "ip", "addr", "add", n.PeerIP(2)+"/24", "dev", n.PeerIf)
+	run("netns", "exec", n.Name, "ip", "link", "set", n.PeerIf, "up", "multicast", "on")
+	run("netns", "exec", n.Name, "ip", "link", "set", "lo", "up")
+	return n
+}
+
+// AddPeerIP adds address .host inside the namespace (a device's new IP).
+func (n *Net) AddPeerIP(host int) string {
+	n.t.Helper()
+	ip := n.PeerIP(host)
+	out, err := exec.Command("ip", "netns", "exec", n.Name, "ip", "addr", "add", ip+"/24", "dev", n.PeerIf).CombinedOutput()
+	if err != nil {
+		n.t.Fatalf("add %s: %v: %s", ip, err, out)
+	}
+	return ip
+}
+
+// Do runs fn on an OS thread moved into the namespace. Sockets fn opens
+// stay in the namespace after it returns; the thread is discarded.
+func (n *Net) Do(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// The thread is never unlocked: it dies with the goroutine rather
+		// than going back to the pool in the wrong namespace.
+		f, err := os.Open("/run/netns/" + n.Name)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("setns: %w", err)
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
+}
+
+// Listen opens a TCP listener inside the namespace, closed at test end.
+func (n *Net) Listen(addr string) net.Listener {
+	n.t.Helper()
+	var ln net.Listener
+	if err := n.Do(func() (err error) { ln, err = net.Listen("tcp4", addr); return err }); err != nil {
+		n.t.Fatalf("listen %s in namespace: %v", addr, err)
+	}
+	n.t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// ListenUDP opens a UDP socket inside the namespace, closed at test end.
+func (n *Net) ListenUDP(addr string) *net.UDPConn {
+	n.t.Helper()
+	var c *net.UDPConn
+	err := n.Do(func() error {
+		a, err := net.ResolveUDPAddr("udp4", addr)
+		if err != nil {
+			return err
+		}
+		c, err = net.ListenUDP("udp4", a)
+		return err
+	})
+	if err != nil {
+		n.t.Fatalf("udp %s in namespace: %v", addr, err)
+	}
+	n.t.Cleanup(func() { c.Close() })
+	return c
+}

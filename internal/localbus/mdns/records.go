@@ -1,0 +1,418 @@
+package mdns
+
+import (
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// maxPacket keeps queries inside one Ethernet frame (RFC 6762 §17).
+const maxPacket = 1400
+
+// entry is one instance with the lifetimes of the records that make it up.
+type entry struct {
+	inst      Instance
+	fqdn      string // instance name as in the records, escaped
+	service   string // lower-case service FQDN
+	ptrExp    time.Time
+	ptrTTL    time.Duration
+	srvExp    time.Time
+	srvTTL    time.Duration
+	refreshed int // refresh queries sent for the current record lifetimes
+}
+
+// addrRR is one A record of a host.
+type addrRR struct {
+	exp  time.Time
+	seen time.Time
+}
+
+// expiry is when the instance is gone unless refreshed: its PTR or SRV
+// record, whichever ends first.
+func (e *entry) expiry() (time.Time, time.Duration) {
+	if !e.srvExp.IsZero() && e.srvExp.Before(e.ptrExp) {
+		return e.srvExp, e.srvTTL
+	}
+	return e.ptrExp, e.ptrTTL
+}
+
+// handle applies one response and returns the instances that changed.
+func (b *Browser) handle(msg *dns.Msg, ifName string, now time.Time) []Instance {
+	rrs := make([]dns.RR, 0, len(msg.Answer)+len(msg.Extra))
+	rrs = append(append(rrs, msg.Answer...), msg.Extra...)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	touched := map[*entry]Instance{}
+	touch := func(e *entry) {
+		if _, ok := touched[e]; !ok {
+			touched[e] = e.inst.clone()
+		}
+	}
+	// PTR first, then SRV and TXT, then addresses: a responder may order
+	// the records of one answer any way it likes.
+	for _, rr := range rrs {
+		ptr, ok := rr.(*dns.PTR)
+		if !ok {
+			continue
+		}
+		svc := strings.ToLower(ptr.Hdr.Name)
+		if _, browsed := b.services[svc]; !browsed {
+			continue
+		}
+		e := b.lookup(ptr.Ptr, svc, ifName, now, ptr.Hdr.Ttl > 0)
+		if e == nil {
+			continue
+		}
+		touch(e)
+		if ptr.Hdr.Ttl == 0 {
+			e.inst.Gone = true // goodbye (RFC 6762 §10.1)
+			continue
+		}
+		e.ptrTTL = ttl(ptr.Hdr.Ttl)
+		e.ptrExp = now.Add(e.ptrTTL)
+		e.refreshed = 0
+		e.inst.Gone = false
+		e.inst.LastSeen = now
+	}
+	for _, rr := range rrs {
+		switch rr := rr.(type) {
+		case *dns.SRV:
+			e := b.lookupRecord(rr.Hdr.Name, ifName, now, rr.Hdr.Ttl > 0)
+			if e == nil {
+				continue
+			}
+			touch(e)
+			if rr.Hdr.Ttl == 0 {
+				e.inst.Gone = true
+				continue
+			}
+			e.srvTTL = ttl(rr.Hdr.Ttl)
+			e.srvExp = now.Add(e.srvTTL)
+			e.refreshed = 0
+			e.inst.Host = unescapeName(strings.ToLower(rr.Target))
+			e.inst.Port = int(rr.Port)
+			e.inst.LastSeen = now
+			if e.inst.Gone && !e.ptrExp.IsZero() && e.ptrExp.After(now) {
+				e.inst.Gone = false
+			}
+		case *dns.TXT:
+			e := b.lookupRecord(rr.Hdr.Name, ifName, now, false)
+			if e == nil || rr.Hdr.Ttl == 0 {
+				continue
+			}
+			touch(e)
+			raw := make([]string, 0, min(len(rr.Txt), 4*MaxTXTEntries))
+			for _, t := range rr.Txt[:cap(raw)] {
+				raw = append(raw, unescape(t))
+			}
+			txt, truncated := ParseTXT(raw)
+			truncated = truncated || len(rr.Txt) > len(raw)
+			if truncated {
+				b.log.Debug("mdns: TXT record cut to bounds", "instance", e.inst.Name)
+			}
+			e.inst.TXT = txt
+		}
+	}
+	hostsSeen := map[string]bool{}
+	for _, rr := range rrs {
+		a, ok := rr.(*dns.A)
+		if !ok {
+			continue
+		}
+		host := strings.ToLower(a.Hdr.Name)
+		addrs := b.hosts[host]
+		if addrs == nil {
+			if a.Hdr.Ttl == 0 || len(b.hosts) >= 2*b.opts.MaxInstances {
+				continue
+			}
+			addrs = map[string]addrRR{}
+			b.hosts[host] = addrs
+		}
+		ip := a.A.String()
+		if a.Hdr.Ttl == 0 {
+			delete(addrs, ip)
+		} else {
+			if a.Hdr.Class&(1<<15) != 0 {
+				// Cache-flush bit: this answer is the whole set, so older
+				// addresses (a device that moved) go after one second.
+				for old, r := range addrs {
+					if old != ip && now.Sub(r.seen) > time.Second {
+						delete(addrs, old)
+					}
+				}
+			}
+			if len(addrs) < 16 {
+				addrs[ip] = addrRR{exp: now.Add(ttl(a.Hdr.Ttl)), seen: now}
+			}
+		}
+		hostsSeen[unescapeName(host)] = true
+	}
+	if len(hostsSeen) > 0 {
+		for _, e := range b.entries {
+			if hostsSeen[e.inst.Host] {
+				touch(e)
+			}
+		}
+	}
+	var changed []Instance
+	for e, before := range touched {
+		e.inst.Addresses = b.addresses(e.inst.Host, now)
+		if e.inst.Gone && !before.Gone {
+			e.inst.LastSeen = now
+		}
+		if differs(before, e.inst) {
+			changed = append(changed, e.inst.clone())
+		}
+		if e.inst.Port == 0 && !e.inst.Gone {
+			b.ask(e.fqdn, dns.TypeSRV)
+			b.ask(e.fqdn, dns.TypeTXT)
+		} else if len(e.inst.Addresses) == 0 && !e.inst.Gone && e.inst.Host != "" {
+			b.ask(e.hostFQDN(), dns.TypeA)
+		}
+	}
+	return changed
+}
+
+func (e *entry) hostFQDN() string {
+	if e.inst.Host == "" {
+		return ""
+	}
+	return dns.Fqdn(e.inst.Host)
+}
+
+// ask queues a follow-up question and wakes the sender.
+func (b *Browser) ask(name string, qtype uint16) {
+	if name == "" || len(b.pending) > 256 {
+		return
+	}
+	q := dns.Question{Name: name, Qtype: qtype, Qclass: dns.ClassINET}
+	if slices.Contains(b.pending, q) {
+		return
+	}
+	b.pending = append(b.pending, q)
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+func differs(a, b Instance) bool {
+	return a.Gone != b.Gone || a.Host != b.Host || a.Port != b.Port ||
+		!slices.Equal(a.Addresses, b.Addresses) || !maps.Equal(a.TXT, b.TXT) || a.FirstSeen != b.FirstSeen
+}
+
+func ttl(s uint32) time.Duration {
+	// A bogus huge TTL must not pin an entry for years.
+	return time.Duration(min(s, 24*3600)) * time.Second
+}
+
+// lookup returns the entry of an instance of a browsed service, creating it
+// when create is set and the table has room.
+func (b *Browser) lookup(fqdn, svc, ifName string, now time.Time, create bool) *entry {
+	key := strings.ToLower(fqdn)
+	if e, ok := b.entries[key]; ok {
+		return e
+	}
+	if !create || !strings.HasSuffix(key, "."+svc) {
+		return nil
+	}
+	if len(b.entries) >= b.opts.MaxInstances && !b.evictGone() {
+		if b.dropped.Add(1) == 1 {
+			b.log.Warn("mdns: instance table full; new instances are not recorded", "max", b.opts.MaxInstances)
+		}
+		return nil
+	}
+	name := unescapeName(fqdn[:len(fqdn)-len(svc)-1])
+	service := b.services[svc]
+	e := &entry{fqdn: fqdn, service: svc, inst: Instance{Name: name, Service: service,
+		FirstSeen: now, LastSeen: now, Interface: ifName}}
+	e.inst.Status = b.statuses[e.inst.Key()]
+	b.entries[key] = e
+	b.log.Debug("mdns: new instance", slog.String("service", service), slog.String("instance", name))
+	return e
+}
+
+// lookupRecord finds the entry an SRV or TXT record belongs to.
+func (b *Browser) lookupRecord(name, ifName string, now time.Time, create bool) *entry {
+	key := strings.ToLower(name)
+	if e, ok := b.entries[key]; ok {
+		return e
+	}
+	for svc := range b.services {
+		if strings.HasSuffix(key, "."+svc) {
+			return b.lookup(name, svc, ifName, now, create)
+		}
+	}
+	return nil
+}
+
+// evictGone drops the gone instance seen least recently.
+func (b *Browser) evictGone() bool {
+	var oldest string
+	var at time.Time
+	for k, e := range b.entries {
+		if e.inst.Gone && (oldest == "" || e.inst.LastSeen.Before(at)) {
+			oldest, at = k, e.inst.LastSeen
+		}
+	}
+	if oldest == "" {
+		return false
+	}
+	delete(b.entries, oldest)
+	return true
+}
+
+// addresses lists a host's unexpired addresses, sorted.
+func (b *Browser) addresses(host string, now time.Time) []string {
+	addrs := b.hosts[strings.ToLower(dns.Fqdn(host))]
+	if host == "" || len(addrs) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(addrs))
+	for ip, r := range addrs {
+		if r.exp.After(now) {
+			out = append(out, ip)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// tick expires records, drops old gone instances, and builds the queries
+// due now: the browse query (with known answers, RFC 6762 §7.1) when browse
+// is set, refreshes of records at 80 % and 90 % of their TTL (§5.2), and
+// queued follow-ups. It returns when it next has something to do.
+func (b *Browser) tick(now time.Time, browse bool) (msgs []*dns.Msg, changed []Instance, next time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	next = now.Add(time.Minute)
+	questions := b.pending
+	b.pending = nil
+	var known []dns.RR
+	type due2 struct {
+		e        *entry
+		due      time.Time
+		lifetime time.Duration
+	}
+	var refresh []due2
+	for host, addrs := range b.hosts {
+		for ip, r := range addrs {
+			if !r.exp.After(now) {
+				delete(addrs, ip)
+			}
+		}
+		if len(addrs) == 0 {
+			delete(b.hosts, host)
+		}
+	}
+	for key, e := range b.entries {
+		if e.inst.Gone {
+			if now.Sub(e.inst.LastSeen) > b.opts.GoneRetention {
+				delete(b.entries, key)
+			}
+			continue
+		}
+		exp, lifetime := e.expiry()
+		if !exp.After(now) {
+			e.inst.Gone = true
+			e.inst.Addresses = nil
+			changed = append(changed, e.inst.clone())
+			continue
+		}
+		if addrs := b.addresses(e.inst.Host, now); !slices.Equal(addrs, e.inst.Addresses) {
+			e.inst.Addresses = addrs
+			changed = append(changed, e.inst.clone())
+		}
+		if e.refreshed < 2 {
+			// Refresh points at 80 % and 90 % of the lifetime.
+			frac := 0.8 + 0.1*float64(e.refreshed)
+			due := exp.Add(-time.Duration((1 - frac) * float64(lifetime)))
+			refresh = append(refresh, due2{e, due, lifetime})
+			if due.Before(next) {
+				next = due
+			}
+		}
+		if exp.Before(next) {
+			next = exp
+		}
+		if e.ptrExp.Sub(now) > e.ptrTTL/2 {
+			known = append(known, &dns.PTR{Hdr: dns.RR_Header{Name: e.service, Rrtype: dns.TypePTR,
+				Class: dns.ClassINET, Ttl: uint32(e.ptrExp.Sub(now) / time.Second)}, Ptr: e.fqdn})
+		}
+	}
+	// Once one record is due, every record due within the next tenth of
+	// its lifetime is refreshed in the same packet: one responder's
+	// instances then cost one query rather than one each.
+	anyDue := false
+	for _, r := range refresh {
+		anyDue = anyDue || !r.due.After(now)
+	}
+	for _, r := range refresh {
+		if !anyDue || r.due.After(now.Add(r.lifetime/10)) {
+			continue
+		}
+		r.e.refreshed++
+		// The PTR question refreshes the PTR record when it is the one
+		// running out; known answers keep the others quiet.
+		questions = append(questions, dns.Question{Name: r.e.service, Qtype: dns.TypePTR, Qclass: dns.ClassINET},
+			dns.Question{Name: r.e.fqdn, Qtype: dns.TypeSRV, Qclass: dns.ClassINET},
+			dns.Question{Name: r.e.fqdn, Qtype: dns.TypeTXT, Qclass: dns.ClassINET})
+		if h := r.e.hostFQDN(); h != "" {
+			questions = append(questions, dns.Question{Name: h, Qtype: dns.TypeA, Qclass: dns.ClassINET})
+		}
+	}
+	if anyDue {
+		next = now // the next points are computed on the next tick
+	}
+	if browse {
+		for _, svc := range slices.Sorted(maps.Keys(b.services)) {
+			questions = append(questions, dns.Question{Name: svc, Qtype: dns.TypePTR, Qclass: dns.ClassINET})
+		}
+	}
+	return pack(dedupe(questions), known), changed, next
+}
+
+func dedupe(qs []dns.Question) []dns.Question {
+	seen := make(map[dns.Question]bool, len(qs))
+	out := qs[:0]
+	for _, q := range qs {
+		q.Name = strings.ToLower(q.Name)
+		if !seen[q] {
+			seen[q] = true
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// pack puts questions into as few packets as fit, then known answers into
+// the last one while room is left; answers that do not fit are left out,
+// which only costs a redundant reply.
+func pack(questions []dns.Question, known []dns.RR) []*dns.Msg {
+	var msgs []*dns.Msg
+	cur := new(dns.Msg)
+	for _, q := range questions {
+		cur.Question = append(cur.Question, q)
+		if cur.Len() > maxPacket && len(cur.Question) > 1 {
+			cur.Question = cur.Question[:len(cur.Question)-1]
+			msgs = append(msgs, cur)
+			cur = new(dns.Msg)
+			cur.Question = []dns.Question{q}
+		}
+	}
+	if len(cur.Question) == 0 {
+		return msgs
+	}
+	for _, rr := range known {
+		cur.Answer = append(cur.Answer, rr)
+		if cur.Len() > maxPacket {
+			cur.Answer = cur.Answer[:len(cur.Answer)-1]
+			break
+		}
+	}
+	return append(msgs, cur)
+}

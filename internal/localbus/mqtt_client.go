@@ -1,0 +1,301 @@
+package localbus
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/hubagent/hubagent/internal/hub"
+)
+
+// MQTTSource is the device source of everything the MQTT client discovers.
+const MQTTSource = "mqtt"
+
+// MQTTOptions configure the MQTT client.
+type MQTTOptions struct {
+	Hub   *hub.Hub
+	HubID string
+	// Broker is the broker URL: tcp://, ssl:// (or mqtts://) or ws://.
+	Broker             string
+	Username, Password string
+	// CAFile verifies an ssl:// broker (default: the system roots);
+	// CertFile and KeyFile are a client certificate.
+	CAFile, CertFile, KeyFile string
+	// ClientID defaults to "hubagent-<hub id>". It must stay the same across
+	// restarts: the session is persistent.
+	ClientID string
+	// DiscoveryPrefix defaults to "homeassistant".
+	DiscoveryPrefix string
+	// MaxEntities bounds the discovery configs tracked (default 10,000);
+	// configs beyond it are refused and counted.
+	MaxEntities int
+	// MaxReconnectInterval caps the reconnect backoff (default 30 s).
+	MaxReconnectInterval time.Duration
+	Logger               *slog.Logger
+}
+
+// MQTTStats are the client's counters for metrics.
+type MQTTStats struct {
+	Connected bool
+	Messages  uint64 // messages received
+	Refused   uint64 // discovery configs refused (invalid, over a limit)
+}
+
+// MQTT is the Home Assistant discovery client: it turns discovery configs
+// into hub devices, state and availability messages into hub state, and
+// hub commands into publishes (it is the hub.Driver of source "mqtt").
+type MQTT struct {
+	opts   MQTTOptions
+	hub    *hub.Hub
+	log    *slog.Logger
+	tlsCfg *tls.Config
+	ctx    context.Context // for hub calls made from message handlers
+	cancel context.CancelFunc
+
+	connMu sync.Mutex // guards client, broker and gen changes
+	client paho.Client
+	broker string
+
+	connected atomic.Bool
+	messages  atomic.Uint64
+	refused   atomic.Uint64
+
+	disc *discovery
+	subs *subscriber
+	wg   sync.WaitGroup
+}
+
+// NewMQTT checks the options and loads TLS material; Start connects.
+func NewMQTT(opts MQTTOptions) (*MQTT, error) {
+	if opts.Hub == nil {
+		return nil, errors.New("localbus: mqtt: no hub")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.DiscoveryPrefix == "" {
+		opts.DiscoveryPrefix = "homeassistant"
+	}
+	if opts.ClientID == "" {
+		opts.ClientID = "hubagent-" + opts.HubID
+	}
+	if opts.MaxEntities <= 0 {
+		opts.MaxEntities = 10000
+	}
+	if opts.MaxReconnectInterval <= 0 {
+		opts.MaxReconnectInterval = 30 * time.Second
+	}
+	if err := checkBrokerURL(opts.Broker); err != nil {
+		return nil, err
+	}
+	tlsCfg, err := loadTLS(opts.CAFile, opts.CertFile, opts.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	m := &MQTT{opts: opts, hub: opts.Hub, log: opts.Logger, tlsCfg: tlsCfg, broker: opts.Broker}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.disc = newDiscovery(m)
+	m.subs = newSubscriber(m)
+	return m, nil
+}
+
+func checkBrokerURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("localbus: mqtt broker %q: %w", s, err)
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
+	default:
+		return fmt.Errorf("localbus: mqtt broker %q: want a tcp://, ssl:// or ws:// URL", s)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("localbus: mqtt broker %q: no host", s)
+	}
+	return nil
+}
+
+func loadTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("localbus: mqtt CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("localbus: mqtt CA file %s: no PEM certificates", caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if certFile != "" || keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("localbus: mqtt client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// StatusTopic is where the agent announces itself: "online" while
+// connected, "offline" (retained, also the last will) otherwise.
+func (m *MQTT) StatusTopic() string { return "hubagent/" + m.opts.HubID + "/status" }
+
+// Start registers the driver, marks the MQTT devices offline until the
+// broker confirms them, and connects in the background (retrying with a
+// capped backoff). It does not wait for the broker.
+func (m *MQTT) Start() {
+	m.hub.RegisterDriver(MQTTSource, m)
+	m.hub.SetSourceOnline(MQTTSource, false)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.subs.run(m.ctx)
+	}()
+	m.disc.runWorkers(m.ctx, &m.wg)
+	m.connMu.Lock()
+	m.connectLocked()
+	m.connMu.Unlock()
+}
+
+// Broker returns the URL of the broker the client uses now.
+func (m *MQTT) Broker() string {
+	m.connMu.Lock()
+	defer m.connMu.Unlock()
+	return m.broker
+}
+
+// SetBroker switches to another broker at run time (mDNS found one for
+// "auto"). Devices go offline and come back as the new broker replays their
+// retained configs; nothing is removed.
+func (m *MQTT) SetBroker(url string) error {
+	if err := checkBrokerURL(url); err != nil {
+		return err
+	}
+	m.connMu.Lock()
+	defer m.connMu.Unlock()
+	if url == m.broker || m.ctx.Err() != nil {
+		return nil
+	}
+	m.log.Info("switching MQTT broker", "broker", redactURL(url))
+	m.disconnectLocked()
+	m.broker = url
+	m.disc.newBroker()
+	m.connectLocked()
+	return nil
+}
+
+// Close announces "offline", disconnects and marks the devices offline.
+func (m *MQTT) Close() error {
+	m.connMu.Lock()
+	m.disconnectLocked()
+	m.connMu.Unlock()
+	m.cancel()
+	m.wg.Wait()
+	return nil
+}
+
+// Stats returns the client's counters.
+func (m *MQTT) Stats() MQTTStats {
+	return MQTTStats{Connected: m.connected.Load(), Messages: m.messages.Load(), Refused: m.refused.Load()}
+}
+
+func (m *MQTT) currentClient() paho.Client {
+	m.connMu.Lock()
+	defer m.connMu.Unlock()
+	return m.client
+}
+
+// connectLocked makes a client for m.broker and starts connecting.
+func (m *MQTT) connectLocked() {
+	o := paho.NewClientOptions().AddBroker(m.broker).SetClientID(m.opts.ClientID).
+		SetUsername(m.opts.Username).SetPassword(m.opts.Password).SetTLSConfig(m.tlsCfg).
+		// A persistent session: the broker keeps our subscriptions and
+		// queues QoS 1 discovery changes while we are away.
+		SetCleanSession(false).
+		SetAutoReconnect(true).SetMaxReconnectInterval(m.opts.MaxReconnectInterval).
+		SetConnectRetry(true).SetConnectRetryInterval(time.Second).
+		SetConnectTimeout(10*time.Second).SetWriteTimeout(10*time.Second).
+		SetKeepAlive(30*time.Second).SetPingTimeout(10*time.Second).
+		SetOrderMatters(true).SetMessageChannelDepth(1024).
+		SetWill(m.StatusTopic(), "offline", 1, true)
+	var client paho.Client
+	o.SetDefaultPublishHandler(func(_ paho.Client, msg paho.Message) {
+		m.messages.Add(1)
+		m.disc.handle(m.ctx, msg.Topic(), msg.Payload())
+	})
+	o.SetOnConnectHandler(func(c paho.Client) { m.onConnect(c) })
+	o.SetConnectionLostHandler(func(c paho.Client, err error) {
+		m.log.Warn("MQTT broker connection lost", "broker", redactURL(m.Broker()), "err", err)
+		m.onDisconnect(c)
+	})
+	client = paho.NewClient(o)
+	m.client = client
+	client.Connect() // retries in the background until it connects or is disconnected
+}
+
+// disconnectLocked says "offline" and drops the current client.
+func (m *MQTT) disconnectLocked() {
+	c := m.client
+	if c == nil {
+		return
+	}
+	m.client = nil
+	if c.IsConnectionOpen() {
+		c.Publish(m.StatusTopic(), 0, true, "offline").WaitTimeout(time.Second)
+	}
+	c.Disconnect(250)
+	m.markDisconnected()
+}
+
+func (m *MQTT) onConnect(c paho.Client) {
+	if m.currentClient() != c {
+		return // a client replaced by SetBroker
+	}
+	m.log.Info("MQTT broker connected", "broker", redactURL(m.Broker()))
+	m.connected.Store(true)
+	// QoS 0: paho re-sends the session's stored QoS 1 packets on connect
+	// and races with a QoS 1 publish made meanwhile (an open paho issue);
+	// retained QoS 0 is as good for a status topic.
+	c.Publish(m.StatusTopic(), 0, true, "online")
+	// Subscribe again even with a persistent session: a broker restarted
+	// without persistence has forgotten us. Retained configs, states and
+	// availability replay and rebuild the devices.
+	m.subs.resubscribe(c)
+	m.disc.setConnected(true)
+}
+
+func (m *MQTT) onDisconnect(c paho.Client) {
+	if m.currentClient() != c {
+		return
+	}
+	m.markDisconnected()
+}
+
+// markDisconnected takes every MQTT device offline: without the broker
+// nothing about them is known.
+func (m *MQTT) markDisconnected() {
+	m.connected.Store(false)
+	m.disc.setConnected(false)
+}
+
+// redactURL drops credentials from a broker URL for logs.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = nil
+	return u.String()
+}

@@ -1,0 +1,463 @@
+package localbus
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"maps"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/localbus/hadiscovery"
+)
+
+// DiscoveredConfig is one discovery config the client has seen, for
+// `hubagent discovered`.
+type DiscoveredConfig struct {
+	Topic     string    `json:"topic"`
+	Component string    `json:"component"`
+	DeviceID  string    `json:"deviceId,omitempty"`
+	Status    string    `json:"status"` // accepted or refused
+	Reason    string    `json:"reason,omitempty"`
+	FirstSeen time.Time `json:"firstSeen"`
+	LastSeen  time.Time `json:"lastSeen"`
+}
+
+// Discovery statuses.
+const (
+	StatusAccepted = "accepted"
+	StatusRefused  = "refused"
+)
+
+// discovery is the table of tracked entities and devices. Config
+// messages, availability and connection changes are processed one at a
+// time under procMu's write lock; state messages, the bulk of the traffic,
+// are decoded by a few workers in parallel under its read lock (each topic
+// always goes to the same worker, so one topic's messages stay in order).
+// Readers outside that path — Send, Expect (called under the hub's lock),
+// Discovered — take tabMu, which is never held while calling the hub.
+type discovery struct {
+	m      *MQTT
+	prefix string
+	work   []chan busMessage
+
+	procMu    sync.RWMutex
+	connected bool
+	gen       uint64 // bumped by SetBroker: entities not replayed by the new broker are offline
+	routes    map[string][]route
+	limitHit  bool // "too many configs" was logged
+
+	tabMu    sync.RWMutex
+	entities map[string]*trackedEntity // config topic →
+	devices  map[string]*trackedDevice // device key →
+	byID     map[string]*trackedDevice
+	seen     map[string]*seenConfig // config topic →
+}
+
+type trackedEntity struct {
+	e     *hadiscovery.Entity
+	avail *hadiscovery.Availability
+	dev   *trackedDevice
+	gen   uint64
+}
+
+type trackedDevice struct {
+	key, id  string
+	entities map[string]*trackedEntity // config topic →
+	bind     *hadiscovery.Binding
+}
+
+// route is one entity listening on a topic, for state, availability or
+// both.
+type route struct {
+	te           *trackedEntity
+	state, avail bool
+}
+
+type seenConfig struct {
+	DiscoveredConfig
+	hash uint64
+}
+
+func newDiscovery(m *MQTT) *discovery {
+	work := make([]chan busMessage, stateWorkers())
+	for i := range work {
+		work[i] = make(chan busMessage, 256)
+	}
+	return &discovery{m: m, prefix: m.opts.DiscoveryPrefix, routes: map[string][]route{}, work: work,
+		entities: map[string]*trackedEntity{}, devices: map[string]*trackedDevice{},
+		byID: map[string]*trackedDevice{}, seen: map[string]*seenConfig{}}
+}
+
+// busMessage is a message queued for a state worker.
+type busMessage struct {
+	topic   string
+	payload []byte
+}
+
+// stateWorkers is how many goroutines decode state messages.
+func stateWorkers() int { return max(1, min(runtime.GOMAXPROCS(0), 4)) }
+
+// runWorkers decodes state messages until ctx ends.
+func (d *discovery) runWorkers(ctx context.Context, wg *sync.WaitGroup) {
+	for _, ch := range d.work {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case msg := <-ch:
+					d.message(msg.topic, msg.payload)
+				}
+			}
+		}()
+	}
+}
+
+// handle takes one message from the broker (on paho's delivery
+// goroutine): configs are processed at once, in order; state goes to the
+// topic's worker. A full queue blocks, so the broker connection slows
+// down instead of memory growing.
+func (d *discovery) handle(ctx context.Context, topic string, payload []byte) {
+	if comp, ok := d.configTopic(topic); ok {
+		d.procMu.Lock()
+		d.config(topic, comp, payload)
+		d.procMu.Unlock()
+		return
+	}
+	// FNV-1a of the topic, inline: no allocation per message.
+	h := uint32(2166136261)
+	for i := 0; i < len(topic); i++ {
+		h = (h ^ uint32(topic[i])) * 16777619
+	}
+	select {
+	case d.work[h%uint32(len(d.work))] <- busMessage{topic, payload}:
+	case <-ctx.Done():
+	}
+}
+
+// message processes a state or availability message.
+func (d *discovery) message(topic string, payload []byte) {
+	d.procMu.RLock()
+	avail := false
+	for _, r := range d.routes[topic] {
+		if r.state {
+			d.state(r.te, topic, payload)
+		}
+		avail = avail || r.avail
+	}
+	d.procMu.RUnlock()
+	if !avail {
+		return
+	}
+	// Availability is rare and shared between entities: one at a time.
+	d.procMu.Lock()
+	defer d.procMu.Unlock()
+	for _, r := range d.routes[topic] {
+		if r.avail {
+			r.te.avail.Update(topic, payload)
+			d.refreshOnline(r.te.dev)
+		}
+	}
+}
+
+// configTopic reports whether topic is <prefix>/<component>/[<node>/]<object>/config.
+func (d *discovery) configTopic(topic string) (component string, ok bool) {
+	rest, ok := strings.CutPrefix(topic, d.prefix+"/")
+	if !ok || !strings.HasSuffix(rest, "/config") {
+		return "", false
+	}
+	if n := strings.Count(rest, "/"); n != 2 && n != 3 {
+		return "", false
+	}
+	component, _, _ = strings.Cut(rest, "/")
+	return component, true
+}
+
+func (d *discovery) state(te *trackedEntity, topic string, payload []byte) {
+	vals, err := hadiscovery.DecodeState(te.e, topic, payload)
+	if err != nil {
+		d.m.log.Debug("MQTT state ignored", "topic", topic, "err", err)
+		return
+	}
+	if len(vals) == 0 {
+		return
+	}
+	if props := te.dev.bind.ToDevice(te.e.ConfigTopic, vals); len(props) > 0 {
+		d.m.hub.ReportState(te.dev.id, props, time.Now())
+	}
+}
+
+func payloadHash(b []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
+}
+
+// config handles a discovery config: new, changed, repeated or removed.
+func (d *discovery) config(topic, component string, payload []byte) {
+	now := time.Now()
+	if len(payload) == 0 {
+		if te := d.entities[topic]; te != nil {
+			d.m.log.Info("MQTT entity removed", "topic", topic, "device", te.dev.id)
+			d.untrack(te)
+		}
+		d.tabMu.Lock()
+		delete(d.seen, topic)
+		d.tabMu.Unlock()
+		return
+	}
+	h := payloadHash(payload)
+	d.tabMu.Lock()
+	rec := d.seen[topic]
+	if rec != nil {
+		rec.LastSeen = now
+	}
+	d.tabMu.Unlock()
+	if rec != nil && rec.hash == h {
+		// Republished unchanged (publishers do so on every restart).
+		if rec.Status == StatusRefused {
+			d.m.refused.Add(1)
+		} else if te := d.entities[topic]; te != nil && te.gen != d.gen {
+			te.gen = d.gen
+			d.refreshOnline(te.dev)
+		}
+		return
+	}
+	if rec == nil && len(d.seen) >= 2*d.m.opts.MaxEntities {
+		// A flood of distinct config topics: stop recording them.
+		d.m.refused.Add(1)
+		if !d.limitHit {
+			d.limitHit = true
+			d.m.log.Warn("MQTT discovery: too many config topics; ignoring new ones", "limit", 2*d.m.opts.MaxEntities)
+		}
+		return
+	}
+	if rec == nil {
+		rec = &seenConfig{DiscoveredConfig: DiscoveredConfig{Topic: topic, Component: component, FirstSeen: now, LastSeen: now}}
+		d.tabMu.Lock()
+		d.seen[topic] = rec
+		d.tabMu.Unlock()
+	}
+	e, err := hadiscovery.ParseConfig(topic, payload)
+	if err == nil && d.entities[topic] == nil && len(d.entities) >= d.m.opts.MaxEntities {
+		err = errors.New("too many MQTT entities tracked (limit reached)")
+	}
+	if err == nil {
+		err = d.track(e)
+	}
+	d.tabMu.Lock()
+	rec.hash = h
+	if err != nil {
+		rec.Status, rec.Reason = StatusRefused, strings.TrimPrefix(strings.TrimPrefix(err.Error(), "hadiscovery: "), topic+": ")
+	} else {
+		rec.Status, rec.Reason = StatusAccepted, ""
+		rec.DeviceID = d.entities[topic].dev.id
+	}
+	d.tabMu.Unlock()
+	if err != nil {
+		// Logged once per topic and change: a publisher repeating a bad
+		// config does not flood the log.
+		d.m.refused.Add(1)
+		d.m.log.Warn("MQTT discovery config refused", "topic", topic, "reason", rec.Reason)
+	}
+}
+
+// track adds or replaces an entity and upserts its device. On error
+// nothing changed.
+func (d *discovery) track(e *hadiscovery.Entity) error {
+	key := hadiscovery.DeviceKey(e)
+	old := d.entities[e.ConfigTopic]
+	td := d.devices[key]
+	if td == nil {
+		td = &trackedDevice{key: key, id: hadiscovery.DeviceID(key), entities: map[string]*trackedEntity{}}
+	}
+	ents := []*hadiscovery.Entity{e}
+	for t, other := range td.entities {
+		if t != e.ConfigTopic {
+			ents = append(ents, other.e)
+		}
+	}
+	dev, err := hadiscovery.BuildDevice(ents)
+	if err != nil {
+		return err
+	}
+	bind, err := hadiscovery.ParseBinding(dev.Binding)
+	if err != nil {
+		return err
+	}
+	te := &trackedEntity{e: e, avail: hadiscovery.NewAvailability(e), dev: td, gen: d.gen}
+	if old != nil {
+		d.dropRoutes(old)
+	}
+	d.tabMu.Lock()
+	if old != nil {
+		delete(old.dev.entities, e.ConfigTopic)
+	}
+	td.entities[e.ConfigTopic] = te
+	td.bind = bind
+	d.entities[e.ConfigTopic] = te
+	d.devices[key] = td
+	d.byID[td.id] = td
+	d.tabMu.Unlock()
+	d.addRoutes(te)
+	if old != nil && old.dev != td {
+		d.rebuild(old.dev) // the entity moved to another device
+	}
+	dev.Online = d.online(td)
+	if err := d.m.hub.UpsertDevice(d.m.ctx, dev); err != nil {
+		d.m.log.Error("MQTT device not stored", "device", td.id, "err", err)
+	}
+	return nil
+}
+
+// untrack removes an entity, and its device when nothing is left.
+func (d *discovery) untrack(te *trackedEntity) {
+	d.dropRoutes(te)
+	d.tabMu.Lock()
+	delete(d.entities, te.e.ConfigTopic)
+	delete(te.dev.entities, te.e.ConfigTopic)
+	d.tabMu.Unlock()
+	d.rebuild(te.dev)
+}
+
+// rebuild upserts a device after one of its entities left, or removes it.
+func (d *discovery) rebuild(td *trackedDevice) {
+	if len(td.entities) == 0 {
+		d.tabMu.Lock()
+		delete(d.devices, td.key)
+		delete(d.byID, td.id)
+		d.tabMu.Unlock()
+		if err := d.m.hub.RemoveDevice(d.m.ctx, td.id); err != nil && device.CodeOf(err) != device.CodeDeviceNotFound {
+			d.m.log.Error("MQTT device not removed", "device", td.id, "err", err)
+		}
+		return
+	}
+	ents := make([]*hadiscovery.Entity, 0, len(td.entities))
+	for _, te := range td.entities {
+		ents = append(ents, te.e)
+	}
+	dev, err := hadiscovery.BuildDevice(ents)
+	if err != nil {
+		d.m.log.Error("MQTT device not rebuilt", "device", td.id, "err", err)
+		return
+	}
+	if bind, err := hadiscovery.ParseBinding(dev.Binding); err == nil {
+		d.tabMu.Lock()
+		td.bind = bind
+		d.tabMu.Unlock()
+	}
+	dev.Online = d.online(td)
+	if err := d.m.hub.UpsertDevice(d.m.ctx, dev); err != nil {
+		d.m.log.Error("MQTT device not stored", "device", td.id, "err", err)
+	}
+}
+
+// addRoutes subscribes the entity's topics. A topic another entity already
+// listens on is subscribed again all the same: the broker then re-sends its
+// retained message, which the new entity has not seen.
+func (d *discovery) addRoutes(te *trackedEntity) {
+	add := func(topic string, state, avail bool) {
+		for i, r := range d.routes[topic] {
+			if r.te == te {
+				d.routes[topic][i].state = r.state || state
+				d.routes[topic][i].avail = r.avail || avail
+				return
+			}
+		}
+		d.routes[topic] = append(d.routes[topic], route{te: te, state: state, avail: avail})
+		d.m.subs.add(topic)
+	}
+	for _, t := range te.e.StateTopics() {
+		add(t, true, false)
+	}
+	for _, a := range te.e.AvailabilityTopics() {
+		add(a.Topic, false, true)
+	}
+}
+
+// dropRoutes unsubscribes the topics no other entity needs.
+func (d *discovery) dropRoutes(te *trackedEntity) {
+	for _, topic := range routeTopics(te.e) {
+		rs := slices.DeleteFunc(d.routes[topic], func(r route) bool { return r.te == te })
+		if len(rs) == 0 {
+			delete(d.routes, topic)
+			d.m.subs.remove(topic)
+		} else {
+			d.routes[topic] = rs
+		}
+	}
+}
+
+func routeTopics(e *hadiscovery.Entity) []string {
+	ts := e.StateTopics()
+	for _, a := range e.AvailabilityTopics() {
+		if !slices.Contains(ts, a.Topic) {
+			ts = append(ts, a.Topic)
+		}
+	}
+	return ts
+}
+
+// online: the broker is connected, and some entity of the device was
+// confirmed by the current broker and is available (entities without
+// availability topics are available while the broker is connected).
+func (d *discovery) online(td *trackedDevice) bool {
+	if !d.connected {
+		return false
+	}
+	for _, te := range td.entities {
+		if te.gen == d.gen && te.avail.Online() {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *discovery) refreshOnline(td *trackedDevice) {
+	d.m.hub.SetOnline(td.id, d.online(td))
+}
+
+// connected records a broker connection change.
+func (d *discovery) setConnected(up bool) {
+	d.procMu.Lock()
+	defer d.procMu.Unlock()
+	d.connected = up
+	if !up {
+		d.m.hub.SetSourceOnline(MQTTSource, false)
+		return
+	}
+	for _, key := range slices.Sorted(maps.Keys(d.devices)) {
+		d.refreshOnline(d.devices[key])
+	}
+}
+
+// newBroker starts a new generation: every entity must be replayed by the
+// new broker to count again.
+func (d *discovery) newBroker() {
+	d.procMu.Lock()
+	d.gen++
+	d.procMu.Unlock()
+}
+
+// discovered returns the configs seen, by topic.
+func (d *discovery) discovered() []DiscoveredConfig {
+	d.tabMu.RLock()
+	out := make([]DiscoveredConfig, 0, len(d.seen))
+	for _, rec := range d.seen {
+		out = append(out, rec.DiscoveredConfig)
+	}
+	d.tabMu.RUnlock()
+	slices.SortFunc(out, func(a, b DiscoveredConfig) int { return strings.Compare(a.Topic, b.Topic) })
+	return out
+}
+
+// Discovered returns every discovery config seen, accepted or refused, by
+// topic.
+func (m *MQTT) Discovered() []DiscoveredConfig { return m.disc.discovered() }

@@ -1,0 +1,136 @@
+package localbus
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// subscriber keeps the broker's subscriptions in line with the topics the
+// tracked entities need. Message handlers only record what they want; one
+// goroutine talks to the broker, in batches, so a handler never waits on
+// the network (paho delivers messages in order on one goroutine: waiting
+// there for a SUBACK would stall every message behind it).
+type subscriber struct {
+	m    *MQTT
+	wake chan struct{}
+
+	mu      sync.Mutex
+	want    map[string]byte // every topic we should be subscribed to, with its QoS
+	pending map[string]bool // topic → subscribe (true) or unsubscribe (false)
+}
+
+// subscribeBatch is how many topics go into one SUBSCRIBE packet.
+const subscribeBatch = 200
+
+func newSubscriber(m *MQTT) *subscriber {
+	s := &subscriber{m: m, wake: make(chan struct{}, 1), want: map[string]byte{}, pending: map[string]bool{}}
+	p := m.opts.DiscoveryPrefix
+	// QoS 1 for configs: with the persistent session, changes made while
+	// the agent was away are queued for it.
+	s.want[p+"/+/+/config"] = 1
+	s.want[p+"/+/+/+/config"] = 1
+	return s
+}
+
+// add asks for a subscription (the first entity needing topic).
+func (s *subscriber) add(topic string) {
+	s.mu.Lock()
+	s.want[topic] = 0
+	s.pending[topic] = true
+	s.mu.Unlock()
+	s.signal()
+}
+
+// remove drops a subscription (the last entity needing topic is gone).
+func (s *subscriber) remove(topic string) {
+	s.mu.Lock()
+	delete(s.want, topic)
+	s.pending[topic] = false
+	s.mu.Unlock()
+	s.signal()
+}
+
+// resubscribe queues every wanted topic again (after a connect).
+func (s *subscriber) resubscribe(paho.Client) {
+	s.mu.Lock()
+	for t := range s.want {
+		s.pending[t] = true
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+// topics returns the wanted topics (for tests and diagnostics).
+func (s *subscriber) topics() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.want))
+}
+
+func (s *subscriber) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *subscriber) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		}
+		s.flush()
+	}
+}
+
+// flush sends what is pending. Without a connection it is dropped: the
+// next connect resubscribes everything wanted.
+func (s *subscriber) flush() {
+	s.mu.Lock()
+	subs := map[string]byte{}
+	var unsubs []string
+	for t, on := range s.pending {
+		if on {
+			if q, ok := s.want[t]; ok {
+				subs[t] = q
+			}
+		} else {
+			unsubs = append(unsubs, t)
+		}
+	}
+	clear(s.pending)
+	s.mu.Unlock()
+	c := s.m.currentClient()
+	s.m.log.Debug("MQTT flush", "subs", len(subs), "unsubs", len(unsubs), "open", c != nil && c.IsConnectionOpen())
+	if c == nil || !c.IsConnectionOpen() {
+		return
+	}
+	topics := slices.Sorted(maps.Keys(subs))
+	for len(topics) > 0 {
+		n := min(len(topics), subscribeBatch)
+		batch := make(map[string]byte, n)
+		for _, t := range topics[:n] {
+			batch[t] = subs[t]
+		}
+		topics = topics[n:]
+		tok := c.SubscribeMultiple(batch, nil)
+		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			s.m.log.Warn("MQTT subscribe failed", "topics", n, "err", tok.Error())
+		}
+	}
+	for len(unsubs) > 0 {
+		n := min(len(unsubs), subscribeBatch)
+		tok := c.Unsubscribe(unsubs[:n]...)
+		unsubs = unsubs[n:]
+		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			s.m.log.Debug("MQTT unsubscribe failed", "err", tok.Error())
+		}
+	}
+}

@@ -1,0 +1,275 @@
+package localbus
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/localbus/hadiscovery"
+	"github.com/hubagent/hubagent/internal/testutil"
+)
+
+func fixtureDeviceID(t testing.TB, topic, config string) string {
+	t.Helper()
+	e, err := hadiscovery.ParseConfig(topic, []byte(config))
+	if err != nil {
+		t.Fatalf("fixture %s: %v", topic, err)
+	}
+	return hadiscovery.DeviceID(hadiscovery.DeviceKey(e))
+}
+
+func TestFixturesThroughRealBrokerGiveStateAndExactCommands(t *testing.T) {
+	broker := testutil.StartMosquitto(t)
+	r := newRig(t, broker, "", rigOptions{})
+	rec := record(t, broker, "#")
+	for topic, payload := range fixtureAvailability {
+		r.publish(topic, payload, true)
+	}
+	fxs := busFixtures()
+	for _, fx := range fxs {
+		r.publish(fx.topic, fx.config, true)
+		if fx.stateTopic != "" {
+			r.publish(fx.stateTopic, fx.state, true)
+		}
+	}
+	for _, fx := range fxs {
+		t.Run(fx.name, func(t *testing.T) {
+			id := fixtureDeviceID(t, fx.topic, fx.config)
+			waitFor(t, 5*time.Second, id+" online with "+fmtState(fx.wantState), func() bool {
+				d := r.device(id)
+				return d != nil && d.Online && d.Source == MQTTSource && hasState(d, fx.wantState)
+			})
+			if fx.write == nil {
+				return
+			}
+			rec.take()
+			if _, err := r.mq.Send(context.Background(), r.device(id), fx.write); err != nil {
+				t.Fatalf("Send(%v): %v", fx.write, err)
+			}
+			waitFor(t, 5*time.Second, "the command publishes", func() bool { return rec.len() >= len(fx.wantPublish) })
+			time.Sleep(50 * time.Millisecond) // nothing more may follow
+			if got := rec.take(); !slices.Equal(got, fx.wantPublish) {
+				t.Errorf("published\n%q\nwant\n%q", got, fx.wantPublish)
+			}
+		})
+	}
+	for _, dc := range r.mq.Discovered() {
+		if dc.Status != StatusAccepted || dc.DeviceID == "" {
+			t.Errorf("discovered %+v, want accepted with a device id", dc)
+		}
+	}
+}
+
+func fmtState(s map[string]device.Value) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+const z2mLampConfig = `{"availability":[{"topic":"zigbee2mqtt/bridge/state","value_template":"{{ value_json.state }}"}],
+	"brightness":true,"brightness_scale":254,"color_mode":true,"command_topic":"zigbee2mqtt/Lamp/set",
+	"device":{"identifiers":["zigbee2mqtt_0x000b57fffec6a5b2"],"manufacturer":"IKEA","model":"LED1545G12","name":"Lamp"},
+	"max_mireds":454,"min_mireds":250,"name":null,"schema":"json","state_topic":"zigbee2mqtt/Lamp",
+	"supported_color_modes":["color_temp"],"unique_id":"0x000b57fffec6a5b2_light_zigbee2mqtt"}`
+
+const z2mLampTopic = "homeassistant/light/0x000b57fffec6a5b2/light/config"
+
+// echoLamp plays a Zigbee2MQTT bulb: it applies JSON commands to its
+// state and publishes the state back, in raw units.
+func echoLamp(t testing.TB, c paho.Client, name string) {
+	state := map[string]any{"state": "OFF", "brightness": 254, "color_temp": 370}
+	tok := c.Subscribe("zigbee2mqtt/"+name+"/set", 0, func(c paho.Client, m paho.Message) {
+		var cmd map[string]any
+		if json.Unmarshal(m.Payload(), &cmd) != nil {
+			return
+		}
+		for k, v := range cmd {
+			state[k] = v
+		}
+		b, _ := json.Marshal(state)
+		c.Publish("zigbee2mqtt/"+name, 0, true, b)
+	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+}
+
+func TestControlIsConfirmedByTheDeviceEcho(t *testing.T) {
+	broker := testutil.StartMosquitto(t)
+	r := newRig(t, broker, "", rigOptions{commandTimeout: 1500 * time.Millisecond})
+	rec := record(t, broker, "zigbee2mqtt/+/set")
+	echoLamp(t, r.dev, "Lamp")
+	r.publish("zigbee2mqtt/bridge/state", `{"state":"online"}`, true)
+	r.publish(z2mLampTopic, z2mLampConfig, true)
+	r.publish("zigbee2mqtt/Lamp", `{"state":"OFF","brightness":254,"color_temp":370}`, true)
+	id := fixtureDeviceID(t, z2mLampTopic, z2mLampConfig)
+	waitFor(t, 5*time.Second, "lamp online", func() bool {
+		d := r.device(id)
+		return d != nil && d.Online && hasState(d, map[string]device.Value{"brightness": device.Int(100)})
+	})
+	ctx := context.Background()
+
+	st, err := r.hub.Control(ctx, id, map[string]device.Value{"brightness": device.Int(50)})
+	if err != nil {
+		t.Fatalf("Control brightness: %v", err)
+	}
+	if !st["brightness"].Equal(device.Int(50)) || !st["power"].Equal(device.Bool(true)) {
+		t.Errorf("confirmed state %v, want brightness 50 and power on", st)
+	}
+	// The recorder is another subscriber: it may hear the command after
+	// the lamp has already answered.
+	waitFor(t, 5*time.Second, "the command at the recorder", func() bool { return rec.len() >= 1 })
+	if got := rec.take(); !slices.Equal(got, []string{`zigbee2mqtt/Lamp/set {"state":"ON","brightness":127}`}) {
+		t.Errorf("published %q", got)
+	}
+
+	// 2700 K travels as 370 mireds and comes back as 2703 K: Expect makes
+	// the hub wait for 2703.
+	st, err = r.hub.Control(ctx, id, map[string]device.Value{"colorTemperature": device.Int(2700)})
+	if err != nil {
+		t.Fatalf("Control colorTemperature: %v", err)
+	}
+	if !st["colorTemperature"].Equal(device.Int(2703)) {
+		t.Errorf("colorTemperature confirmed as %v, want 2703", st["colorTemperature"])
+	}
+
+	// A bulb that never answers.
+	const muteTopic = "homeassistant/light/mute/config"
+	const muteConfig = `{"name":"Mute","schema":"json","command_topic":"mute/set","state_topic":"mute/state","supported_color_modes":["brightness"]}`
+	r.publish(muteTopic, muteConfig, true)
+	muteID := fixtureDeviceID(t, muteTopic, muteConfig)
+	waitFor(t, 5*time.Second, "mute light", func() bool { d := r.device(muteID); return d != nil && d.Online })
+	if _, err := r.hub.Control(ctx, muteID, map[string]device.Value{"brightness": device.Int(30)}); device.CodeOf(err) != device.CodeDeviceTimeout {
+		t.Errorf("Control of a silent device = %v, want DEVICE_TIMEOUT", err)
+	}
+
+	// No state topic: optimistic, confirmed at once.
+	const optTopic = "homeassistant/light/opt/config"
+	const optConfig = `{"name":"Opt","schema":"json","command_topic":"opt/set","supported_color_modes":["brightness"]}`
+	r.publish(optTopic, optConfig, true)
+	optID := fixtureDeviceID(t, optTopic, optConfig)
+	waitFor(t, 5*time.Second, "optimistic light", func() bool { d := r.device(optID); return d != nil && d.Online })
+	start := time.Now()
+	st, err = r.hub.Control(ctx, optID, map[string]device.Value{"brightness": device.Int(20)})
+	if err != nil || !st["brightness"].Equal(device.Int(20)) {
+		t.Errorf("optimistic Control = %v, %v", st, err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("optimistic Control took %v, want at once", d)
+	}
+
+	// Without the broker, Send says DEVICE_OFFLINE.
+	broker.Stop()
+	waitFor(t, 5*time.Second, "disconnect noticed", func() bool { return !r.mq.Stats().Connected })
+	d, _ := r.hub.Device(id)
+	if _, err := r.mq.Send(ctx, d, map[string]device.Value{"power": device.Bool(false)}); device.CodeOf(err) != device.CodeDeviceOffline {
+		t.Errorf("Send without broker = %v, want DEVICE_OFFLINE", err)
+	}
+}
+
+func TestBrokerLossTakesDevicesOfflineAndReconnectRestoresThem(t *testing.T) {
+	broker := testutil.StartMosquitto(t)
+	r := newRig(t, broker, "", rigOptions{})
+	for _, fx := range busFixtures()[4:6] { // Tasmota plug: switch + power sensor, with availability
+		r.publish(fx.topic, fx.config, true)
+		r.publish(fx.stateTopic, fx.state, true)
+	}
+	r.publish("tasmota_345678/tele/LWT", "Online", true)
+	r.publish("tele/tasmota_345678/LWT", "Online", true)
+	const plainTopic = "homeassistant/switch/plain/config"
+	const plainConfig = `{"name":"Plain","command_topic":"plain/set","state_topic":"plain/state"}`
+	r.publish(plainTopic, plainConfig, true)
+	r.publish("plain/state", "ON", true)
+	ids := []string{fixtureDeviceID(t, busFixtures()[4].topic, busFixtures()[4].config), fixtureDeviceID(t, plainTopic, plainConfig)}
+	allOnline := func(want bool) func() bool {
+		return func() bool {
+			for _, id := range ids {
+				if d := r.device(id); d == nil || d.Online != want {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	waitFor(t, 5*time.Second, "devices online", allOnline(true))
+
+	broker.Stop()
+	waitFor(t, 5*time.Second, "devices offline after broker loss", allOnline(false))
+	broker.Restart()
+	waitFor(t, 10*time.Second, "devices online after reconnect", allOnline(true))
+
+	// Resubscribed: new state flows.
+	r.publish("plain/state", "OFF", true)
+	waitFor(t, 5*time.Second, "state after reconnect", func() bool {
+		return hasState(r.device(ids[1]), map[string]device.Value{"power": device.Bool(false)})
+	})
+	// Availability still counts: the plug's LWT going Offline.
+	r.publish("tasmota_345678/tele/LWT", "Offline", true)
+	r.publish("tele/tasmota_345678/LWT", "Offline", true)
+	waitFor(t, 5*time.Second, "plug offline by LWT", func() bool { d := r.device(ids[0]); return d != nil && !d.Online })
+}
+
+func TestEmptyConfigRemovesEntityThenDeviceAndChangedConfigUpdates(t *testing.T) {
+	broker := testutil.StartMosquitto(t)
+	r := newRig(t, broker, "", rigOptions{})
+	dev := `"device":{"identifiers":["zigbee2mqtt_0xabc"],"name":"Climate sensor"}`
+	temp := `{` + dev + `,"device_class":"temperature","unit_of_measurement":"°C","state_topic":"zigbee2mqtt/Climate","value_template":"{{ value_json.temperature }}"}`
+	hum := `{` + dev + `,"device_class":"humidity","unit_of_measurement":"%","state_topic":"zigbee2mqtt/Climate","value_template":"{{ value_json.humidity }}"}`
+	const tempTopic, humTopic = "homeassistant/sensor/0xabc/temperature/config", "homeassistant/sensor/0xabc/humidity/config"
+	r.publish(tempTopic, temp, true)
+	r.publish(humTopic, hum, true)
+	r.publish("zigbee2mqtt/Climate", `{"temperature":21.5,"humidity":40}`, true)
+	id := "mqtt-zigbee2mqtt_0xabc"
+	waitFor(t, 5*time.Second, "both sensors' state (the second entity shares the state topic)", func() bool {
+		return hasState(r.device(id), map[string]device.Value{"currentTemperature": device.Float(21.5), "humidity": device.Int(40)})
+	})
+
+	r.publish(tempTopic, strings.ReplaceAll(temp, "Climate sensor", "Bedroom climate"), true)
+	r.publish(humTopic, strings.ReplaceAll(hum, "Climate sensor", "Bedroom climate"), true)
+	waitFor(t, 5*time.Second, "renamed", func() bool { d := r.device(id); return d != nil && d.Name == "Bedroom climate" })
+
+	r.publish(humTopic, "", true)
+	waitFor(t, 5*time.Second, "humidity entity removed", func() bool {
+		d := r.device(id)
+		if d == nil {
+			return false
+		}
+		_, has := d.Property("humidity")
+		return !has
+	})
+	r.publish(tempTopic, "", true)
+	waitFor(t, 5*time.Second, "device removed", func() bool { return r.device(id) == nil })
+	if len(r.mq.Discovered()) != 0 {
+		t.Errorf("discovered after removal: %+v", r.mq.Discovered())
+	}
+}
+
+func TestAgentRestartServesStoredDevicesBeforeTheBrokerReplays(t *testing.T) {
+	broker := testutil.StartMosquitto(t)
+	dir := t.TempDir()
+	r := newRig(t, broker, dir, rigOptions{})
+	r.publish(z2mLampTopic, z2mLampConfig, true)
+	r.publish("zigbee2mqtt/bridge/state", `{"state":"online"}`, true)
+	r.publish("zigbee2mqtt/Lamp", `{"state":"ON","brightness":127,"color_temp":370}`, true)
+	id := fixtureDeviceID(t, z2mLampTopic, z2mLampConfig)
+	want := map[string]device.Value{"power": device.Bool(true), "brightness": device.Int(50), "colorTemperature": device.Int(2703)}
+	waitFor(t, 5*time.Second, "lamp state", func() bool { d := r.device(id); return d != nil && d.Online && hasState(d, want) })
+	r.close()
+	broker.Stop()
+
+	r2 := newRig(t, broker, dir, rigOptions{brokerDown: true})
+	d := r2.device(id)
+	if d == nil || !hasState(d, want) {
+		t.Fatalf("after restart with the broker down: %+v, want the stored lamp with %v", d, want)
+	}
+	if d.Online {
+		t.Errorf("lamp online while the broker is down")
+	}
+	broker.Restart()
+	waitFor(t, 10*time.Second, "lamp back online from retained messages", func() bool { d := r2.device(id); return d != nil && d.Online })
+}

@@ -1,0 +1,187 @@
+package shelly_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/hub"
+	"github.com/hubagent/hubagent/internal/localbus/mdns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
+	"github.com/hubagent/hubagent/internal/localbus/shelly"
+)
+
+type rig struct {
+	n  *mdnstest.Net
+	av *mdnstest.Avahi
+	b  *mdns.Browser
+	h  *hub.Hub
+}
+
+func newRig(t *testing.T, password string) *rig {
+	n := mdnstest.New(t)
+	r := &rig{n: n, av: n.StartAvahi(""), h: mdnstest.Hub(t)}
+	var drv *shelly.Driver
+	r.b = n.Browser([]string{"_shelly._tcp"}, func(b *mdns.Browser) {
+		drv = shelly.New(shelly.Options{Hub: r.h, PollInterval: 200 * time.Millisecond, Timeout: 500 * time.Millisecond,
+			Password: password, Status: b.SetStatus})
+		r.h.RegisterDriver(shelly.Source, drv)
+		b.Watch("_shelly._tcp", drv.Found)
+	})
+	mdnstest.Go(t, drv.Run)
+	return r
+}
+
+// announce publishes a device the way Shelly Gen2 firmware does: instance
+// and host named after the device id, _shelly._tcp on port 80, TXT gen, app
+// and ver.
+func (r *rig) announce(f *fakeShelly, ip string) (stop func()) {
+	a := r.av.Publish("-a", "-R", f.id+".local", ip)
+	s := r.av.Publish("-s", "-H", f.id+".local", f.id, "_shelly._tcp", "80", "gen=2", "app="+f.app, "ver=1.0.8")
+	return func() { s.Stop(); a.Stop() }
+}
+
+func (r *rig) start(f *fakeShelly, host int) (stop func()) {
+	ip := r.n.AddPeerIP(host)
+	stopHTTP := f.serve(r.n.Listen(ip + ":80"))
+	stopMDNS := r.announce(f, ip)
+	return func() { stopHTTP(); stopMDNS() }
+}
+
+func online(d *device.Device) bool { return d.Online }
+
+func TestShellyChannelsBecomeDevicesAndAreFollowedAcrossAddressChange(t *testing.T) {
+	r := newRig(t, "")
+	ctx := context.Background()
+	plug := &fakeShelly{id: "shellyplus2pm-a8032ab12345", app: "Plus2PM", model: "SNSW-102P16EU", switches: []bool{false, true}}
+	cover := &fakeShelly{id: "shellyplus2pm-c4dd57aa0001", app: "Plus2PM", model: "SNSW-102P16EU", covers: []int{40}}
+	dimmer := &fakeShelly{id: "shellyprodm1pm-3ce90e6f0002", app: "ProDimmerx1", model: "SPDM-001PE01EU",
+		lights: []struct {
+			on  bool
+			bri float64
+		}{{true, 35}}}
+	stopPlug := r.start(plug, 30)
+	r.start(cover, 31)
+	r.start(dimmer, 32)
+
+	// One device per channel: the two relays of the 2PM are two switches.
+	sw0 := mdnstest.WaitDevice(t, r.h, "shelly-shellyplus2pm-a8032ab12345-0", 10*time.Second, "relay 0", online)
+	sw1 := mdnstest.WaitDevice(t, r.h, "shelly-shellyplus2pm-a8032ab12345-1", 10*time.Second, "relay 1", online)
+	if sw0.Category != device.CategorySwitch || !sw0.State["power"].Equal(device.Bool(false)) || !sw1.State["power"].Equal(device.Bool(true)) {
+		t.Errorf("relays = %+v / %+v", sw0.State, sw1.State)
+	}
+	if !sw1.State["power_W"].Equal(device.Float(8.5)) || !sw1.State["energy_kWh"].Equal(device.Float(1.2345)) {
+		t.Errorf("metering = %v", sw1.State)
+	}
+	cv := mdnstest.WaitDevice(t, r.h, "shelly-shellyplus2pm-c4dd57aa0001", 10*time.Second, "cover", online)
+	if cv.Category != device.CategoryCurtain || !cv.State["position"].Equal(device.Int(40)) {
+		t.Errorf("cover = %+v", cv)
+	}
+	dm := mdnstest.WaitDevice(t, r.h, "shelly-shellyprodm1pm-3ce90e6f0002", 10*time.Second, "dimmer", online)
+	if dm.Category != device.CategoryLight || !dm.State["brightness"].Equal(device.Int(35)) {
+		t.Errorf("dimmer = %+v", dm)
+	}
+
+	if _, err := r.h.Control(ctx, sw0.ID, map[string]device.Value{"power": device.Bool(true)}); err != nil {
+		t.Fatalf("Switch.Set: %v", err)
+	}
+	if _, err := r.h.Control(ctx, cv.ID, map[string]device.Value{"position": device.Int(75)}); err != nil {
+		t.Fatalf("Cover.GoToPosition: %v", err)
+	}
+	if _, err := r.h.Control(ctx, cv.ID, map[string]device.Value{"motion": device.String("close")}); err != nil {
+		t.Fatalf("Cover.Close: %v", err)
+	}
+	if _, err := r.h.Control(ctx, dm.ID, map[string]device.Value{"brightness": device.Int(80), "power": device.Bool(true)}); err != nil {
+		t.Fatalf("Light.Set: %v", err)
+	}
+	plug.set(func(f *fakeShelly) {
+		if !f.switches[0] {
+			t.Error("relay 0 not switched on")
+		}
+	})
+	cover.set(func(f *fakeShelly) {
+		if f.covers[0] != 0 || !slices.Contains(f.calls, "Cover.GoToPosition") || !slices.Contains(f.calls, "Cover.Close") {
+			t.Errorf("cover at %d after calls %v", f.covers[0], f.calls)
+		}
+	})
+	dimmer.set(func(f *fakeShelly) {
+		if f.lights[0].bri != 80 {
+			t.Errorf("dimmer at %v", f.lights[0].bri)
+		}
+	})
+
+	// The plug goes away and comes back on a new address.
+	stopPlug()
+	mdnstest.WaitDevice(t, r.h, sw0.ID, 5*time.Second, "offline", func(d *device.Device) bool { return !d.Online })
+	r.start(plug, 33)
+	back := mdnstest.WaitDevice(t, r.h, sw0.ID, 10*time.Second, "back at the new address", online)
+	var b shelly.Binding
+	_ = json.Unmarshal(back.Binding, &b)
+	if b.Addr != r.n.PeerIP(33)+":80" {
+		t.Errorf("binding = %+v", b)
+	}
+	if _, err := r.h.Control(ctx, sw1.ID, map[string]device.Value{"power": device.Bool(false)}); err != nil {
+		t.Fatalf("control at the new address: %v", err)
+	}
+	if n := len(r.h.Devices()); n != 4 {
+		t.Errorf("%d devices, want 4 (two relays, a cover, a dimmer)", n)
+	}
+}
+
+func TestShellyWithPasswordNeedsDriversPassword(t *testing.T) {
+	locked := func() *fakeShelly {
+		return &fakeShelly{id: "shellyplus1pm-08b61f000003", app: "Plus1PM", model: "SNSW-001P16EU",
+			switches: []bool{true}, password: "s3cret"}
+	}
+	t.Run("without a password the instance says auth required", func(t *testing.T) {
+		r := newRig(t, "")
+		r.start(locked(), 40)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			in := r.b.Instances()
+			if len(in) == 1 && in[0].Status == "auth required" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("instances = %+v, want status auth required", in)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if len(r.h.Devices()) != 0 {
+			t.Error("a device was registered without access")
+		}
+	})
+	t.Run("with drivers.shelly_password it is controlled", func(t *testing.T) {
+		r := newRig(t, "s3cret")
+		f := locked()
+		r.start(f, 41)
+		const id = "shelly-shellyplus1pm-08b61f000003"
+		mdnstest.WaitDevice(t, r.h, id, 10*time.Second, "discovery", online)
+		if _, err := r.h.Control(context.Background(), id, map[string]device.Value{"power": device.Bool(false)}); err != nil {
+			t.Fatal(err)
+		}
+		f.set(func(f *fakeShelly) {
+			if f.switches[0] {
+				t.Error("relay still on")
+			}
+		})
+	})
+	t.Run("a wrong password says auth failed", func(t *testing.T) {
+		r := newRig(t, "wrong")
+		r.start(locked(), 42)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			in := r.b.Instances()
+			if len(in) == 1 && in[0].Status == "auth failed" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("instances = %+v, want status auth failed", in)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}

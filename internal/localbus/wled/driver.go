@@ -1,0 +1,362 @@
+package wled
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/hub"
+	"github.com/hubagent/hubagent/internal/localbus/mdns"
+)
+
+// Source is the hub source name of WLED devices.
+const Source = "wled"
+
+// maxBody bounds what a device may make the agent read; /json/state of a
+// WLED with many segments is a few KiB.
+const maxBody = 256 << 10
+
+// Options configure the driver.
+type Options struct {
+	Hub          *hub.Hub
+	PollInterval time.Duration // default 5 s
+	// Timeout bounds each HTTP request (default 3 s), so an unreachable or
+	// hanging controller turns offline quickly instead of stalling.
+	Timeout time.Duration
+	Logger  *slog.Logger
+	// Status, when set, is told what the driver found out about an mDNS
+	// instance ("ok", "error: ...") for the discovered list.
+	Status func(inst mdns.Instance, status string)
+}
+
+// Binding is the driver's addressing data kept with the device. The device
+// is identified by MAC; the address is only where it was last found.
+type Binding struct {
+	Addr string `json:"addr"`
+	MAC  string `json:"mac"`
+}
+
+// Driver turns WLED instances into light devices and sends them commands.
+type Driver struct {
+	opts   Options
+	log    *slog.Logger
+	client *http.Client
+
+	mu      sync.Mutex
+	ctx     context.Context // set by Run; nil before
+	queued  []mdns.Instance // found before Run
+	devs    map[string]*tracked
+	probing map[string]bool // instance keys being identified
+	wg      sync.WaitGroup
+}
+
+// tracked is one known controller and its poller.
+type tracked struct {
+	id   string
+	addr string
+	poke chan struct{} // asks the poller to poll now
+}
+
+// New builds the driver; register it with Hub.RegisterDriver(Source, d) and
+// feed it with Found.
+func New(opts Options) *Driver {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 5 * time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 3 * time.Second
+	}
+	return &Driver{opts: opts, log: opts.Logger, client: &http.Client{Timeout: opts.Timeout},
+		devs: map[string]*tracked{}, probing: map[string]bool{}}
+}
+
+// Run starts polling the WLED devices already in the hub (at their last
+// known address) and those found since, until ctx ends.
+func (d *Driver) Run(ctx context.Context) error {
+	d.mu.Lock()
+	d.ctx = ctx
+	queued := d.queued
+	d.queued = nil
+	d.mu.Unlock()
+	for _, dev := range d.opts.Hub.Devices() {
+		var b Binding
+		if dev.Source != Source || json.Unmarshal(dev.Binding, &b) != nil || b.Addr == "" {
+			continue
+		}
+		d.track(dev.ID, b.Addr)
+	}
+	for _, inst := range queued {
+		d.Found(inst)
+	}
+	<-ctx.Done()
+	d.wg.Wait()
+	return nil
+}
+
+// Found is the mDNS watcher for _wled._tcp: a new or moved instance is
+// identified by its MAC and followed; a gone one is polled at once so that
+// a device that really left turns offline without waiting.
+func (d *Driver) Found(inst mdns.Instance) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx == nil {
+		d.queued = append(d.queued, inst)
+		return
+	}
+	addr := inst.Address()
+	if inst.Gone || addr == "" {
+		for _, t := range d.devs {
+			if t.addr == addr {
+				poke(t)
+			}
+		}
+		return
+	}
+	key := inst.Key() + "@" + addr
+	if d.probing[key] {
+		return
+	}
+	d.probing[key] = true
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		err := d.identify(d.ctx, inst, addr)
+		d.mu.Lock()
+		delete(d.probing, key)
+		d.mu.Unlock()
+		status := "ok"
+		if err != nil {
+			status = "error: " + err.Error()
+			d.log.Warn("wled: device not usable", "instance", inst.Name, "addr", addr, "err", err)
+		}
+		if d.opts.Status != nil {
+			d.opts.Status(inst, status)
+		}
+	}()
+}
+
+// identify reads the controller's identity and state and registers it.
+func (d *Driver) identify(ctx context.Context, inst mdns.Instance, addr string) error {
+	body, err := d.get(ctx, addr, "/json/info")
+	if err != nil {
+		return err
+	}
+	info, err := ParseInfo(body)
+	if err != nil {
+		return err
+	}
+	body, err = d.get(ctx, addr, "/json/state")
+	if err != nil {
+		return err
+	}
+	st, err := ParseState(body)
+	if err != nil {
+		return err
+	}
+	id := "wled-" + info.MAC
+	binding, _ := json.Marshal(Binding{Addr: addr, MAC: info.MAC})
+	name := info.Name
+	if name == "" {
+		name = inst.Name
+	}
+	dev := &device.Device{
+		ID: id, Name: mdns.Sanitize(name, 64), Category: device.CategoryLight, Manufacturer: "WLED",
+		Model: mdns.Sanitize(info.Product, 64), Online: true, Source: Source, Binding: binding,
+		Properties: []device.Property{
+			{Name: "power", Type: device.TypeBool, Access: device.AccessReadWrite},
+			{Name: "brightness", Type: device.TypeInt, Unit: "%", Min: device.Num(0), Max: device.Num(100),
+				Step: device.Num(1), Access: device.AccessReadWrite},
+			{Name: "color", Type: device.TypeString, Access: device.AccessReadWrite},
+		},
+		State: stateValues(st), UpdatedAt: time.Now(),
+	}
+	if err := d.opts.Hub.UpsertDevice(ctx, dev); err != nil {
+		return fmt.Errorf("wled: register %s: %w", id, err)
+	}
+	d.opts.Hub.SetOnline(id, true)
+	d.track(id, addr)
+	return nil
+}
+
+// track starts the poller of a device, or points it at a new address.
+func (d *Driver) track(id, addr string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if t, ok := d.devs[id]; ok {
+		if t.addr != addr {
+			d.log.Info("wled: device moved", "device", id, "from", t.addr, "to", addr)
+			t.addr = addr
+		}
+		return
+	}
+	t := &tracked{id: id, addr: addr, poke: make(chan struct{}, 1)}
+	d.devs[id] = t
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.poll(d.ctx, t)
+	}()
+}
+
+func poke(t *tracked) {
+	select {
+	case t.poke <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Driver) addr(t *tracked) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return t.addr
+}
+
+// poll reads the state every PollInterval until ctx ends.
+func (d *Driver) poll(ctx context.Context, t *tracked) {
+	tick := time.NewTicker(d.opts.PollInterval)
+	defer tick.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-t.poke:
+		}
+		err := d.refresh(ctx, t.id, d.addr(t))
+		switch {
+		case err != nil && !failing && ctx.Err() == nil:
+			d.log.Warn("wled: device unreachable", "device", t.id, "err", err)
+			failing = true
+		case err == nil && failing:
+			d.log.Info("wled: device reachable again", "device", t.id)
+			failing = false
+		}
+	}
+}
+
+// refresh reads the state once and reports it; a failure marks the device
+// offline.
+func (d *Driver) refresh(ctx context.Context, id, addr string) error {
+	body, err := d.get(ctx, addr, "/json/state")
+	var st State
+	if err == nil {
+		st, err = ParseState(body)
+	}
+	if err != nil {
+		d.opts.Hub.SetOnline(id, false)
+		return err
+	}
+	d.opts.Hub.ReportState(id, stateValues(st), time.Now())
+	d.opts.Hub.SetOnline(id, true)
+	return nil
+}
+
+func stateValues(st State) map[string]device.Value {
+	v := map[string]device.Value{
+		"power":      device.Bool(st.On),
+		"brightness": device.Int(int64(Percent(st.Brightness))),
+	}
+	if c, ok := st.Color(); ok {
+		v["color"] = device.String(c)
+	}
+	return v
+}
+
+// Send posts the write to /json/state, then reads the state back at once so
+// the hub sees the device confirm it.
+func (d *Driver) Send(ctx context.Context, dev *device.Device, props map[string]device.Value) (bool, error) {
+	var b Binding
+	if err := json.Unmarshal(dev.Binding, &b); err != nil || b.Addr == "" {
+		return false, &device.Error{Code: device.CodeDeviceOffline, DeviceID: dev.ID, Message: "device " + dev.ID + " has no known address"}
+	}
+	d.mu.Lock()
+	if t, ok := d.devs[dev.ID]; ok {
+		b.Addr = t.addr
+	}
+	d.mu.Unlock()
+	body := map[string]any{}
+	for name, v := range props {
+		switch name {
+		case "power":
+			on, _ := v.AsBool()
+			body["on"] = on
+		case "brightness":
+			pct, _ := v.AsInt()
+			body["bri"] = Bri(int(pct))
+		case "color":
+			s, _ := v.AsString()
+			rgb, err := ParseColor(s)
+			if err != nil {
+				return false, &device.Error{Code: device.CodeValueOutOfRange, DeviceID: dev.ID, Property: name, Message: err.Error()}
+			}
+			body["seg"] = []map[string]any{{"id": 0, "col": [][]int{rgb[:]}}}
+		}
+	}
+	payload, _ := json.Marshal(body)
+	if err := d.post(ctx, b.Addr, "/json/state", payload); err != nil {
+		d.opts.Hub.SetOnline(dev.ID, false)
+		return false, &device.Error{Code: device.CodeDeviceOffline, DeviceID: dev.ID,
+			Message: fmt.Sprintf("device %s did not take the command: %v", dev.ID, err)}
+	}
+	if err := d.refresh(ctx, dev.ID, b.Addr); err != nil {
+		d.log.Debug("wled: state after command not read", "device", dev.ID, "err", err)
+	}
+	return false, nil
+}
+
+func (d *Driver) get(ctx context.Context, addr, path string) ([]byte, error) {
+	return d.do(ctx, http.MethodGet, addr, path, nil)
+}
+
+func (d *Driver) post(ctx context.Context, addr, path string, body []byte) error {
+	resp, err := d.do(ctx, http.MethodPost, addr, path, body)
+	if err != nil {
+		return err
+	}
+	var ok struct {
+		Success *bool `json:"success"`
+	}
+	if json.Unmarshal(resp, &ok) == nil && ok.Success != nil && !*ok.Success {
+		return fmt.Errorf("wled: %s refused the state", addr)
+	}
+	return nil
+}
+
+func (d *Driver) do(ctx context.Context, method, addr, path string, body []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("wled: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("wled: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("wled: %s %s: %w", method, path, err)
+	}
+	if len(data) > maxBody {
+		return nil, fmt.Errorf("wled: %s %s: answer larger than %d bytes", method, path, maxBody)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("wled: %s %s: HTTP %d", method, path, resp.StatusCode)
+	}
+	return data, nil
+}
