@@ -23,7 +23,7 @@ import (
 // flow: `partner add`, the household's sign-in and consent forms, and the
 // code exchange with golang.org/x/oauth2.
 type partnerCloud struct {
-	t        *testing.T
+	t        testing.TB
 	api      string
 	clientID string
 	secret   string
@@ -44,7 +44,7 @@ var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 const testRedirect = "https://partner.example/oauth/callback"
 
 // addUser makes the household account used to sign in.
-func addUser(t *testing.T, dir string, args ...string) {
+func addUser(t testing.TB, dir string, args ...string) {
 	t.Helper()
 	if _, errOut, code := hubagentIn(t, dir, "correct horse battery\n", append([]string{"user", "add", "alice", "--password-stdin"}, args...)...); code != 0 {
 		t.Fatalf("user add: exit %d: %s", code, errOut)
@@ -53,7 +53,7 @@ func addUser(t *testing.T, dir string, args ...string) {
 
 // linkPartner registers a partner and links it, ticking exactly the given
 // devices on the consent page.
-func linkPartner(t *testing.T, dir, api, name, scope string, devices []string, addArgs ...string) *partnerCloud {
+func linkPartner(t testing.TB, dir, api, name, scope string, devices []string, addArgs ...string) *partnerCloud {
 	t.Helper()
 	args := append([]string{"partner", "add", "--name", name, "--redirect-uri", testRedirect, "--json"}, addArgs...)
 	out, errOut, code := hubagent(t, dir, args...)

@@ -33,16 +33,22 @@ const (
 // a lamp that echoes, one that never does, a read-only sensor, an offline
 // lamp and a lamp nobody is shown.
 type cicWorld struct {
-	dir string
-	ag  *agent
-	app *appliance
+	dir    string
+	ag     *agent
+	app    *appliance
+	broker *testutil.Mosquitto
 }
 
-func newCICWorld(t *testing.T, extraConfig string) *cicWorld {
+func newCICWorld(t testing.TB, extraConfig string) *cicWorld {
+	return newCICWorldAPI(t, "command_timeout = \"1s\"\ntoken_ttl = \"4s\"\n", extraConfig)
+}
+
+// newCICWorldAPI is newCICWorld with the [api] section's settings given.
+func newCICWorldAPI(t testing.TB, apiConfig, extraConfig string) *cicWorld {
 	t.Helper()
 	broker := testutil.StartMosquitto(t)
 	dir := t.TempDir()
-	cfg := "[api]\ncommand_timeout = \"1s\"\ntoken_ttl = \"4s\"\n\n[mdns]\nenabled = false\n\n[mqtt]\nbroker = \"" + broker.URL() + "\"\n" + extraConfig
+	cfg := "[api]\n" + apiConfig + "\n[mdns]\nenabled = false\n\n[mqtt]\nbroker = \"" + broker.URL() + "\"\n" + extraConfig
 	if err := os.WriteFile(filepath.Join(dir, "hubagent.toml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +70,7 @@ func newCICWorld(t *testing.T, extraConfig string) *cicWorld {
 			!ds[ghostID].Online && ds[e2eMuteID].Online
 	})
 	app.takeCommands()
-	return &cicWorld{dir: dir, ag: ag, app: app}
+	return &cicWorld{dir: dir, ag: ag, app: app, broker: broker}
 }
 
 func TestCICEndToEndWithRealBroker(t *testing.T) {

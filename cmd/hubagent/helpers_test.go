@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 }
 
 // freePort returns a loopback address nobody listens on right now.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,7 +69,7 @@ func cleanEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-func startAgent(t *testing.T, dir string, args ...string) *agent {
+func startAgent(t testing.TB, dir string, args ...string) *agent {
 	t.Helper()
 	a := &agent{api: freePort(t), stderr: &bytes.Buffer{}, done: make(chan struct{})}
 	full := append([]string{"run", "--api-listen", a.api, "--mqtt-listen", freePort(t)}, args...)
@@ -91,7 +91,7 @@ func startAgent(t *testing.T, dir string, args ...string) *agent {
 }
 
 // healthz polls /healthz until it answers or the deadline passes.
-func (a *agent) healthz(t *testing.T, within time.Duration) map[string]any {
+func (a *agent) healthz(t testing.TB, within time.Duration) map[string]any {
 	t.Helper()
 	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	deadline := time.Now().Add(within)
@@ -116,7 +116,7 @@ func (a *agent) healthz(t *testing.T, within time.Duration) map[string]any {
 }
 
 // stop sends SIGTERM and returns the exit code.
-func (a *agent) stop(t *testing.T, within time.Duration) int {
+func (a *agent) stop(t testing.TB, within time.Duration) int {
 	t.Helper()
 	a.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -128,7 +128,7 @@ func (a *agent) stop(t *testing.T, within time.Duration) int {
 }
 
 // hubagent runs one CLI command and returns stdout, stderr and exit code.
-func hubagent(t *testing.T, dir string, args ...string) (string, string, int) {
+func hubagent(t testing.TB, dir string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Dir = dir

@@ -40,7 +40,7 @@ type appliance struct {
 	upOnce   sync.Once
 }
 
-func newAppliance(t *testing.T, b *testutil.Mosquitto) *appliance {
+func newAppliance(t testing.TB, b *testutil.Mosquitto) *appliance {
 	t.Helper()
 	a := &appliance{agentUp: make(chan struct{})}
 	o := paho.NewClientOptions().AddBroker(b.URL()).SetClientID("z2m-test").SetCleanSession(true).
@@ -81,7 +81,7 @@ func (a *appliance) onCommand(c paho.Client, m paho.Message) {
 	c.Publish("zigbee2mqtt/Lamp", 0, true, b)
 }
 
-func (a *appliance) publish(t *testing.T, topic, payload string) {
+func (a *appliance) publish(t testing.TB, topic, payload string) {
 	t.Helper()
 	if tok := a.c.Publish(topic, 1, true, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("publish %s: %v", topic, tok.Error())
@@ -97,7 +97,7 @@ func (a *appliance) takeCommands() []string {
 }
 
 // listDevices runs `hubagent devices --json`.
-func listDevices(t *testing.T, dir string, args ...string) map[string]device.Device {
+func listDevices(t testing.TB, dir string, args ...string) map[string]device.Device {
 	t.Helper()
 	out, errOut, code := hubagent(t, dir, append([]string{"devices", "--json"}, args...)...)
 	if code != 0 {
@@ -114,7 +114,7 @@ func listDevices(t *testing.T, dir string, args ...string) map[string]device.Dev
 	return m
 }
 
-func pollDevices(t *testing.T, dir string, within time.Duration, what string, ok func(map[string]device.Device) bool) {
+func pollDevices(t testing.TB, dir string, within time.Duration, what string, ok func(map[string]device.Device) bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {

@@ -14,7 +14,7 @@ import (
 )
 
 // hubagentIn runs one CLI command with stdin.
-func hubagentIn(t *testing.T, dir, stdin string, args ...string) (string, string, int) {
+func hubagentIn(t testing.TB, dir, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Dir = dir

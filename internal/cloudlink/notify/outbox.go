@@ -150,55 +150,69 @@ func (n *Notifier) afterCommit(batch []store.Change) {
 	n.wakeAll()
 }
 
-// deviceEvent turns a device added, updated or removed into DevicesChanged
-// for the subscriptions whose grant exposes it.
-func (n *Notifier) deviceEvent(ctx context.Context, e hub.Event) error {
-	tx, err := n.db.BeginTx(ctx, nil)
+// inSubsTx runs fn in a transaction with the live subscriptions loaded in
+// it, inserts the outbox rows fn returns (numbered in that transaction) and
+// commits.
+func inSubsTx(ctx context.Context, db *sql.DB, what string, fn func(tx *sql.Tx, subs []*activeSub) ([]outboxRow, error)) (int, error) {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("notify: device event: %w", err)
+		return 0, fmt.Errorf("notify: %s: %w", what, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
 	subs, err := loadActive(ctx, tx, time.Now())
-	if err != nil || len(subs) == 0 {
-		return err
+	if err != nil {
+		return 0, err
 	}
-	var rows []outboxRow
-	for _, s := range subs {
-		if !s.wants(EventDevicesChanged, e.DeviceID) {
-			continue
-		}
-		ev := devicesEvent{Added: []device.Device{}, Removed: []string{}, Updated: []device.Device{}}
-		switch e.Type {
-		case hub.DeviceRemoved:
-			// The device is gone, so its exposure cannot be evaluated;
-			// telling a partner that never saw it costs nothing.
-			ev.Removed = append(ev.Removed, e.DeviceID)
-		case hub.DeviceAdded, hub.DeviceUpdated:
-			if e.Device == nil || !n.exposure(ctx, s.caller())(e.Device) {
-				continue
-			}
-			if e.Type == hub.DeviceAdded {
-				ev.Added = append(ev.Added, *e.Device)
-			} else {
-				ev.Updated = append(ev.Updated, *e.Device)
-			}
-		}
-		b, err := json.Marshal(ev)
-		if err != nil {
-			return fmt.Errorf("notify: device event: %w", err)
-		}
-		rows = append(rows, outboxRow{sub: s, name: EventDevicesChanged, payload: b})
+	rows, err := fn(tx, subs)
+	if err != nil {
+		return 0, err
 	}
 	if err := insertRows(ctx, tx, rows); err != nil {
-		return err
+		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("notify: device event: %w", err)
+		return 0, fmt.Errorf("notify: %s: %w", what, err)
 	}
-	if len(rows) > 0 {
+	return len(rows), nil
+}
+
+// deviceEvent turns a device added, updated or removed into DevicesChanged
+// for the subscriptions whose grant exposes it.
+func (n *Notifier) deviceEvent(ctx context.Context, e hub.Event) error {
+	queued, err := inSubsTx(ctx, n.db, "device event", func(_ *sql.Tx, subs []*activeSub) ([]outboxRow, error) {
+		var rows []outboxRow
+		for _, s := range subs {
+			if !s.wants(EventDevicesChanged, e.DeviceID) {
+				continue
+			}
+			ev := devicesEvent{Added: []device.Device{}, Removed: []string{}, Updated: []device.Device{}}
+			switch e.Type {
+			case hub.DeviceRemoved:
+				// The device is gone, so its exposure cannot be evaluated;
+				// telling a partner that never saw it costs nothing.
+				ev.Removed = append(ev.Removed, e.DeviceID)
+			case hub.DeviceAdded, hub.DeviceUpdated:
+				if e.Device == nil || !n.exposure(ctx, s.caller())(e.Device) {
+					continue
+				}
+				if e.Type == hub.DeviceAdded {
+					ev.Added = append(ev.Added, *e.Device)
+				} else {
+					ev.Updated = append(ev.Updated, *e.Device)
+				}
+			}
+			b, err := json.Marshal(ev)
+			if err != nil {
+				return nil, fmt.Errorf("notify: device event: %w", err)
+			}
+			rows = append(rows, outboxRow{sub: s, name: EventDevicesChanged, payload: b})
+		}
+		return rows, nil
+	})
+	if queued > 0 {
 		n.wakeAll()
 	}
-	return nil
+	return err
 }
 
 // ExposureChanged tells a grant's subscriptions that devices were shared
@@ -207,45 +221,35 @@ func (n *Notifier) ExposureChanged(ctx context.Context, grantID string, added, r
 	n.expoMu.Lock()
 	delete(n.expoCache, grantID)
 	n.expoMu.Unlock()
-	tx, err := n.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("notify: exposure change: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	subs, err := loadActive(ctx, tx, time.Now())
-	if err != nil {
-		return err
-	}
-	var rows []outboxRow
-	for _, s := range subs {
-		if s.grantID != grantID || !s.events[EventDevicesChanged] {
-			continue
-		}
-		ev := devicesEvent{Added: []device.Device{}, Removed: []string{}, Updated: []device.Device{}}
-		for _, id := range added {
-			if d, ok := n.hub.Device(id); ok && (len(s.devices) == 0 || s.devices[id]) {
-				ev.Added = append(ev.Added, *d)
+	queued, err := inSubsTx(ctx, n.db, "exposure change", func(_ *sql.Tx, subs []*activeSub) ([]outboxRow, error) {
+		var rows []outboxRow
+		for _, s := range subs {
+			if s.grantID != grantID || !s.events[EventDevicesChanged] {
+				continue
 			}
-		}
-		for _, id := range removed {
-			if len(s.devices) == 0 || s.devices[id] {
-				ev.Removed = append(ev.Removed, id)
+			ev := devicesEvent{Added: []device.Device{}, Removed: []string{}, Updated: []device.Device{}}
+			for _, id := range added {
+				if d, ok := n.hub.Device(id); ok && (len(s.devices) == 0 || s.devices[id]) {
+					ev.Added = append(ev.Added, *d)
+				}
 			}
+			for _, id := range removed {
+				if len(s.devices) == 0 || s.devices[id] {
+					ev.Removed = append(ev.Removed, id)
+				}
+			}
+			if len(ev.Added)+len(ev.Removed) == 0 {
+				continue
+			}
+			b, _ := json.Marshal(ev) // devices and strings always marshal
+			rows = append(rows, outboxRow{sub: s, name: EventDevicesChanged, payload: b})
 		}
-		if len(ev.Added)+len(ev.Removed) == 0 {
-			continue
-		}
-		b, _ := json.Marshal(ev)
-		rows = append(rows, outboxRow{sub: s, name: EventDevicesChanged, payload: b})
+		return rows, nil
+	})
+	if queued > 0 {
+		n.wakeAll()
 	}
-	if err := insertRows(ctx, tx, rows); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("notify: exposure change: %w", err)
-	}
-	n.wakeAll()
-	return nil
+	return err
 }
 
 // GrantRevoked ends a grant's subscriptions: each gets AccountUnlinked
@@ -263,32 +267,19 @@ func (n *Notifier) GrantRevoked(ctx context.Context, grantID, reason string) err
 // removes a partner while no agent runs: the agent delivers at its next
 // start.
 func QueueUnlinked(ctx context.Context, db *sql.DB, grantID, reason string) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("notify: unlink: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	subs, err := loadActive(ctx, tx, time.Now())
-	if err != nil {
-		return err
-	}
-	var rows []outboxRow
-	for _, s := range subs {
-		if s.grantID != grantID {
-			continue
+	_, err := inSubsTx(ctx, db, "unlink", func(tx *sql.Tx, subs []*activeSub) ([]outboxRow, error) {
+		var rows []outboxRow
+		for _, s := range subs {
+			if s.grantID == grantID {
+				b, _ := json.Marshal(unlinkedEvent{UserID: s.userID, Reason: reason}) // strings always marshal
+				rows = append(rows, outboxRow{sub: s, name: EventAccountUnlinked, payload: b})
+			}
 		}
-		b, _ := json.Marshal(unlinkedEvent{UserID: s.userID, Reason: reason})
-		rows = append(rows, outboxRow{sub: s, name: EventAccountUnlinked, payload: b})
-	}
-	if err := insertRows(ctx, tx, rows); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE subscriptions SET ended_at = ? WHERE grant_id = ? AND ended_at IS NULL",
-		time.Now().UnixMilli(), grantID); err != nil {
-		return fmt.Errorf("notify: unlink: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("notify: unlink: %w", err)
-	}
-	return nil
+		if _, err := tx.ExecContext(ctx, "UPDATE subscriptions SET ended_at = ? WHERE grant_id = ? AND ended_at IS NULL",
+			time.Now().UnixMilli(), grantID); err != nil {
+			return nil, fmt.Errorf("notify: unlink: %w", err)
+		}
+		return rows, nil
+	})
+	return err
 }
