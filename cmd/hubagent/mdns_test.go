@@ -8,13 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hubagent/hubagent/internal/localapi"
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS runs the agent on
@@ -36,7 +36,7 @@ func TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS(t *testing.T) {
 	a := &agent{api: freePort(t), stderr: &bytes.Buffer{}, done: make(chan struct{})}
 	a.cmd = exec.Command(binPath, "run", "--config", filepath.Join(dir, "hubagent.toml"),
 		"--api-listen", "0.0.0.0:"+strings.Split(a.api, ":")[1], "--mqtt-listen", freePort(t))
-	logs := &lockedBuffer{}
+	logs := &testutil.SyncBuffer{}
 	a.cmd.Dir, a.cmd.Env, a.cmd.Stderr = dir, cleanEnv(), logs
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -102,22 +102,4 @@ func waitUntil(t *testing.T, d time.Duration, what string, ok func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -252,7 +252,8 @@ func (h *Hub) RemoveDevice(ctx context.Context, id string) error {
 
 // ReportState records state a device reported. Only properties the device
 // declares are taken, and only changed values are written and announced.
-// It reports whether anything changed.
+// It reports whether anything changed. props is only read, never kept:
+// the MQTT ingest path reuses one map for every message.
 func (h *Hub) ReportState(id string, props map[string]device.Value, at time.Time) bool {
 	h.reports.Add(1)
 	if at.IsZero() {

@@ -51,6 +51,8 @@ type discovery struct {
 	routes    map[string][]route
 	limitHit  bool // "too many configs" was logged
 
+	scratch sync.Pool // *stateScratch, for state messages
+
 	tabMu    sync.RWMutex
 	entities map[string]*trackedEntity // config topic →
 	devices  map[string]*trackedDevice // device key →
@@ -88,9 +90,24 @@ func newDiscovery(m *MQTT) *discovery {
 	for i := range work {
 		work[i] = make(chan busMessage, 256)
 	}
-	return &discovery{m: m, prefix: m.opts.DiscoveryPrefix, routes: map[string][]route{}, work: work,
+	d := &discovery{m: m, prefix: m.opts.DiscoveryPrefix, routes: map[string][]route{}, work: work,
 		entities: map[string]*trackedEntity{}, devices: map[string]*trackedDevice{},
 		byID: map[string]*trackedDevice{}, seen: map[string]*seenConfig{}}
+	d.scratch.New = func() any {
+		return &stateScratch{local: map[string]device.Value{}, props: map[string]device.Value{}}
+	}
+	return d
+}
+
+// stateScratch is what one state message is decoded with: the message,
+// decoded once and shared by every entity listening on its topic (all the
+// entities of a Zigbee2MQTT device read one topic), and the maps each
+// entity's values pass through on their way to the hub. Pooled, not
+// allocated per message: state is the bulk of the traffic.
+type stateScratch struct {
+	msg   hadiscovery.State
+	local map[string]device.Value // entity-local names
+	props map[string]device.Value // device names; ReportState does not keep it
 }
 
 // busMessage is a message queued for a state worker.
@@ -144,15 +161,19 @@ func (d *discovery) handle(ctx context.Context, topic string, payload []byte) {
 
 // message processes a state or availability message.
 func (d *discovery) message(topic string, payload []byte) {
+	sc := d.scratch.Get().(*stateScratch)
+	sc.msg.Reset(topic, payload)
 	d.procMu.RLock()
 	avail := false
 	for _, r := range d.routes[topic] {
 		if r.state {
-			d.state(r.te, topic, payload)
+			d.state(sc, r.te)
 		}
 		avail = avail || r.avail
 	}
 	d.procMu.RUnlock()
+	sc.msg.Reset("", nil) // a pooled scratch keeps no payload alive
+	d.scratch.Put(sc)
 	if !avail {
 		return
 	}
@@ -180,17 +201,20 @@ func (d *discovery) configTopic(topic string) (component string, ok bool) {
 	return component, true
 }
 
-func (d *discovery) state(te *trackedEntity, topic string, payload []byte) {
-	vals, err := hadiscovery.DecodeState(te.e, topic, payload)
-	if err != nil {
-		d.m.log.Debug("MQTT state ignored", "topic", topic, "err", err)
+// state decodes sc's message for one entity and reports what it says.
+func (d *discovery) state(sc *stateScratch, te *trackedEntity) {
+	clear(sc.local)
+	if err := hadiscovery.DecodeStateInto(te.e, &sc.msg, sc.local); err != nil {
+		d.m.log.Debug("MQTT state ignored", "topic", sc.msg.Topic(), "err", err)
 		return
 	}
-	if len(vals) == 0 {
+	if len(sc.local) == 0 {
 		return
 	}
-	if props := te.dev.bind.ToDevice(te.e.ConfigTopic, vals); len(props) > 0 {
-		d.m.hub.ReportState(te.dev.id, props, time.Now())
+	clear(sc.props)
+	te.dev.bind.ToDeviceInto(te.e.ConfigTopic, sc.local, sc.props)
+	if len(sc.props) > 0 {
+		d.m.hub.ReportState(te.dev.id, sc.props, time.Now())
 	}
 }
 

@@ -1,12 +1,10 @@
 package localbus
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,27 +12,9 @@ import (
 	"github.com/hubagent/hubagent/internal/testutil"
 )
 
-// lockedBuffer collects log output from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestHostileInputDoesNoHarm(t *testing.T) {
 	broker := testutil.StartMosquitto(t)
-	logs := &lockedBuffer{}
+	logs := &testutil.SyncBuffer{}
 	const maxEntities = 50
 	r := newRig(t, broker, "", rigOptions{maxEntities: maxEntities, logger: slog.New(slog.NewTextHandler(logs, nil))})
 	good := busFixtures()[4] // Tasmota plug switch

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/device"
 	"github.com/hubagent/hubagent/internal/localbus/hadiscovery"
+	"github.com/hubagent/hubagent/internal/localbus/hadiscovery/hafixtures"
 	"github.com/hubagent/hubagent/internal/testutil"
 )
 
@@ -28,7 +29,7 @@ func TestFixturesThroughRealBrokerGiveStateAndExactCommands(t *testing.T) {
 	broker := testutil.StartMosquitto(t)
 	r := newRig(t, broker, "", rigOptions{})
 	rec := record(t, broker, "#")
-	for topic, payload := range fixtureAvailability {
+	for topic, payload := range hafixtures.Availability() {
 		r.publish(topic, payload, true)
 	}
 	fxs := busFixtures()

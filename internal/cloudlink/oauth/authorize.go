@@ -23,17 +23,25 @@ func (s *Server) authorizeGet(w http.ResponseWriter, r *http.Request) {
 		s.authFailed(w, r, a, ae)
 		return
 	}
+	if u := s.signedIn(w, r, a, ""); u != nil {
+		s.renderConsent(w, r, a, u)
+	}
+}
+
+// signedIn returns the browser's signed-in user. Without one it answers
+// with the sign-in page for a, saying why when reason is set, and returns
+// nil, as it does after answering a session error.
+func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, a *authRequest, reason string) *User {
 	u, err := s.sessionUser(r)
 	if err != nil {
 		s.internalError(w, "authorize: session", err)
-		return
+		return nil
 	}
 	if u == nil {
 		s.pages.render(w, http.StatusOK, "signin.html", signinPage{Partner: a.partner.Name, Action: "/oauth2/authorize",
-			Hidden: hiddenFields(a.params()), CSRF: s.csrfToken(w, r)})
-		return
+			Hidden: hiddenFields(a.params()), CSRF: s.csrfToken(w, r), Error: reason})
 	}
-	s.renderConsent(w, r, a, u)
+	return u
 }
 
 // authorizePost serves POST /oauth2/authorize: the sign-in form (username,
@@ -62,14 +70,8 @@ func (s *Server) authorizePost(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	u, err := s.sessionUser(r)
-	if err != nil {
-		s.internalError(w, "authorize: session", err)
-		return
-	}
+	u := s.signedIn(w, r, a, "Your sign-in has expired. Sign in again.")
 	if u == nil {
-		s.pages.render(w, http.StatusOK, "signin.html", signinPage{Partner: a.partner.Name, Action: "/oauth2/authorize",
-			Hidden: hiddenFields(a.params()), CSRF: s.csrfToken(w, r), Error: "Your sign-in has expired. Sign in again."})
 		return
 	}
 	switch r.PostForm.Get("decision") {

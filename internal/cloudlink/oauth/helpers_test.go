@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -23,6 +22,7 @@ import (
 	"github.com/hubagent/hubagent/internal/device"
 	"github.com/hubagent/hubagent/internal/hub"
 	"github.com/hubagent/hubagent/internal/store"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 const (
@@ -39,19 +39,6 @@ type clock struct {
 func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // env is a running hub HTTPS server with the OAuth routes, three devices
 // (lamp, plug, front door lock), one user, one confidential and one public
 // partner, and a partner callback server that records what arrives.
@@ -63,7 +50,7 @@ type env struct {
 	srv      *Server
 	base     string // https://127.0.0.1:port
 	clk      *clock
-	logs     *syncBuffer
+	logs     *testutil.SyncBuffer
 	callback *httptest.Server
 	redirect string
 
@@ -78,7 +65,7 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &env{t: t, dir: t.TempDir(), clk: &clock{t: time.Now()}, logs: &syncBuffer{}}
+	e := &env{t: t, dir: t.TempDir(), clk: &clock{t: time.Now()}, logs: &testutil.SyncBuffer{}}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, err := store.Open(ctx, filepath.Join(e.dir, store.FileName), store.Options{})
 	if err != nil {

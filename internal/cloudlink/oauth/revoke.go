@@ -11,12 +11,7 @@ import (
 // client ends the whole grant. Unknown or foreign tokens answer 200 too
 // (§2.2), so the endpoint tells an attacker nothing.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
-	f, oe := readTokenForm(r)
-	if oe != nil {
-		writeOAuthError(w, oe)
-		return
-	}
-	p, oe := s.authenticateClient(r.Context(), f)
+	f, p, oe := s.readClientRequest(r)
 	if oe != nil {
 		writeOAuthError(w, oe)
 		return

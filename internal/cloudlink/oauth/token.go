@@ -29,12 +29,7 @@ type issued struct {
 
 // token serves POST /oauth2/token.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	f, oe := readTokenForm(r)
-	if oe != nil {
-		writeOAuthError(w, oe)
-		return
-	}
-	p, oe := s.authenticateClient(r.Context(), f)
+	f, p, oe := s.readClientRequest(r)
 	if oe != nil {
 		writeOAuthError(w, oe)
 		return

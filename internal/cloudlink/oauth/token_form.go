@@ -149,6 +149,21 @@ func readTokenForm(r *http.Request) (*tokenForm, *oauthError) {
 	return parseTokenForm(r.Header.Get("Content-Type"), r.Header.Get("Authorization"), body)
 }
 
+// readClientRequest reads a request to the token or revocation endpoint and
+// authenticates its client: both start the same way (RFC 6749 §2.3,
+// RFC 7009 §2.1).
+func (s *Server) readClientRequest(r *http.Request) (*tokenForm, *Partner, *oauthError) {
+	f, oe := readTokenForm(r)
+	if oe != nil {
+		return nil, nil, oe
+	}
+	p, oe := s.authenticateClient(r.Context(), f)
+	if oe != nil {
+		return nil, nil, oe
+	}
+	return f, p, nil
+}
+
 // authenticateClient checks the client's credentials: confidential clients
 // by secret (constant-time on the hashes), public clients by having none.
 func (s *Server) authenticateClient(ctx context.Context, f *tokenForm) (*Partner, *oauthError) {

@@ -166,6 +166,13 @@ func ParseBinding(raw []byte) (*Binding, error) {
 // ToDevice renames an entity's decoded state to device property names.
 func (b *Binding) ToDevice(configTopic string, state map[string]device.Value) map[string]device.Value {
 	out := make(map[string]device.Value, len(state))
+	b.ToDeviceInto(configTopic, state, out)
+	return out
+}
+
+// ToDeviceInto is ToDevice adding to out (which it does not clear), so the
+// ingest path can reuse one map per worker.
+func (b *Binding) ToDeviceInto(configTopic string, state, out map[string]device.Value) {
 	for _, be := range b.Entities {
 		if be.ConfigTopic != configTopic {
 			continue
@@ -176,7 +183,6 @@ func (b *Binding) ToDevice(configTopic string, state map[string]device.Value) ma
 			}
 		}
 	}
-	return out
 }
 
 // Split divides a device write by entity: config topic → entity-local

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/hubagent/hubagent/internal/device"
 	"github.com/hubagent/hubagent/internal/localbus/hatemplate"
@@ -208,8 +207,10 @@ func (e *Entity) parseTemplates(keys ...string) error {
 	return nil
 }
 
-// stateVars are the variables of a state template: value and, when the
-// payload is JSON, value_json.
+// stateVars are the variables of an availability template: value and,
+// when the payload is JSON, value_json. (State templates use State, which
+// decodes once per message; availability payloads are not checked for
+// being text, so they keep encoding/json's handling of invalid UTF-8.)
 func stateVars(payload []byte) map[string]any {
 	vars := map[string]any{"value": string(payload)}
 	if v, err := decodeJSON(payload); err == nil && checkJSONDepth(payload, MaxJSONDepth) == nil {
@@ -241,50 +242,6 @@ func (e *Entity) StateTopics() []string {
 // as confirmed once it is published.
 func Optimistic(e *Entity) bool {
 	return e.boolean("optimistic", false) || len(e.StateTopics()) == 0
-}
-
-// DecodeState turns a message on one of the entity's state topics into
-// property values (entity-local names). A payload that matches nothing —
-// an unknown state string, a missing JSON key, a template that fails as it
-// would in Home Assistant — changes nothing: an empty map and no error. A
-// payload that is not text, or is too large, is an error.
-func DecodeState(e *Entity, topic string, payload []byte) (map[string]device.Value, error) {
-	if len(payload) > MaxStateLen {
-		return nil, fmt.Errorf("hadiscovery: %s: state payload of %d bytes exceeds %d", e.ConfigTopic, len(payload), MaxStateLen)
-	}
-	if !utf8.Valid(payload) || slices.Contains(payload, 0) {
-		return nil, fmt.Errorf("hadiscovery: %s: state payload on %s is not text", e.ConfigTopic, topic)
-	}
-	out := map[string]device.Value{}
-	var vars map[string]any
-	if e.jsonDecode != nil && e.topic(e.jsonTopicKey) == topic {
-		vars = stateVars(payload)
-		if obj, ok := vars["value_json"].(map[string]any); ok {
-			for k, v := range e.jsonDecode(obj) {
-				out[k] = v
-			}
-		}
-	}
-	for _, f := range e.facets {
-		if f.topicKey == "" || f.decode == nil || e.topic(f.topicKey) != topic {
-			continue
-		}
-		s := string(payload)
-		if t := e.templates[f.tplKey]; t != nil {
-			if vars == nil {
-				vars = stateVars(payload)
-			}
-			r, err := t.Render(vars)
-			if err != nil {
-				continue // Home Assistant logs and keeps the state
-			}
-			s = r
-		}
-		if v, ok := f.decode(s); ok {
-			out[f.prop.Name] = v
-		}
-	}
-	return out, nil
 }
 
 // EncodeCommand turns a write of entity-local properties into publishes.

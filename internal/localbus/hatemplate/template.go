@@ -118,15 +118,7 @@ func (t *Template) parseOutput(src string, body int) (int, bool, error) {
 	if err := p.advance(); err != nil {
 		return 0, false, err
 	}
-	x, err := p.expr()
-	if err != nil {
-		return 0, false, err
-	}
-	if p.tok.kind != tokEnd {
-		return 0, false, p.errorf("expected \"}}\", found %s", p.describe())
-	}
-	t.parts = append(t.parts, part{expr: x})
-	return p.lex.pos, p.tok.text[0] == '-', nil
+	return t.addExpr(p, "")
 }
 
 func (t *Template) parseStatement(src string, body int) (int, bool, error) {
@@ -154,14 +146,22 @@ func (t *Template) parseStatement(src string, body int) (int, bool, error) {
 	if err := p.advance(); err != nil {
 		return 0, false, err
 	}
+	return t.addExpr(p, name)
+}
+
+// addExpr parses the expression that ends a tag up to the tag's closer and
+// adds it as a part, assigned to the variable set when set is not empty.
+// It returns where the tag ends and whether its closer trims whitespace
+// ("-}}").
+func (t *Template) addExpr(p *parser, set string) (int, bool, error) {
 	x, err := p.expr()
 	if err != nil {
 		return 0, false, err
 	}
 	if p.tok.kind != tokEnd {
-		return 0, false, p.errorf("expected \"%%}\", found %s", p.describe())
+		return 0, false, p.errorf("expected %q, found %s", p.closer, p.describe())
 	}
-	t.parts = append(t.parts, part{expr: x, set: name})
+	t.parts = append(t.parts, part{expr: x, set: set})
 	return p.lex.pos, p.tok.text[0] == '-', nil
 }
 
@@ -172,6 +172,22 @@ func (t *Template) parseStatement(src string, body int) (int, bool, error) {
 // False, None, Python float formatting, and empty text for undefined.
 func (t *Template) Render(vars map[string]any) (string, error) {
 	ev := &evaluator{vars: vars}
+	if len(t.parts) == 1 && t.parts[0].expr != nil && t.parts[0].set == "" {
+		// One output expression, as most state templates are: its text
+		// needs no builder (a string value is returned as it is).
+		v, err := ev.eval(t.parts[0].expr, 0)
+		if err != nil {
+			return "", err
+		}
+		s, err := toStr(v)
+		if err != nil {
+			return "", err
+		}
+		if len(s) > MaxOutputLen {
+			return "", fmt.Errorf("hatemplate: output longer than %d bytes", MaxOutputLen)
+		}
+		return s, nil
+	}
 	var b strings.Builder
 	for _, pt := range t.parts {
 		if pt.expr == nil {

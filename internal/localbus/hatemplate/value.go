@@ -40,10 +40,14 @@ func normalize(v any) any {
 	}
 	switch x := v.(type) {
 	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
+		// ParseInt only on what it can accept (base 10 digits): a failed
+		// parse allocates its error, and most state numbers are fractions.
+		if isDecimalInt(string(x)) {
+			if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+				return i
+			}
 		}
-		if f, err := x.Float64(); err == nil {
+		if f, err := strconv.ParseFloat(string(x), 64); err == nil {
 			return f
 		}
 		return string(x)
@@ -57,6 +61,23 @@ func normalize(v any) any {
 		return v
 	}
 	return undefined{}
+}
+
+// isDecimalInt reports whether s is [+-]?[0-9]+, the only text
+// strconv.ParseInt(s, 10, 64) may accept.
+func isDecimalInt(s string) bool {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func typeName(v any) string {

@@ -42,11 +42,17 @@ func TestHostileResponsesAreBoundedAndSanitized(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The browser joins the multicast group in the background, so every
+	// packet here is repeated until its effect is seen (bounded by the
+	// waits), never assumed to have arrived on the first send.
 	// Garbage that is not DNS at all, and a truncated header.
-	if err := s.Raw([]byte("\x00\x01garbage that is not a DNS message \xff\xfe")); err != nil {
-		t.Fatal(err)
-	}
-	_ = s.Raw([]byte{0x00, 0x00, 0x84})
+	waitFor(t, 5*time.Second, "malformed packets counted", func() bool {
+		if err := s.Raw([]byte("\x00\x01garbage that is not a DNS message \xff\xfe")); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Raw([]byte{0x00, 0x00, 0x84})
+		return b.Stats().Malformed >= 1
+	})
 	// An oversized TXT record: 40 strings of 200 bytes, control bytes,
 	// invalid UTF-8 and a duplicate key.
 	var big []string
@@ -54,10 +60,16 @@ func TestHostileResponsesAreBoundedAndSanitized(t *testing.T) {
 		big = append(big, fmt.Sprintf("k%02d=%s", i, strings.Repeat("v", 196)))
 	}
 	big = append([]string{`evil=\027[31m\255red`, "EVIL=second"}, big...)
-	send(announce(`odd\000name\027[2J`, "_http._tcp", "odd.local.", n.PeerIP(2), 80, 120, big))
-
-	in := waitInstance(t, b, 5*time.Second, "the odd instance", func(i mdns.Instance) bool {
-		return strings.HasPrefix(i.Name, "odd") && i.Port == 80
+	var in mdns.Instance
+	waitFor(t, 5*time.Second, "the odd instance", func() bool {
+		send(announce(`odd\000name\027[2J`, "_http._tcp", "odd.local.", n.PeerIP(2), 80, 120, big))
+		for _, i := range b.Instances() {
+			if strings.HasPrefix(i.Name, "odd") && i.Port == 80 {
+				in = i
+				return true
+			}
+		}
+		return false
 	})
 	if in.Name != "odd\uFFFDname\uFFFD[2J" {
 		t.Errorf("name not sanitized: %q", in.Name)
@@ -80,9 +92,6 @@ func TestHostileResponsesAreBoundedAndSanitized(t *testing.T) {
 	waitFor(t, 5*time.Second, "drops to be counted", func() bool { return b.Stats().Dropped >= 6 })
 	if got := len(b.Instances()); got != 5 {
 		t.Errorf("table holds %d instances, want the bound 5", got)
-	}
-	if st := b.Stats(); st.Malformed < 1 {
-		t.Errorf("malformed packets not counted: %+v", st)
 	}
 }
 

@@ -6,15 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hubagent/hubagent/internal/device"
 	"github.com/hubagent/hubagent/internal/hub"
+	"github.com/hubagent/hubagent/internal/localbus/httpdev"
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 )
 
@@ -44,24 +45,33 @@ type Binding struct {
 
 // Driver turns Shelly instances into switch, curtain and light devices.
 type Driver struct {
-	opts Options
-	log  *slog.Logger
-
-	mu      sync.Mutex
-	ctx     context.Context
-	queued  []mdns.Instance
-	units   map[string]*unit // by Shelly device id
-	probing map[string]bool
-	wg      sync.WaitGroup
+	opts  Options
+	log   *slog.Logger
+	units *httpdev.Tracker[unit] // by Shelly device id
 }
 
-// unit is one physical Shelly with its channels and poller.
+// unit is what the driver keeps about one physical Shelly. Once tracked it
+// is replaced, never changed in place, so the poller and Send may keep
+// using the copy they got.
 type unit struct {
-	id       string
-	addr     string
-	client   *client
+	client   *client           // keeps the device's digest state
 	channels map[string]string // "switch:0" → hub device id
-	poke     chan struct{}
+}
+
+// with returns u also following channels, and reached through c when c is
+// set (or a new client when u has none yet).
+func (u unit) with(c *client, channels map[string]string, newClient func() *client) unit {
+	switch {
+	case c != nil:
+		u.client = c
+	case u.client == nil:
+		u.client = newClient()
+	}
+	all := make(map[string]string, len(u.channels)+len(channels))
+	maps.Copy(all, u.channels)
+	maps.Copy(all, channels)
+	u.channels = all
+	return u
 }
 
 // New builds the driver.
@@ -75,7 +85,22 @@ func New(opts Options) *Driver {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 3 * time.Second
 	}
-	return &Driver{opts: opts, log: opts.Logger, units: map[string]*unit{}, probing: map[string]bool{}}
+	d := &Driver{opts: opts, log: opts.Logger}
+	d.units = httpdev.New(httpdev.Options[unit]{Vendor: "shelly", LogKey: "shelly",
+		PollInterval: opts.PollInterval, Logger: opts.Logger, Status: opts.Status,
+		Identify: d.identify, Refresh: d.refresh, Classify: classify})
+	return d
+}
+
+// classify names the identify errors that a password setting fixes.
+func classify(err error) (status, warning string, ok bool) {
+	switch {
+	case errors.Is(err, ErrAuthRequired):
+		return "auth required", "shelly: device needs a password; set drivers.shelly_password", true
+	case errors.Is(err, ErrAuthFailed):
+		return "auth failed", "shelly: device refused drivers.shelly_password", true
+	}
+	return "", "", false
 }
 
 func (d *Driver) newClient() *client {
@@ -85,85 +110,33 @@ func (d *Driver) newClient() *client {
 // Run polls the Shelly devices already in the hub and those found since,
 // until ctx ends.
 func (d *Driver) Run(ctx context.Context) error {
-	d.mu.Lock()
-	d.ctx = ctx
-	queued := d.queued
-	d.queued = nil
-	d.mu.Unlock()
-	for _, dev := range d.opts.Hub.Devices() {
-		var b Binding
-		if dev.Source != Source || json.Unmarshal(dev.Binding, &b) != nil || b.Addr == "" || b.ID == "" {
-			continue
+	return d.units.Run(ctx, func() {
+		for _, dev := range d.opts.Hub.Devices() {
+			var b Binding
+			if dev.Source != Source || json.Unmarshal(dev.Binding, &b) != nil || b.Addr == "" || b.ID == "" {
+				continue
+			}
+			d.track(b.ID, b.Addr, nil, map[string]string{string(b.Kind) + ":" + strconv.Itoa(b.Channel): dev.ID})
 		}
-		d.track(b.ID, b.Addr, map[string]string{string(b.Kind) + ":" + strconv.Itoa(b.Channel): dev.ID})
-	}
-	for _, inst := range queued {
-		d.Found(inst)
-	}
-	<-ctx.Done()
-	d.wg.Wait()
-	return nil
+	})
 }
 
 // Found is the mDNS watcher for _shelly._tcp.
 func (d *Driver) Found(inst mdns.Instance) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.ctx == nil {
-		d.queued = append(d.queued, inst)
-		return
-	}
-	addr := inst.Address()
-	if inst.Gone || addr == "" {
-		for _, u := range d.units {
-			if u.addr == addr || addr == "" {
-				poke(u)
-			}
-		}
-		return
-	}
-	if g := inst.TXT["gen"]; g == "1" {
+	if !inst.Gone && inst.Address() != "" && inst.TXT["gen"] == "1" {
 		return // Gen1 speaks another API
 	}
-	key := inst.Key() + "@" + addr
-	if d.probing[key] {
-		return
-	}
-	d.probing[key] = true
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		err := d.identify(d.ctx, inst, addr)
-		d.mu.Lock()
-		delete(d.probing, key)
-		d.mu.Unlock()
-		status := "ok"
-		switch {
-		case errors.Is(err, ErrAuthRequired):
-			status = "auth required"
-			d.log.Warn("shelly: device needs a password; set drivers.shelly_password", "instance", inst.Name, "addr", addr)
-		case errors.Is(err, ErrAuthFailed):
-			status = "auth failed"
-			d.log.Warn("shelly: device refused drivers.shelly_password", "instance", inst.Name, "addr", addr)
-		case err != nil:
-			status = "error: " + err.Error()
-			d.log.Warn("shelly: device not usable", "instance", inst.Name, "addr", addr, "err", err)
-		}
-		if d.opts.Status != nil {
-			d.opts.Status(inst, status)
-		}
-	}()
+	d.units.Found(inst)
 }
 
 // identify reads the device's identity and channels and registers one hub
 // device per channel.
 func (d *Driver) identify(ctx context.Context, inst mdns.Instance, addr string) error {
 	c := d.newClient()
-	d.mu.Lock()
-	if u, ok := d.units[strings.ToLower(inst.TXT["id"])]; ok {
-		c = u.client // keep a known device's digest state
+	if u, ok := d.units.Lookup(strings.ToLower(inst.TXT["id"])); ok {
+		_, known := u.Get()
+		c = known.client // keep a known device's digest state
 	}
-	d.mu.Unlock()
 	body, err := c.call(ctx, addr, "Shelly.GetDeviceInfo", nil)
 	if err != nil {
 		return err
@@ -192,10 +165,7 @@ func (d *Driver) identify(ctx context.Context, inst mdns.Instance, addr string) 
 		d.opts.Hub.SetOnline(dev.ID, true)
 		channels[string(comp.Kind)+":"+strconv.Itoa(comp.ID)] = dev.ID
 	}
-	d.track(info.ID, addr, channels)
-	d.mu.Lock()
-	d.units[info.ID].client = c
-	d.mu.Unlock()
+	d.track(info.ID, addr, c, channels)
 	return nil
 }
 
@@ -280,69 +250,17 @@ func componentState(c Component) map[string]device.Value {
 	return v
 }
 
-// track starts the poller of a Shelly, or points it at a new address.
-func (d *Driver) track(id, addr string, channels map[string]string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if u, ok := d.units[id]; ok {
-		if u.addr != addr {
-			d.log.Info("shelly: device moved", "shelly", id, "from", u.addr, "to", addr)
-			u.addr = addr
-		}
-		for k, v := range channels {
-			u.channels[k] = v
-		}
-		return
-	}
-	u := &unit{id: id, addr: addr, client: d.newClient(), channels: channels, poke: make(chan struct{}, 1)}
-	d.units[id] = u
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		d.poll(d.ctx, u)
-	}()
-}
-
-func poke(u *unit) {
-	select {
-	case u.poke <- struct{}{}:
-	default:
-	}
-}
-
-func (d *Driver) poll(ctx context.Context, u *unit) {
-	tick := time.NewTicker(d.opts.PollInterval)
-	defer tick.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		case <-u.poke:
-		}
-		err := d.refresh(ctx, u)
-		switch {
-		case err != nil && !failing && ctx.Err() == nil:
-			d.log.Warn("shelly: device unreachable", "shelly", u.id, "err", err)
-			failing = true
-		case err == nil && failing:
-			d.log.Info("shelly: device reachable again", "shelly", u.id)
-			failing = false
-		}
-	}
+// track starts the poller of a Shelly, or points it at a new address, and
+// adds channels to those it reports; c, when set, replaces its client.
+func (d *Driver) track(id, addr string, c *client, channels map[string]string) {
+	d.units.Track(id, addr, func(u unit) unit { return u.with(c, channels, d.newClient) })
 }
 
 // refresh reads Shelly.GetStatus once and reports every channel; a failure
 // marks all channels offline.
-func (d *Driver) refresh(ctx context.Context, u *unit) error {
-	d.mu.Lock()
-	addr, c := u.addr, u.client
-	channels := make(map[string]string, len(u.channels))
-	for k, v := range u.channels {
-		channels[k] = v
-	}
-	d.mu.Unlock()
+func (d *Driver) refresh(ctx context.Context, u *httpdev.Unit[unit]) error {
+	addr, un := u.Get()
+	c, channels := un.client, un.channels
 	body, err := c.call(ctx, addr, "Shelly.GetStatus", nil)
 	var comps []Component
 	if err == nil {
@@ -371,9 +289,7 @@ func (d *Driver) Send(ctx context.Context, dev *device.Device, props map[string]
 	if err := json.Unmarshal(dev.Binding, &b); err != nil || b.ID == "" {
 		return false, &device.Error{Code: device.CodeDeviceOffline, DeviceID: dev.ID, Message: "device " + dev.ID + " has no known address"}
 	}
-	d.mu.Lock()
-	u, ok := d.units[b.ID]
-	d.mu.Unlock()
+	u, ok := d.units.Lookup(b.ID)
 	if !ok {
 		return false, &device.Error{Code: device.CodeDeviceOffline, DeviceID: dev.ID, Message: "device " + dev.ID + " is not reachable yet"}
 	}
@@ -381,9 +297,8 @@ func (d *Driver) Send(ctx context.Context, dev *device.Device, props map[string]
 	if err != nil {
 		return false, &device.Error{Code: device.CodeValueOutOfRange, DeviceID: dev.ID, Message: err.Error()}
 	}
-	d.mu.Lock()
-	addr, c := u.addr, u.client
-	d.mu.Unlock()
+	addr, un := u.Get()
+	c := un.client
 	for _, call := range calls {
 		if _, err := c.call(ctx, addr, call.method, call.params); err != nil {
 			if !errors.Is(err, ErrAuthRequired) && !errors.Is(err, ErrAuthFailed) {
@@ -397,9 +312,9 @@ func (d *Driver) Send(ctx context.Context, dev *device.Device, props map[string]
 	return false, nil
 }
 
-func (d *Driver) refreshQuietly(ctx context.Context, u *unit) {
+func (d *Driver) refreshQuietly(ctx context.Context, u *httpdev.Unit[unit]) {
 	if err := d.refresh(ctx, u); err != nil {
-		d.log.Debug("shelly: status after command not read", "shelly", u.id, "err", err)
+		d.log.Debug("shelly: status after command not read", "shelly", u.ID, "err", err)
 	}
 }
 

@@ -8,11 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/hubagent/hubagent/internal/device"
 	"github.com/hubagent/hubagent/internal/hub"
+	"github.com/hubagent/hubagent/internal/localbus/httpdev"
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 )
 
@@ -48,20 +48,7 @@ type Driver struct {
 	opts   Options
 	log    *slog.Logger
 	client *http.Client
-
-	mu      sync.Mutex
-	ctx     context.Context // set by Run; nil before
-	queued  []mdns.Instance // found before Run
-	devs    map[string]*tracked
-	probing map[string]bool // instance keys being identified
-	wg      sync.WaitGroup
-}
-
-// tracked is one known controller and its poller.
-type tracked struct {
-	id   string
-	addr string
-	poke chan struct{} // asks the poller to poll now
+	devs   *httpdev.Tracker[struct{}] // by hub device id; WLED needs no data beyond the address
 }
 
 // New builds the driver; register it with Hub.RegisterDriver(Source, d) and
@@ -76,74 +63,34 @@ func New(opts Options) *Driver {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 3 * time.Second
 	}
-	return &Driver{opts: opts, log: opts.Logger, client: &http.Client{Timeout: opts.Timeout},
-		devs: map[string]*tracked{}, probing: map[string]bool{}}
+	d := &Driver{opts: opts, log: opts.Logger, client: &http.Client{Timeout: opts.Timeout}}
+	d.devs = httpdev.New(httpdev.Options[struct{}]{Vendor: "wled", LogKey: "device",
+		PollInterval: opts.PollInterval, Logger: opts.Logger, Status: opts.Status,
+		Identify: d.identify, Refresh: func(ctx context.Context, u *httpdev.Unit[struct{}]) error {
+			return d.refresh(ctx, u.ID, u.Addr())
+		}})
+	return d
 }
 
 // Run starts polling the WLED devices already in the hub (at their last
 // known address) and those found since, until ctx ends.
 func (d *Driver) Run(ctx context.Context) error {
-	d.mu.Lock()
-	d.ctx = ctx
-	queued := d.queued
-	d.queued = nil
-	d.mu.Unlock()
-	for _, dev := range d.opts.Hub.Devices() {
-		var b Binding
-		if dev.Source != Source || json.Unmarshal(dev.Binding, &b) != nil || b.Addr == "" {
-			continue
+	return d.devs.Run(ctx, func() {
+		for _, dev := range d.opts.Hub.Devices() {
+			var b Binding
+			if dev.Source != Source || json.Unmarshal(dev.Binding, &b) != nil || b.Addr == "" {
+				continue
+			}
+			d.devs.Track(dev.ID, b.Addr, nil)
 		}
-		d.track(dev.ID, b.Addr)
-	}
-	for _, inst := range queued {
-		d.Found(inst)
-	}
-	<-ctx.Done()
-	d.wg.Wait()
-	return nil
+	})
 }
 
 // Found is the mDNS watcher for _wled._tcp: a new or moved instance is
-// identified by its MAC and followed; a gone one is polled at once so that
-// a device that really left turns offline without waiting.
-func (d *Driver) Found(inst mdns.Instance) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.ctx == nil {
-		d.queued = append(d.queued, inst)
-		return
-	}
-	addr := inst.Address()
-	if inst.Gone || addr == "" {
-		for _, t := range d.devs {
-			if t.addr == addr {
-				poke(t)
-			}
-		}
-		return
-	}
-	key := inst.Key() + "@" + addr
-	if d.probing[key] {
-		return
-	}
-	d.probing[key] = true
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		err := d.identify(d.ctx, inst, addr)
-		d.mu.Lock()
-		delete(d.probing, key)
-		d.mu.Unlock()
-		status := "ok"
-		if err != nil {
-			status = "error: " + err.Error()
-			d.log.Warn("wled: device not usable", "instance", inst.Name, "addr", addr, "err", err)
-		}
-		if d.opts.Status != nil {
-			d.opts.Status(inst, status)
-		}
-	}()
-}
+// identified by its MAC and followed; a gone one is polled at once (every
+// controller when its address is unknown) so that a device that really
+// left turns offline without waiting.
+func (d *Driver) Found(inst mdns.Instance) { d.devs.Found(inst) }
 
 // identify reads the controller's identity and state and registers it.
 func (d *Driver) identify(ctx context.Context, inst mdns.Instance, addr string) error {
@@ -184,65 +131,8 @@ func (d *Driver) identify(ctx context.Context, inst mdns.Instance, addr string) 
 		return fmt.Errorf("wled: register %s: %w", id, err)
 	}
 	d.opts.Hub.SetOnline(id, true)
-	d.track(id, addr)
+	d.devs.Track(id, addr, nil)
 	return nil
-}
-
-// track starts the poller of a device, or points it at a new address.
-func (d *Driver) track(id, addr string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if t, ok := d.devs[id]; ok {
-		if t.addr != addr {
-			d.log.Info("wled: device moved", "device", id, "from", t.addr, "to", addr)
-			t.addr = addr
-		}
-		return
-	}
-	t := &tracked{id: id, addr: addr, poke: make(chan struct{}, 1)}
-	d.devs[id] = t
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		d.poll(d.ctx, t)
-	}()
-}
-
-func poke(t *tracked) {
-	select {
-	case t.poke <- struct{}{}:
-	default:
-	}
-}
-
-func (d *Driver) addr(t *tracked) string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return t.addr
-}
-
-// poll reads the state every PollInterval until ctx ends.
-func (d *Driver) poll(ctx context.Context, t *tracked) {
-	tick := time.NewTicker(d.opts.PollInterval)
-	defer tick.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		case <-t.poke:
-		}
-		err := d.refresh(ctx, t.id, d.addr(t))
-		switch {
-		case err != nil && !failing && ctx.Err() == nil:
-			d.log.Warn("wled: device unreachable", "device", t.id, "err", err)
-			failing = true
-		case err == nil && failing:
-			d.log.Info("wled: device reachable again", "device", t.id)
-			failing = false
-		}
-	}
 }
 
 // refresh reads the state once and reports it; a failure marks the device
@@ -280,11 +170,9 @@ func (d *Driver) Send(ctx context.Context, dev *device.Device, props map[string]
 	if err := json.Unmarshal(dev.Binding, &b); err != nil || b.Addr == "" {
 		return false, &device.Error{Code: device.CodeDeviceOffline, DeviceID: dev.ID, Message: "device " + dev.ID + " has no known address"}
 	}
-	d.mu.Lock()
-	if t, ok := d.devs[dev.ID]; ok {
-		b.Addr = t.addr
+	if u, ok := d.devs.Lookup(dev.ID); ok {
+		b.Addr = u.Addr()
 	}
-	d.mu.Unlock()
 	body := map[string]any{}
 	for name, v := range props {
 		switch name {

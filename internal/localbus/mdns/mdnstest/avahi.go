@@ -21,7 +21,7 @@ type Avahi struct {
 	dir  string
 	env  []string
 	t    testing.TB
-	logs *syncBuffer
+	logs *testutil.SyncBuffer
 }
 
 const busConf = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -71,7 +71,7 @@ func (n *Net) StartAvahi(servicesDir string) *Avahi {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	sock := filepath.Join(dir, "bus")
-	a := &Avahi{n: n, dir: dir, t: t, logs: &syncBuffer{},
+	a := &Avahi{n: n, dir: dir, t: t, logs: &testutil.SyncBuffer{},
 		env: append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS=unix:path="+sock)}
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -136,7 +136,7 @@ func (a *Avahi) Publish(args ...string) *Publication {
 	a.t.Helper()
 	cmd := exec.Command("avahi-publish", args...)
 	cmd.Env = a.env
-	out := &syncBuffer{}
+	out := &testutil.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
