@@ -123,19 +123,26 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	defer h.Close()
 	m := metrics.New(h)
 
-	var broker *localbus.Broker
+	// With no broker configured ("auto": until mDNS finds one) the agent
+	// runs its own; a broker already on that port is used instead.
+	brokerURL := cfg.MQTT.Broker
 	switch cfg.MQTT.Broker {
 	case "", "auto":
-		// "auto" falls back to the embedded broker until mDNS finds one.
-		broker, err = localbus.StartBroker(localbus.BrokerOptions{Listen: cfg.MQTT.Listen,
+		broker, err := localbus.StartBroker(localbus.BrokerOptions{Listen: cfg.MQTT.Listen,
 			Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, Logger: log.With("component", "broker")})
-		if err != nil {
+		switch {
+		case err == nil:
+			defer broker.Close()
+			brokerURL = broker.URL()
+			log.Info("embedded MQTT broker listening", "addr", broker.Addr())
+		case errors.Is(err, localbus.ErrAddrInUse) && localbus.ProbeBroker(cfg.MQTT.Listen, cfg.MQTT.Username, cfg.MQTT.Password, 2*time.Second):
+			brokerURL = "tcp://" + cfg.MQTT.Listen
+			log.Warn("an MQTT broker already listens on the embedded broker's address; using it", "addr", cfg.MQTT.Listen)
+		default:
 			return err
 		}
-		defer broker.Close()
-		log.Info("embedded MQTT broker listening", "addr", broker.Addr())
 	}
-	ml, err := newMQTTLink(cfg, hubID, h, broker, m, log.With("component", "mqtt"))
+	ml, err := newMQTTLink(cfg, hubID, h, brokerURL, m, log.With("component", "mqtt"))
 	if err != nil {
 		return err
 	}

@@ -19,15 +19,11 @@ type mqttLink struct {
 	mq *localbus.MQTT
 }
 
-// newMQTTLink starts the MQTT client on the configured broker, or on the
-// embedded one (for "auto" until mDNS finds a broker and calls
-// mq.SetBroker), and registers its metrics. It does not wait for the
-// broker: devices are served from the store meanwhile.
-func newMQTTLink(cfg *config.Config, hubID string, h *hub.Hub, embedded *localbus.Broker, m *metrics.Metrics, log *slog.Logger) (*mqttLink, error) {
-	url := cfg.MQTT.Broker
-	if (url == "" || url == "auto") && embedded != nil {
-		url = embedded.URL()
-	}
+// newMQTTLink starts the MQTT client on url (the configured broker, or the
+// embedded or found one; for "auto" mDNS later calls mq.SetBroker) and
+// registers its metrics. It does not wait for the broker: devices are
+// served from the store meanwhile.
+func newMQTTLink(cfg *config.Config, hubID string, h *hub.Hub, url string, m *metrics.Metrics, log *slog.Logger) (*mqttLink, error) {
 	mq, err := localbus.NewMQTT(localbus.MQTTOptions{
 		Hub: h, HubID: hubID, Broker: url,
 		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
