@@ -33,12 +33,20 @@ func TestFixturesThroughRealBrokerGiveStateAndExactCommands(t *testing.T) {
 		r.publish(topic, payload, true)
 	}
 	fxs := busFixtures()
+	published := len(hafixtures.Availability())
 	for _, fx := range fxs {
 		r.publish(fx.topic, fx.config, true)
+		published++
 		if fx.stateTopic != "" {
 			r.publish(fx.stateTopic, fx.state, true)
+			published++
 		}
 	}
+	// The recorder must have seen the set-up traffic before the subtests
+	// start taking what a write publishes.
+	waitFor(t, 5*time.Second, "the recorder to see the set-up", func() bool { return rec.len() >= published })
+	time.Sleep(50 * time.Millisecond)
+	rec.take()
 	for _, fx := range fxs {
 		t.Run(fx.name, func(t *testing.T) {
 			id := fixtureDeviceID(t, fx.topic, fx.config)
