@@ -3,7 +3,6 @@ package cic
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"sync"
 	"time"
 )
@@ -11,16 +10,22 @@ import (
 // idempotency remembers answers for a window (10 minutes) keyed by partner
 // and messageId, so a partner that lost an answer can retry without the hub
 // acting twice. Mutating messages are kept in the database (a retry after a
-// restart must not switch the heating on twice); reads only in memory.
+// restart must not switch the heating on twice); answers are also kept in
+// memory, bounded by size with the oldest dropped first: a read whose answer
+// was dropped is answered afresh, a mutating one from the database.
 // Concurrent duplicates wait for the first one instead of running twice.
 type idempotency struct {
-	db     *sql.DB
-	window time.Duration
+	db       *sql.DB
+	window   time.Duration
+	maxBytes int
 
-	mu       sync.Mutex
-	mem      map[idemKey]idemEntry
-	inflight map[idemKey]*flight
-	lastGC   time.Time
+	mu        sync.Mutex
+	mem       map[idemKey]idemEntry
+	order     []idemKey // insertion order, oldest first, from head
+	head      int
+	memBytes  int
+	inflight  map[idemKey]*flight
+	lastSweep time.Time
 }
 
 type idemKey struct{ client, message string }
@@ -37,11 +42,13 @@ type flight struct {
 	body   []byte
 }
 
-// maxMemEntries bounds the in-memory window; past it the oldest half goes.
-const maxMemEntries = 50000
+// defaultIdemBytes bounds the answers kept in memory: a gateway has tens of
+// MB in all, and a busy partner's reads must not fill them.
+const defaultIdemBytes = 2 << 20
 
 func newIdempotency(db *sql.DB, window time.Duration) *idempotency {
-	return &idempotency{db: db, window: window, mem: map[idemKey]idemEntry{}, inflight: map[idemKey]*flight{}}
+	return &idempotency{db: db, window: window, maxBytes: defaultIdemBytes,
+		mem: map[idemKey]idemEntry{}, inflight: map[idemKey]*flight{}}
 }
 
 // do returns the remembered answer for (client, message), or runs fn and
@@ -50,7 +57,7 @@ func (m *idempotency) do(ctx context.Context, client, message string, persist bo
 	k := idemKey{client, message}
 	now := time.Now()
 	m.mu.Lock()
-	m.gcLocked(ctx, now)
+	m.expireLocked(now)
 	if e, ok := m.mem[k]; ok && now.Sub(e.at) < m.window {
 		m.mu.Unlock()
 		return e.status, e.body
@@ -66,8 +73,17 @@ func (m *idempotency) do(ctx context.Context, client, message string, persist bo
 	}
 	f := &flight{done: make(chan struct{})}
 	m.inflight[k] = f
+	sweep := persist && now.Sub(m.lastSweep) > time.Minute
+	if sweep {
+		m.lastSweep = now
+	}
 	m.mu.Unlock()
 
+	if sweep {
+		// Expired records go about once a minute, not on every request.
+		m.db.ExecContext(context.WithoutCancel(ctx), "DELETE FROM message_ids WHERE created_at < ?", //nolint:errcheck // best effort
+			now.Add(-m.window).UnixMilli())
+	}
 	if persist {
 		if status, body, ok := m.load(ctx, k, now); ok {
 			m.finish(k, f, status, body, now, false)
@@ -82,18 +98,59 @@ func (m *idempotency) do(ctx context.Context, client, message string, persist bo
 func (m *idempotency) finish(k idemKey, f *flight, status int, body []byte, at time.Time, persist bool) {
 	if persist {
 		// Background context: the answer is computed; the partner hanging
-		// up must not lose the record of what was done.
-		_, err := m.db.ExecContext(context.Background(), `INSERT OR REPLACE INTO message_ids
+		// up must not lose the record of what was done. A failed record only
+		// weakens a later retry to a second action; the answer stands.
+		m.db.ExecContext(context.Background(), `INSERT OR REPLACE INTO message_ids
 			(client_id, message_id, status, response, created_at) VALUES (?, ?, ?, ?, ?)`,
-			k.client, k.message, status, body, at.UnixMilli())
-		_ = err // a failed record only weakens a later retry to a second action; the answer stands
+			k.client, k.message, status, body, at.UnixMilli()) //nolint:errcheck // see above
 	}
 	m.mu.Lock()
 	f.status, f.body = status, body
+	if old, ok := m.mem[k]; ok {
+		m.memBytes -= len(old.body)
+	} else {
+		m.order = append(m.order, k)
+	}
 	m.mem[k] = idemEntry{status: status, body: body, at: at}
+	m.memBytes += len(body)
+	m.evictLocked()
 	delete(m.inflight, k)
 	m.mu.Unlock()
 	close(f.done)
+}
+
+// expireLocked drops the oldest entries while they are past the window.
+func (m *idempotency) expireLocked(now time.Time) {
+	for m.head < len(m.order) {
+		k := m.order[m.head]
+		e, ok := m.mem[k]
+		if ok && now.Sub(e.at) < m.window {
+			return
+		}
+		m.dropHeadLocked()
+	}
+}
+
+// evictLocked drops the oldest entries while memory holds too much.
+func (m *idempotency) evictLocked() {
+	for m.memBytes > m.maxBytes && m.head < len(m.order) {
+		m.dropHeadLocked()
+	}
+}
+
+func (m *idempotency) dropHeadLocked() {
+	k := m.order[m.head]
+	m.order[m.head] = idemKey{}
+	m.head++
+	if e, ok := m.mem[k]; ok {
+		m.memBytes -= len(e.body)
+		delete(m.mem, k)
+	}
+	// Compact the queue once its dead head is as long as its live tail.
+	if m.head > 1024 && m.head*2 > len(m.order) {
+		m.order = append(m.order[:0:0], m.order[m.head:]...)
+		m.head = 0
+	}
 }
 
 func (m *idempotency) load(ctx context.Context, k idemKey, now time.Time) (int, []byte, bool) {
@@ -102,31 +159,8 @@ func (m *idempotency) load(ctx context.Context, k idemKey, now time.Time) (int, 
 	var at int64
 	err := m.db.QueryRowContext(ctx, `SELECT status, response, created_at FROM message_ids
 		WHERE client_id = ? AND message_id = ?`, k.client, k.message).Scan(&status, &body, &at)
-	if errors.Is(err, sql.ErrNoRows) || err != nil {
-		return 0, nil, false
-	}
-	if now.Sub(time.UnixMilli(at)) >= m.window {
+	if err != nil || now.Sub(time.UnixMilli(at)) >= m.window {
 		return 0, nil, false
 	}
 	return status, body, true
-}
-
-// gcLocked drops expired entries about once a minute, and the oldest half
-// when memory holds too many.
-func (m *idempotency) gcLocked(ctx context.Context, now time.Time) {
-	if now.Sub(m.lastGC) < time.Minute && len(m.mem) < maxMemEntries {
-		return
-	}
-	m.lastGC = now
-	cut := now.Add(-m.window)
-	if len(m.mem) >= maxMemEntries {
-		cut = now.Add(-m.window / 2)
-	}
-	for k, e := range m.mem {
-		if e.at.Before(cut) {
-			delete(m.mem, k)
-		}
-	}
-	go m.db.ExecContext(context.WithoutCancel(ctx), "DELETE FROM message_ids WHERE created_at < ?", //nolint:errcheck // best effort
-		now.Add(-m.window).UnixMilli())
 }
