@@ -125,7 +125,7 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 
 	// With no broker configured ("auto": until mDNS finds one) the agent
 	// runs its own; a broker already on that port is used instead.
-	brokerURL := cfg.MQTT.Broker
+	brokerURL, embedded := cfg.MQTT.Broker, false
 	switch cfg.MQTT.Broker {
 	case "", "auto":
 		broker, err := localbus.StartBroker(localbus.BrokerOptions{Listen: cfg.MQTT.Listen,
@@ -133,7 +133,7 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		switch {
 		case err == nil:
 			defer broker.Close()
-			brokerURL = broker.URL()
+			brokerURL, embedded = broker.URL(), true
 			log.Info("embedded MQTT broker listening", "addr", broker.Addr())
 		case errors.Is(err, localbus.ErrAddrInUse) && localbus.ProbeBroker(cfg.MQTT.Listen, cfg.MQTT.Username, cfg.MQTT.Password, 2*time.Second):
 			brokerURL = "tcp://" + cfg.MQTT.Listen
@@ -142,7 +142,7 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			return err
 		}
 	}
-	ml, err := newMQTTLink(cfg, hubID, h, brokerURL, m, log.With("component", "mqtt"))
+	ml, err := newMQTTLink(cfg, hubID, h, brokerURL, embedded, m, log.With("component", "mqtt"))
 	if err != nil {
 		return err
 	}

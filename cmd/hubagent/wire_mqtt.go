@@ -23,12 +23,12 @@ type mqttLink struct {
 // embedded or found one; for "auto" mDNS later calls mq.SetBroker) and
 // registers its metrics. It does not wait for the broker: devices are
 // served from the store meanwhile.
-func newMQTTLink(cfg *config.Config, hubID string, h *hub.Hub, url string, m *metrics.Metrics, log *slog.Logger) (*mqttLink, error) {
+func newMQTTLink(cfg *config.Config, hubID string, h *hub.Hub, url string, embedded bool, m *metrics.Metrics, log *slog.Logger) (*mqttLink, error) {
 	mq, err := localbus.NewMQTT(localbus.MQTTOptions{
 		Hub: h, HubID: hubID, Broker: url,
 		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
 		CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile,
-		ClientID: cfg.MQTT.ClientID, DiscoveryPrefix: cfg.MQTT.DiscoveryPrefix, Logger: log,
+		ClientID: cfg.MQTT.ClientID, DiscoveryPrefix: cfg.MQTT.DiscoveryPrefix, EmbeddedBroker: embedded, Logger: log,
 	})
 	if err != nil {
 		return nil, err

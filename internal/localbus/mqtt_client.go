@@ -36,6 +36,12 @@ type MQTTOptions struct {
 	ClientID string
 	// DiscoveryPrefix defaults to "homeassistant".
 	DiscoveryPrefix string
+	// EmbeddedBroker says the broker is the agent's own. Its sessions do
+	// not outlive the agent, so discovery configs are subscribed at QoS 0:
+	// queueing them for a persistent session gains nothing there, and with
+	// QoS 1 the embedded broker was seen to drop state subscriptions made
+	// while it was still delivering the retained configs.
+	EmbeddedBroker bool
 	// MaxEntities bounds the discovery configs tracked (default 10,000);
 	// configs beyond it are refused and counted.
 	MaxEntities int

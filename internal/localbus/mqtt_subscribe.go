@@ -30,10 +30,15 @@ const subscribeBatch = 200
 func newSubscriber(m *MQTT) *subscriber {
 	s := &subscriber{m: m, wake: make(chan struct{}, 1), want: map[string]byte{}, pending: map[string]bool{}}
 	p := m.opts.DiscoveryPrefix
-	// QoS 1 for configs: with the persistent session, changes made while
-	// the agent was away are queued for it.
-	s.want[p+"/+/+/config"] = 1
-	s.want[p+"/+/+/+/config"] = 1
+	// QoS 1 for configs: with the persistent session of a household
+	// broker, changes made while the agent was away (removals above all)
+	// are queued for it. See MQTTOptions.EmbeddedBroker for the exception.
+	qos := byte(1)
+	if m.opts.EmbeddedBroker {
+		qos = 0
+	}
+	s.want[p+"/+/+/config"] = qos
+	s.want[p+"/+/+/+/config"] = qos
 	return s
 }
 
@@ -90,6 +95,21 @@ func (s *subscriber) run(ctx context.Context) {
 	}
 }
 
+// retry queues topics whose subscription failed and flushes again after a
+// pause, unless they are no longer wanted by then.
+func (s *subscriber) retry(topics map[string]byte) {
+	s.mu.Lock()
+	for t := range topics {
+		if _, ok := s.want[t]; ok {
+			if _, queued := s.pending[t]; !queued {
+				s.pending[t] = true
+			}
+		}
+	}
+	s.mu.Unlock()
+	time.AfterFunc(time.Second, s.signal)
+}
+
 // flush sends what is pending. Without a connection it is dropped: the
 // next connect resubscribes everything wanted.
 func (s *subscriber) flush() {
@@ -122,7 +142,23 @@ func (s *subscriber) flush() {
 		topics = topics[n:]
 		tok := c.SubscribeMultiple(batch, nil)
 		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-			s.m.log.Warn("MQTT subscribe failed", "topics", n, "err", tok.Error())
+			s.m.log.Warn("MQTT subscribe failed; will retry", "topics", n, "err", tok.Error())
+			s.retry(batch)
+			continue
+		}
+		// A broker may refuse single filters inside an accepted SUBSCRIBE
+		// (return code 0x80): those are retried too, never silently lost.
+		if st, ok := tok.(*paho.SubscribeToken); ok {
+			refused := map[string]byte{}
+			for t, code := range st.Result() {
+				if code == 0x80 {
+					refused[t] = batch[t]
+				}
+			}
+			if len(refused) > 0 {
+				s.m.log.Warn("MQTT broker refused subscriptions; will retry", "topics", len(refused))
+				s.retry(refused)
+			}
 		}
 	}
 	for len(unsubs) > 0 {

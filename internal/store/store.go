@@ -58,6 +58,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// A small page cache per connection: the hub serves reads from its
+	// registry, so SQLite mostly writes; its default 2 MB per connection
+	// would be a tenth of a gateway's memory budget for little gain.
+	q.Add("_pragma", "cache_size(-256)")
 	if opts.ReadOnly {
 		q.Add("mode", "ro")
 	} else {
