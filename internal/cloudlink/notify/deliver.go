@@ -400,9 +400,9 @@ func (w *worker) dropExpired(ctx context.Context) error {
 	}
 	k, _ := res.RowsAffected()
 	if k > 0 {
-		w.n.dropped.Add(uint64(k))
-		w.n.db.ExecContext(ctx, `INSERT INTO partner_delivery (client_id, dropped) VALUES (?, ?) 
+		w.n.db.ExecContext(ctx, `INSERT INTO partner_delivery (client_id, dropped) VALUES (?, ?)
 			ON CONFLICT(client_id) DO UPDATE SET dropped = partner_delivery.dropped + excluded.dropped`, w.clientID, k) //nolint:errcheck // a counter
+		w.n.dropped.Add(uint64(k))
 		w.n.log.Warn("notify: dropped undelivered events older than max_age", "partner", w.clientID, "count", k,
 			"max_age", w.n.opts.MaxAge)
 	}

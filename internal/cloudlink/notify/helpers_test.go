@@ -141,7 +141,7 @@ type env struct {
 	n   *Notifier
 }
 
-func newEnv(t testing.TB, dbPath string, partners Partners, caFile string, window time.Duration) *env {
+func newEnv(t testing.TB, dbPath string, partners Partners, caFile string, window time.Duration, mods ...func(*Options)) *env {
 	t.Helper()
 	ctx := context.Background()
 	if dbPath == "" {
@@ -155,8 +155,12 @@ func newEnv(t testing.TB, dbPath string, partners Partners, caFile string, windo
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := New(Options{DB: st.DB(), Hub: h, Partners: partners, Exposure: allExposed{}, CAFile: caFile,
-		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	o := Options{DB: st.DB(), Hub: h, Partners: partners, Exposure: allExposed{}, CAFile: caFile,
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
+	for _, m := range mods {
+		m(&o)
+	}
+	n, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

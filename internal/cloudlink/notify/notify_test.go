@@ -264,8 +264,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 func TestExpiredEventsAreDroppedAndCounted(t *testing.T) {
 	p := newPartner(t)
 	p.down = true
-	e := newEnv(t, "", fixedPartners{"A": partnerA(p)}, p.caFile, 0)
-	e.n.opts.MaxAge = 50 * time.Millisecond
+	e := newEnv(t, "", fixedPartners{"A": partnerA(p)}, p.caFile, 0, func(o *Options) { o.MaxAge = 50 * time.Millisecond })
 	ctx := context.Background()
 	e.hub.UpsertDevice(ctx, lamp("l1"))
 	e.subscribe(t, callerA, p.url("/notify"), EventStatusChanged)
