@@ -54,6 +54,7 @@ type Event struct {
 type Subscription struct {
 	C       <-chan Event
 	c       chan Event
+	types   uint32 // bit per EventType wanted; 0 = all
 	dropped atomic.Uint64
 	b       *broadcaster
 }
@@ -75,12 +76,15 @@ func newBroadcaster() *broadcaster {
 	return &broadcaster{subs: map[*Subscription]struct{}{}}
 }
 
-func (b *broadcaster) subscribe(buffer int) *Subscription {
+func (b *broadcaster) subscribe(buffer int, types []EventType) *Subscription {
 	if buffer <= 0 {
 		buffer = 256
 	}
 	c := make(chan Event, buffer)
 	s := &Subscription{C: c, c: c, b: b}
+	for _, t := range types {
+		s.types |= 1 << t
+	}
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
@@ -102,6 +106,9 @@ func (b *broadcaster) publish(e Event) {
 	e.Seq = b.seq.Add(1)
 	b.mu.RLock()
 	for s := range b.subs {
+		if s.types != 0 && s.types&(1<<e.Type) == 0 {
+			continue // not wanted: no wake-up of a consumer that would drop it
+		}
 		select {
 		case s.c <- e:
 		default:

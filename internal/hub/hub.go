@@ -92,8 +92,12 @@ func (h *Hub) Close() error {
 func (h *Hub) Flush(ctx context.Context) error { return h.w.Flush(ctx) }
 
 // Subscribe returns a new consumer of the event stream with the given
-// buffer size (default 256).
-func (h *Hub) Subscribe(buffer int) *Subscription { return h.events.subscribe(buffer) }
+// buffer size (default 256), receiving only the given event types (all
+// when none are given): state changes are the bulk of the stream, and a
+// consumer that ignores them should not be woken for each.
+func (h *Hub) Subscribe(buffer int, types ...EventType) *Subscription {
+	return h.events.subscribe(buffer, types)
+}
 
 // Len is the number of devices.
 func (h *Hub) Len() int {

@@ -271,3 +271,27 @@ func TestControlConfirmsExpectedEchoOfDriver(t *testing.T) {
 		t.Fatalf("state = %v, want the device's own rounding 50", st)
 	}
 }
+
+func TestSubscribeByTypeReceivesOnlyThoseEvents(t *testing.T) {
+	h, _ := newHub(t, time.Second)
+	ctx := context.Background()
+	devs := h.Subscribe(16, DeviceAdded, DeviceRemoved)
+	all := h.Subscribe(16)
+	h.UpsertDevice(ctx, light("l1"))
+	h.ReportState("l1", map[string]device.Value{"power": device.Bool(true)}, time.Now())
+	h.SetOnline("l1", false)
+	h.RemoveDevice(ctx, "l1")
+	var got []EventType
+	for len(devs.C) > 0 {
+		got = append(got, (<-devs.C).Type)
+	}
+	if len(got) != 2 || got[0] != DeviceAdded || got[1] != DeviceRemoved {
+		t.Fatalf("filtered consumer got %v", got)
+	}
+	if len(all.C) != 4 {
+		t.Fatalf("unfiltered consumer got %d events, want 4", len(all.C))
+	}
+	if devs.Dropped() != 0 {
+		t.Fatal("filtered-out events counted as dropped")
+	}
+}

@@ -141,7 +141,9 @@ func (n *Notifier) Run(ctx context.Context) error {
 	n.mu.Unlock()
 	n.hub.SetWriterHooks(n.stateHook, n.afterCommit)
 	defer n.hub.SetWriterHooks(nil, nil)
-	events := n.hub.Subscribe(4096)
+	// State and online changes reach the outbox through the writer's hook;
+	// only description changes come through the event stream.
+	events := n.hub.Subscribe(4096, hub.DeviceAdded, hub.DeviceUpdated, hub.DeviceRemoved)
 	defer events.Close()
 	// Partners with a backlog from before a restart get their workers now.
 	if err := n.wakeBacklog(ctx); err != nil {
