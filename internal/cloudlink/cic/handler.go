@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hubagent/hubagent/internal/device"
@@ -130,19 +131,10 @@ func New(opts Options) (*Handler, error) {
 func (h *Handler) Operations() map[string][]string {
 	out := map[string][]string{}
 	for k := range h.ops {
-		ns, name, _ := cutSlash(k)
+		ns, name, _ := strings.Cut(k, "/")
 		out[ns] = append(out[ns], name)
 	}
 	return out
-}
-
-func cutSlash(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 // ServeHTTP handles one message: read (bounded), authenticate, check the

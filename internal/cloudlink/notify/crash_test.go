@@ -52,7 +52,7 @@ func TestKillDashNineWithBacklogLosesNothing(t *testing.T) {
 		t.Skip("spawns a child process")
 	}
 	p := newPartner(t)
-	p.down = true
+	p.setDown(true)
 	db := filepath.Join(t.TempDir(), store.FileName)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestNotifyCrashChild$", "-test.v")
 	cmd.Env = append(os.Environ(), "HUBAGENT_NOTIFY_CRASH_DB="+db, "HUBAGENT_NOTIFY_CRASH_URL="+p.srv.URL,
@@ -82,9 +82,7 @@ func TestKillDashNineWithBacklogLosesNothing(t *testing.T) {
 		t.Fatalf("child stopped at %d events", committed)
 	}
 	// Restart on the same database with the partner back up.
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
+	p.setDown(false)
 	e := newEnv(t, db, fixedPartners{"A": {ClientID: "A", CallbackHosts: []string{"127.0.0.1"}, AllowPrivate: true}}, p.caFile, 0)
 	var total int
 	e.st.DB().QueryRow("SELECT next_seq - 1 FROM subscriptions").Scan(&total)

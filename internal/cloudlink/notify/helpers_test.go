@@ -105,6 +105,13 @@ func newPartner(t testing.TB) *partnerServer {
 	return p
 }
 
+// setDown makes the callback answer 503 (true) or work again (false).
+func (p *partnerServer) setDown(down bool) {
+	p.mu.Lock()
+	p.down = down
+	p.mu.Unlock()
+}
+
 func (p *partnerServer) url(path string) string {
 	// httptest's certificate is valid for 127.0.0.1 and "example.com";
 	// callbacks use the IP.
@@ -173,8 +180,7 @@ func newEnv(t testing.TB, dbPath string, partners Partners, caFile string, windo
 		h.Close()
 		st.Close()
 	})
-	// Run installs its hooks asynchronously; wait until it has.
-	time.Sleep(20 * time.Millisecond)
+	<-n.Ready() // Run installs its hooks asynchronously
 	return &env{st: st, hub: h, n: n}
 }
 

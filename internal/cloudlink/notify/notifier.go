@@ -86,6 +86,7 @@ type Notifier struct {
 	expoCache map[string]expoEntry // by grant id
 
 	delivered, dropped, failures atomic.Uint64
+	ready                        chan struct{} // closed once Run follows changes
 }
 
 type expoEntry struct {
@@ -130,7 +131,7 @@ func New(opts Options) (*Notifier, error) {
 		}
 	}
 	return &Notifier{opts: opts, db: opts.DB, hub: opts.Hub, log: opts.Logger, roots: roots,
-		workers: map[string]*worker{}, expoCache: map[string]expoEntry{}}, nil
+		workers: map[string]*worker{}, expoCache: map[string]expoEntry{}, ready: make(chan struct{})}, nil
 }
 
 // Run installs the outbox hook on the hub's state writer, follows device
@@ -145,6 +146,7 @@ func (n *Notifier) Run(ctx context.Context) error {
 	// only description changes come through the event stream.
 	events := n.hub.Subscribe(4096, hub.DeviceAdded, hub.DeviceUpdated, hub.DeviceRemoved)
 	defer events.Close()
+	close(n.ready)
 	// Partners with a backlog from before a restart get their workers now.
 	if err := n.wakeBacklog(ctx); err != nil {
 		n.log.Error("notify: resume backlog", "err", err)
@@ -173,6 +175,9 @@ func (n *Notifier) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// Ready is closed once Run has installed its hooks and follows changes.
+func (n *Notifier) Ready() <-chan struct{} { return n.ready }
 
 // exposure returns the grant's exposure predicate, cached for a second:
 // the outbox hook runs for every state batch and must not query the grant
