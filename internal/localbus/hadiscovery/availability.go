@@ -23,23 +23,26 @@ func (e *Entity) AvailabilityTopics() []AvailabilityTopic {
 
 // AvailabilityMode is availability_mode: "latest" (default), "all" or "any".
 func (e *Entity) AvailabilityMode() string {
-	switch m := e.strDef("availability_mode", "latest"); m {
-	case "all", "any":
-		return m
-	}
-	return "latest"
+	return e.availabilityMode
 }
 
 // parseAvailability reads availability settings at config time.
 func (e *Entity) parseAvailability() error {
-	plOn, plOff := e.strDef("payload_available", "online"), e.strDef("payload_not_available", "offline")
-	if list, ok := e.Config["availability"].([]any); ok {
+	// Availability topics and payloads are usually one bridge's, shared by
+	// every entity it publishes: interned, they are kept once.
+	plOn, plOff := intern(e.strDef("payload_available", "online")), intern(e.strDef("payload_not_available", "offline"))
+	if list, ok := e.cfg["availability"].([]any); ok {
+		n := len(list)
+		if e.topic("availability_topic") != "" {
+			n++
+		}
+		e.availability = make([]AvailabilityTopic, 0, n)
 		for i, item := range list {
 			m := item.(map[string]any) // checkTopics made sure
-			t := AvailabilityTopic{Topic: m["topic"].(string), PayloadAvailable: plOn, PayloadNotAvailable: plOff}
-			sub := &Entity{Config: m}
-			t.PayloadAvailable = sub.strDef("payload_available", "online")
-			t.PayloadNotAvailable = sub.strDef("payload_not_available", "offline")
+			t := AvailabilityTopic{Topic: intern(m["topic"].(string)), PayloadAvailable: plOn, PayloadNotAvailable: plOff}
+			sub := &Entity{cfg: m}
+			t.PayloadAvailable = intern(sub.strDef("payload_available", "online"))
+			t.PayloadNotAvailable = intern(sub.strDef("payload_not_available", "offline"))
 			if s, ok := m["value_template"].(string); ok {
 				tpl, err := hatemplate.Parse(s)
 				if err != nil {
@@ -52,7 +55,7 @@ func (e *Entity) parseAvailability() error {
 	}
 	if topic := e.topic("availability_topic"); topic != "" {
 		t := AvailabilityTopic{Topic: topic, PayloadAvailable: plOn, PayloadNotAvailable: plOff}
-		if s, ok := e.Config["availability_template"].(string); ok {
+		if s, ok := e.cfg["availability_template"].(string); ok {
 			tpl, err := hatemplate.Parse(s)
 			if err != nil {
 				return fmt.Errorf("availability_template: %w", err)

@@ -58,7 +58,7 @@ func buildCover(e *Entity) error {
 		for _, a := range []struct{ name, key, def string }{
 			{"open", "payload_open", "OPEN"}, {"close", "payload_close", "CLOSE"}, {"stop", "payload_stop", "STOP"},
 		} {
-			if e.present(a.key) && e.Config[a.key] == nil {
+			if e.present(a.key) && e.cfg[a.key] == nil {
 				continue
 			}
 			payloads[a.name] = e.strDef(a.key, a.def)

@@ -176,7 +176,7 @@ func buildLightJSON(e *Entity) error {
 			b.WriteByte('}')
 		}
 		topic := e.topic("command_topic")
-		return []Publish{{Topic: topic, Payload: []byte(b.String()), Retain: e.boolean("retain", false), QoS: e.qos()}}, nil
+		return []Publish{{Topic: topic, Payload: []byte(b.String()), Retain: e.retain, QoS: e.qos()}}, nil
 	}
 	return nil
 }

@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/hubagent/hubagent/internal/localbus/hatemplate"
 )
 
 // Limits on discovery input.
@@ -94,12 +93,12 @@ func ParseConfig(topic string, payload []byte) (*Entity, error) {
 		NodeID:      nodeID,
 		ObjectID:    objectID,
 		ConfigTopic: topic,
-		Config:      cfg,
-		templates:   map[string]*hatemplate.Template{},
+		cfg:         cfg,
 	}
 	e.UniqueID, _ = e.str("unique_id")
 	e.Name, _ = e.str("name")
 	e.Device, e.HasDevice = parseDeviceInfo(cfg["device"])
+	e.keepSettings()
 	if err := e.parseAvailability(); err != nil {
 		return nil, fail("%v", err)
 	}
@@ -108,6 +107,10 @@ func ParseConfig(topic string, payload []byte) (*Entity, error) {
 	}
 	if len(e.facets) == 0 && e.encodeAll == nil {
 		return nil, fail("%s has nothing to read or control", component)
+	}
+	e.cfg = nil // everything read later was copied out (keepSettings) or captured by the build
+	if cap(e.facets) > len(e.facets) {
+		e.facets = slices.Clone(e.facets) // append's spare capacity would live as long as the entity
 	}
 	return e, nil
 }

@@ -74,17 +74,24 @@ func TestParseConfigExpandsAbbreviationsAndBaseTopic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The expanded config itself is dropped after the build; what was read
+	// from it shows in the topics kept and in how the entity behaves.
 	want := map[string]string{
 		"state_topic": "home/lamp/state", "command_topic": "home/lamp/set", "brightness_command_topic": "home/lamp/bri",
-		"brightness_state_topic": "bri/home/lamp", "json_attributes_topic": "home/lamp/attr", "payload_on": "1", "unique_id": "lamp1",
+		"brightness_state_topic": "bri/home/lamp", "json_attributes_topic": "home/lamp/attr",
 	}
 	for k, v := range want {
-		if got, _ := e.str(k); got != v {
+		if got := e.topic(k); got != v {
 			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}
-	if got := e.num("brightness_scale", 0); got != 100 {
-		t.Errorf("brightness_scale = %v", got)
+	if e.UniqueID != "lamp1" {
+		t.Errorf("unique_id = %q", e.UniqueID)
+	}
+	// brightness_scale 100 and payload_on "1": 40 % is sent as 40, then "1".
+	pubs, err := EncodeCommand(e, map[string]device.Value{"brightness": device.Int(40)})
+	if err != nil || len(pubs) != 2 || string(pubs[0].Payload) != "40" || string(pubs[1].Payload) != "1" {
+		t.Errorf("EncodeCommand = %v, %v; want brightness 40 then payload_on 1", pubs, err)
 	}
 	d := e.Device
 	if d.Manufacturer != "Acme" || d.Model != "L1" || d.ModelID != "L1-EU" || d.SWVersion != "1.0" || d.HWVersion != "rev2" ||

@@ -15,7 +15,9 @@ import (
 
 // parseDeviceInfo reads the (expanded) device block. ok is false when the
 // block names no identifiers and no connections: such an entity is a
-// device of its own.
+// device of its own. Every entity of a device repeats the block, and
+// manufacturers, models and versions repeat across devices, so the
+// strings are interned.
 func parseDeviceInfo(v any) (DeviceInfo, bool) {
 	m, _ := v.(map[string]any)
 	if m == nil {
@@ -24,9 +26,9 @@ func parseDeviceInfo(v any) (DeviceInfo, bool) {
 	s := func(k string) string {
 		switch x := m[k].(type) {
 		case string:
-			return x
+			return intern(x)
 		case json.Number, bool:
-			return hatemplate.Str(x)
+			return intern(hatemplate.Str(x))
 		}
 		return ""
 	}
@@ -34,18 +36,18 @@ func parseDeviceInfo(v any) (DeviceInfo, bool) {
 		SWVersion: s("sw_version"), HWVersion: s("hw_version"), SuggestedArea: s("suggested_area"), ViaDevice: s("via_device")}
 	switch ids := m["identifiers"].(type) {
 	case string:
-		d.Identifiers = []string{ids}
+		d.Identifiers = []string{intern(ids)}
 	case []any:
 		for _, id := range ids {
 			if s := hatemplate.Str(id); s != "" {
-				d.Identifiers = append(d.Identifiers, s)
+				d.Identifiers = append(d.Identifiers, intern(s))
 			}
 		}
 	}
 	if cns, ok := m["connections"].([]any); ok {
 		for _, c := range cns {
 			if pair, ok := c.([]any); ok && len(pair) == 2 {
-				d.Connections = append(d.Connections, [2]string{hatemplate.Str(pair[0]), hatemplate.Str(pair[1])})
+				d.Connections = append(d.Connections, [2]string{intern(hatemplate.Str(pair[0])), intern(hatemplate.Str(pair[1]))})
 			}
 		}
 	}
@@ -126,7 +128,7 @@ func category(main *Entity) device.Category {
 	case "switch":
 		return device.CategorySwitch
 	case "humidifier":
-		if c, _ := main.str("device_class"); c == "dehumidifier" {
+		if main.deviceClass == "dehumidifier" {
 			return device.CategoryDehumidifier
 		}
 		return device.CategoryHumidifier

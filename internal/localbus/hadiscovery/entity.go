@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unique"
 
 	"github.com/hubagent/hubagent/internal/device"
 	"github.com/hubagent/hubagent/internal/localbus/hatemplate"
@@ -49,10 +50,25 @@ type Entity struct {
 	Name        string
 	Device      DeviceInfo
 	HasDevice   bool // the config had a device block with identifiers or connections
-	// Config is the config with abbreviations and "~" expanded. Do not modify.
-	Config map[string]any
 
-	templates map[string]*hatemplate.Template
+	// cfg is the config with abbreviations and "~" expanded. It is read
+	// only while ParseConfig builds the entity, which then drops it: the
+	// decoded JSON was most of what a tracked entity kept alive. What
+	// state, commands and availability read later is copied out below
+	// (topics and settings) or captured by the facets' closures.
+	cfg map[string]any
+	// topics are the config's topics (keys ending in _topic), looked up
+	// by key when state arrives and when commands are published.
+	topics []keyedTopic
+	// Settings read after the build.
+	retain, optimistic bool
+	qosLevel           byte
+	availabilityMode   string
+	deviceClass        string
+
+	// templates are the parsed templates by config key: a slice, as a map
+	// would cost more than the one or two templates most entities have.
+	templates []keyedTemplate
 	facets    []facet
 	// jsonTopicKey/jsonDecode decode a whole JSON state object (json schema
 	// lights, vacuums) into several properties.
@@ -67,6 +83,26 @@ type Entity struct {
 	expect func(props map[string]device.Value) map[string]device.Value
 
 	availability []AvailabilityTopic
+}
+
+// keyedTopic is one topic of the config under its key.
+type keyedTopic struct{ key, topic string }
+
+// keyedTemplate is one parsed template under its config key.
+type keyedTemplate struct {
+	key string
+	t   *hatemplate.Template
+}
+
+// template returns the parsed template under a config key, nil when the
+// config has none.
+func (e *Entity) template(key string) *hatemplate.Template {
+	for _, kt := range e.templates {
+		if kt.key == key {
+			return kt.t
+		}
+	}
+	return nil
 }
 
 // facet is one property of an entity and how it is read and written.
@@ -101,7 +137,7 @@ func (e *Entity) facet(name string) (*facet, bool) {
 // as they are, other scalars Python-formatted (true → "True"). Missing and
 // null are not ok.
 func (e *Entity) str(key string) (string, bool) {
-	switch v := e.Config[key].(type) {
+	switch v := e.cfg[key].(type) {
 	case nil:
 		return "", false
 	case string:
@@ -122,12 +158,12 @@ func (e *Entity) strDef(key, def string) string {
 // present reports whether key is in the config, even as null (a null
 // payload disables a command in Home Assistant).
 func (e *Entity) present(key string) bool {
-	_, ok := e.Config[key]
+	_, ok := e.cfg[key]
 	return ok
 }
 
 func (e *Entity) num(key string, def float64) float64 {
-	switch v := e.Config[key].(type) {
+	switch v := e.cfg[key].(type) {
 	case json.Number:
 		if f, err := v.Float64(); err == nil && !math.IsInf(f, 0) {
 			return f
@@ -141,7 +177,7 @@ func (e *Entity) num(key string, def float64) float64 {
 }
 
 func (e *Entity) boolean(key string, def bool) bool {
-	switch v := e.Config[key].(type) {
+	switch v := e.cfg[key].(type) {
 	case bool:
 		return v
 	case string:
@@ -156,7 +192,7 @@ func (e *Entity) boolean(key string, def bool) bool {
 }
 
 func (e *Entity) strList(key string) []string {
-	list, ok := e.Config[key].([]any)
+	list, ok := e.cfg[key].([]any)
 	if !ok {
 		return nil
 	}
@@ -172,25 +208,62 @@ func (e *Entity) strList(key string) []string {
 	return out
 }
 
+// topic returns the topic under a config key, "" when there is none.
+// Entities have a handful of topics, so a scan beats a map in both time
+// and memory.
 func (e *Entity) topic(key string) string {
-	s, _ := e.Config[key].(string)
-	return s
+	for _, t := range e.topics {
+		if t.key == key {
+			return t.topic
+		}
+	}
+	return ""
 }
 
-func (e *Entity) qos() byte {
-	q := e.num("qos", 0)
-	if q == 1 || q == 2 {
-		return byte(q)
+// keepSettings copies out of the config what is read after the build.
+// Strings that recur across entities (topic keys, the topics that
+// Zigbee2MQTT entities of one device share, device classes) are interned
+// so that a thousand entities hold one copy each.
+func (e *Entity) keepSettings() {
+	n := 0
+	for k, v := range e.cfg {
+		// checkTopics made sure a topic is a non-empty string or null.
+		if _, ok := v.(string); ok && isTopicKey(k) {
+			n++
+		}
 	}
-	return 0
+	e.topics = make([]keyedTopic, 0, n)
+	for k, v := range e.cfg {
+		if s, ok := v.(string); ok && isTopicKey(k) {
+			e.topics = append(e.topics, keyedTopic{key: intern(k), topic: intern(s)})
+		}
+	}
+	e.retain = e.boolean("retain", false)
+	e.optimistic = e.boolean("optimistic", false)
+	if q := e.num("qos", 0); q == 1 || q == 2 {
+		e.qosLevel = byte(q)
+	}
+	e.availabilityMode = "latest"
+	if m := e.strDef("availability_mode", "latest"); m == "all" || m == "any" {
+		e.availabilityMode = m
+	}
+	if c, ok := e.str("device_class"); ok {
+		e.deviceClass = intern(c)
+	}
 }
+
+func (e *Entity) qos() byte { return e.qosLevel }
+
+// intern returns the canonical copy of s, shared by every entity that
+// holds an equal string.
+func intern(s string) string { return unique.Make(s).Value() }
 
 // parseTemplates parses the templates the component uses; an unsupported
 // one refuses the entity. Templates the component never renders are not
 // looked at.
 func (e *Entity) parseTemplates(keys ...string) error {
 	for _, k := range keys {
-		v, ok := e.Config[k]
+		v, ok := e.cfg[k]
 		if !ok || v == nil {
 			continue
 		}
@@ -202,7 +275,7 @@ func (e *Entity) parseTemplates(keys ...string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", k, err)
 		}
-		e.templates[k] = t
+		e.templates = append(e.templates, keyedTemplate{key: k, t: t})
 	}
 	return nil
 }
@@ -241,7 +314,7 @@ func (e *Entity) StateTopics() []string {
 // state topic) or is configured optimistic: the hub then takes a command
 // as confirmed once it is published.
 func Optimistic(e *Entity) bool {
-	return e.boolean("optimistic", false) || len(e.StateTopics()) == 0
+	return e.optimistic || len(e.StateTopics()) == 0
 }
 
 // EncodeCommand turns a write of entity-local properties into publishes.
@@ -294,7 +367,7 @@ func (e *Entity) command(topicKey, tplKey string, value any, extra map[string]an
 		return nil, fmt.Errorf("hadiscovery: %s: no %s", e.ConfigTopic, topicKey)
 	}
 	var payload string
-	if t := e.templates[tplKey]; t != nil {
+	if t := e.template(tplKey); t != nil {
 		vars := map[string]any{"value": value}
 		for k, v := range extra {
 			vars[k] = v
@@ -307,5 +380,5 @@ func (e *Entity) command(topicKey, tplKey string, value any, extra map[string]an
 	} else {
 		payload = hatemplate.Str(value)
 	}
-	return []Publish{{Topic: topic, Payload: []byte(payload), Retain: e.boolean("retain", false), QoS: e.qos()}}, nil
+	return []Publish{{Topic: topic, Payload: []byte(payload), Retain: e.retain, QoS: e.qos()}}, nil
 }

@@ -135,7 +135,7 @@ func DecodeStateInto(e *Entity, msg *State, out map[string]device.Value) error {
 			continue
 		}
 		s := msg.str()
-		if t := e.templates[f.tplKey]; t != nil {
+		if t := e.template(f.tplKey); t != nil {
 			r, err := t.Render(msg.templateVars())
 			if err != nil {
 				continue // Home Assistant logs and keeps the state
