@@ -100,13 +100,24 @@ func TestExpiredAndGoodbyeRecordsMarkInstancesGone(t *testing.T) {
 	b := startBrowser(t, n, mdns.Options{})
 	s := n.Sender()
 	start := time.Now()
-	if err := s.Msg(announce("short-lived", "_wled._tcp", "short.local.", n.PeerIP(2), 80, 2, []string{"mac=001122334455"})); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Msg(announce("leaving", "_wled._tcp", "leaving.local.", n.PeerIP(3), 80, 120, nil)); err != nil {
-		t.Fatal(err)
-	}
-	waitInstance(t, b, 5*time.Second, "both instances", func(i mdns.Instance) bool { return i.Name == "leaving" && !i.Gone })
+	// The browser joins the group in the background: announce until both
+	// are seen rather than trusting the first packets to arrive.
+	waitFor(t, 5*time.Second, "both instances", func() bool {
+		if err := s.Msg(announce("short-lived", "_wled._tcp", "short.local.", n.PeerIP(2), 80, 2, []string{"mac=001122334455"})); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Msg(announce("leaving", "_wled._tcp", "leaving.local.", n.PeerIP(3), 80, 120, nil)); err != nil {
+			t.Fatal(err)
+		}
+		seen := 0
+		for _, i := range b.Instances() {
+			if (i.Name == "leaving" || i.Name == "short-lived") && !i.Gone {
+				seen++
+			}
+		}
+		return seen == 2
+	})
+	start = time.Now() // the short TTL counts from the last announcement
 	// A goodbye: the same records with TTL 0.
 	if err := s.Msg(announce("leaving", "_wled._tcp", "leaving.local.", n.PeerIP(3), 80, 0, nil)); err != nil {
 		t.Fatal(err)

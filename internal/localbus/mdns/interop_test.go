@@ -33,6 +33,9 @@ func startBrowser(t *testing.T, n *mdnstest.Net, opts mdns.Options) *mdns.Browse
 			t.Errorf("browser: %v", err)
 		}
 	})
+	// Run joins the multicast group before its first query: once a query
+	// went out, packets sent to the group reach the browser.
+	waitFor(t, 5*time.Second, "the browser's first query", func() bool { return b.Stats().PacketsSent > 0 })
 	return b
 }
 
