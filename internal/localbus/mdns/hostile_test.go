@@ -99,7 +99,6 @@ func TestExpiredAndGoodbyeRecordsMarkInstancesGone(t *testing.T) {
 	n := mdnstest.New(t)
 	b := startBrowser(t, n, mdns.Options{})
 	s := n.Sender()
-	start := time.Now()
 	// The browser joins the group in the background: announce until both
 	// are seen rather than trusting the first packets to arrive.
 	waitFor(t, 5*time.Second, "both instances", func() bool {
@@ -117,7 +116,7 @@ func TestExpiredAndGoodbyeRecordsMarkInstancesGone(t *testing.T) {
 		}
 		return seen == 2
 	})
-	start = time.Now() // the short TTL counts from the last announcement
+	start := time.Now() // the short TTL counts from the last announcement
 	// A goodbye: the same records with TTL 0.
 	if err := s.Msg(announce("leaving", "_wled._tcp", "leaving.local.", n.PeerIP(3), 80, 0, nil)); err != nil {
 		t.Fatal(err)
