@@ -11,8 +11,24 @@ import (
 	"github.com/hubagent/hubagent/internal/device"
 )
 
-// build works out the entity's facets from its component.
+// build works out the entity's facets from its component and checks the
+// property descriptors they give: a config with, say, min_humidity above
+// max_humidity is refused with that reason here, not accepted and then
+// failing when its device is built.
 func (e *Entity) build() error {
+	if err := e.buildFacets(); err != nil {
+		return err
+	}
+	for _, f := range e.facets {
+		if err := f.prop.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// buildFacets dispatches on the component.
+func (e *Entity) buildFacets() error {
 	switch e.Component {
 	case "light":
 		return buildLight(e)
