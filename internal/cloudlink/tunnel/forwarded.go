@@ -72,6 +72,9 @@ func ParseForwardedFor(values []string) (netip.Addr, bool) {
 	last = strings.TrimSpace(last)
 	// Tolerate "ip:port" and "[v6]:port", which some proxies write.
 	if ap, err := netip.ParseAddrPort(last); err == nil {
+		if ap.Addr().Zone() != "" {
+			return netip.Addr{}, false // a zone names an interface of the proxy, not a client
+		}
 		return ap.Addr().Unmap(), true
 	}
 	ip, err := netip.ParseAddr(last)
