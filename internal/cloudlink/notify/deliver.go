@@ -36,26 +36,6 @@ type worker struct {
 	lastOK     bool
 }
 
-// wakeAll nudges every running worker, and starts workers for partners
-// that have pending events but none yet.
-func (n *Notifier) wakeAll() {
-	n.mu.Lock()
-	for _, w := range n.workers {
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
-	}
-	n.mu.Unlock()
-	ctx := n.runCtx()
-	if ctx == nil {
-		return
-	}
-	if err := n.wakeBacklog(ctx); err != nil {
-		n.log.Debug("notify: wake", "err", err)
-	}
-}
-
 func (n *Notifier) runCtx() context.Context {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -82,6 +82,9 @@ type Notifier struct {
 	ctx     context.Context
 	wg      sync.WaitGroup
 
+	wakeMu sync.Mutex
+	toWake map[string]bool // partners given events by the state batch being committed
+
 	expoMu    sync.Mutex
 	expoCache map[string]expoEntry // by grant id
 
@@ -131,7 +134,8 @@ func New(opts Options) (*Notifier, error) {
 		}
 	}
 	return &Notifier{opts: opts, db: opts.DB, hub: opts.Hub, log: opts.Logger, roots: roots,
-		workers: map[string]*worker{}, expoCache: map[string]expoEntry{}, ready: make(chan struct{})}, nil
+		workers: map[string]*worker{}, expoCache: map[string]expoEntry{}, ready: make(chan struct{}),
+		toWake: map[string]bool{}}, nil
 }
 
 // Run installs the outbox hook on the hub's state writer, follows device

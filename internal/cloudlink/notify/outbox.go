@@ -112,7 +112,17 @@ func (n *Notifier) stateHook(ctx context.Context, tx *sql.Tx, batch []store.Chan
 			}
 		}
 	}
-	return insertRows(ctx, tx, rows)
+	if err := insertRows(ctx, tx, rows); err != nil {
+		return err
+	}
+	// The workers to wake after the commit; the rows say whose they are, so
+	// no query is needed on this path.
+	n.wakeMu.Lock()
+	for _, r := range rows {
+		n.toWake[r.sub.clientID] = true
+	}
+	n.wakeMu.Unlock()
+	return nil
 }
 
 // insertRows appends events to the outbox, numbering them per subscription
@@ -145,41 +155,65 @@ func insertRows(ctx context.Context, tx *sql.Tx, rows []outboxRow) error {
 	return nil
 }
 
-// afterCommit wakes the workers of partners that may have new events.
-func (n *Notifier) afterCommit(batch []store.Change) {
-	n.wakeAll()
+// afterCommit wakes the workers of the partners the committed batch gave
+// events to (a failed batch may leave a name behind: its worker then finds
+// nothing, which costs one query).
+func (n *Notifier) afterCommit([]store.Change) {
+	n.wakeMu.Lock()
+	clients := n.toWake
+	if len(clients) > 0 {
+		n.toWake = map[string]bool{}
+	}
+	n.wakeMu.Unlock()
+	n.wake(clients)
+}
+
+// wake starts or nudges the workers of the given partners.
+func (n *Notifier) wake(clients map[string]bool) {
+	ctx := n.runCtx()
+	if ctx == nil {
+		return
+	}
+	for c := range clients {
+		n.ensureWorker(ctx, c)
+	}
 }
 
 // inSubsTx runs fn in a transaction with the live subscriptions loaded in
 // it, inserts the outbox rows fn returns (numbered in that transaction) and
 // commits.
-func inSubsTx(ctx context.Context, db *sql.DB, what string, fn func(tx *sql.Tx, subs []*activeSub) ([]outboxRow, error)) (int, error) {
+// It returns the partners that got events.
+func inSubsTx(ctx context.Context, db *sql.DB, what string, fn func(tx *sql.Tx, subs []*activeSub) ([]outboxRow, error)) (map[string]bool, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("notify: %s: %w", what, err)
+		return nil, fmt.Errorf("notify: %s: %w", what, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
 	subs, err := loadActive(ctx, tx, time.Now())
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	rows, err := fn(tx, subs)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if err := insertRows(ctx, tx, rows); err != nil {
-		return 0, err
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("notify: %s: %w", what, err)
+		return nil, fmt.Errorf("notify: %s: %w", what, err)
 	}
-	return len(rows), nil
+	clients := map[string]bool{}
+	for _, r := range rows {
+		clients[r.sub.clientID] = true
+	}
+	return clients, nil
 }
 
 // deviceEvent turns a device added, updated or removed into DevicesChanged
 // for the subscriptions whose grant exposes it.
 func (n *Notifier) deviceEvent(ctx context.Context, e hub.Event) error {
-	queued, err := inSubsTx(ctx, n.db, "device event", func(_ *sql.Tx, subs []*activeSub) ([]outboxRow, error) {
+	clients, err := inSubsTx(ctx, n.db, "device event", func(_ *sql.Tx, subs []*activeSub) ([]outboxRow, error) {
 		var rows []outboxRow
 		for _, s := range subs {
 			if !s.wants(EventDevicesChanged, e.DeviceID) {
@@ -209,9 +243,7 @@ func (n *Notifier) deviceEvent(ctx context.Context, e hub.Event) error {
 		}
 		return rows, nil
 	})
-	if queued > 0 {
-		n.wakeAll()
-	}
+	n.wake(clients)
 	return err
 }
 
@@ -221,7 +253,7 @@ func (n *Notifier) ExposureChanged(ctx context.Context, grantID string, added, r
 	n.expoMu.Lock()
 	delete(n.expoCache, grantID)
 	n.expoMu.Unlock()
-	queued, err := inSubsTx(ctx, n.db, "exposure change", func(_ *sql.Tx, subs []*activeSub) ([]outboxRow, error) {
+	clients, err := inSubsTx(ctx, n.db, "exposure change", func(_ *sql.Tx, subs []*activeSub) ([]outboxRow, error) {
 		var rows []outboxRow
 		for _, s := range subs {
 			if s.grantID != grantID || !s.events[EventDevicesChanged] {
@@ -246,20 +278,16 @@ func (n *Notifier) ExposureChanged(ctx context.Context, grantID string, added, r
 		}
 		return rows, nil
 	})
-	if queued > 0 {
-		n.wakeAll()
-	}
+	n.wake(clients)
 	return err
 }
 
 // GrantRevoked ends a grant's subscriptions: each gets AccountUnlinked
 // queued (its last event) and stops receiving anything else.
 func (n *Notifier) GrantRevoked(ctx context.Context, grantID, reason string) error {
-	if err := QueueUnlinked(ctx, n.db, grantID, reason); err != nil {
-		return err
-	}
-	n.wakeAll()
-	return nil
+	clients, err := queueUnlinked(ctx, n.db, grantID, reason)
+	n.wake(clients)
+	return err
 }
 
 // QueueUnlinked queues AccountUnlinked for a revoked grant's subscriptions
@@ -267,7 +295,12 @@ func (n *Notifier) GrantRevoked(ctx context.Context, grantID, reason string) err
 // removes a partner while no agent runs: the agent delivers at its next
 // start.
 func QueueUnlinked(ctx context.Context, db *sql.DB, grantID, reason string) error {
-	_, err := inSubsTx(ctx, db, "unlink", func(tx *sql.Tx, subs []*activeSub) ([]outboxRow, error) {
+	_, err := queueUnlinked(ctx, db, grantID, reason)
+	return err
+}
+
+func queueUnlinked(ctx context.Context, db *sql.DB, grantID, reason string) (map[string]bool, error) {
+	return inSubsTx(ctx, db, "unlink", func(tx *sql.Tx, subs []*activeSub) ([]outboxRow, error) {
 		var rows []outboxRow
 		for _, s := range subs {
 			if s.grantID == grantID {
@@ -281,5 +314,4 @@ func QueueUnlinked(ctx context.Context, db *sql.DB, grantID, reason string) erro
 		}
 		return rows, nil
 	})
-	return err
 }
