@@ -19,6 +19,10 @@ have dpkg-deb                || need+=(dpkg-dev)
 have systemd-analyze         || need+=(systemd)
 have busybox                 || need+=(busybox)
 have strip                   || need+=(binutils)
+# Independent HTTP clients for the early-answer test (cmd/hubagent).
+have python3                 || need+=(python3)
+have node                    || need+=(nodejs)
+have curl                    || need+=(curl)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -66,7 +66,7 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.handle(pattern, h) }
 
 // Handler is the server's root handler, served on the LAN listener and on
 // the tunnel's forwarded connections alike.
-func (s *Server) Handler() http.Handler { return securityHeaders(s.mux) }
+func (s *Server) Handler() http.Handler { return securityHeaders(lingeringClose(s.mux)) }
 
 // Health is the /healthz answer.
 type Health struct {

@@ -89,11 +89,17 @@ func (t *Tunnel) session(ctx context.Context) (connected bool, err error) {
 		return false, fmt.Errorf("forward request to relay %s: %w", t.opts.Relay, err)
 	}
 
+	// The same timeouts as the LAN listener: the relay's port is as
+	// public as the hub gets.
 	srv := &http.Server{
-		Handler:        Forwarded(t.opts.Handler, t.opts.TrustForwarded),
-		ConnContext:    t.connContext,
-		MaxHeaderBytes: 32 << 10,
-		ErrorLog:       slog.NewLogLogger(t.log.Handler(), slog.LevelDebug),
+		Handler:           Forwarded(t.opts.Handler, t.opts.TrustForwarded),
+		ConnContext:       t.connContext,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(t.log.Handler(), slog.LevelDebug),
 	}
 	t.connected(relayKey)
 	done := make(chan error, 3)
@@ -109,7 +115,7 @@ func (t *Tunnel) session(ctx context.Context) (connected bool, err error) {
 		}()
 	}
 	guard("forwarded connections", func() error {
-		return fmt.Errorf("forward listener closed: %w", srv.Serve(ln))
+		return fmt.Errorf("forward listener closed: %w", srv.Serve(deadlineListener{ln}))
 	})
 	guard("connection watch", func() error {
 		return fmt.Errorf("relay closed the connection: %w", client.Wait())
