@@ -1,0 +1,104 @@
+package metrics
+
+import (
+	"bytes"
+	"os"
+	"runtime/metrics"
+	"strconv"
+)
+
+// registerRuntime adds the Go runtime's and the process's figures, under
+// the names the Prometheus client's collectors use, so dashboards keep
+// working, plus the memory the Go runtime does not account for (SQLite's
+// page cache and heap live there).
+func registerRuntime(m *Metrics) {
+	rt := func(name string) func() float64 {
+		return func() float64 { return readRuntime(name) }
+	}
+	m.Gauge("go_goroutines", "Number of goroutines that currently exist.", rt("/sched/goroutines:goroutines"))
+	m.Gauge("go_memstats_heap_alloc_bytes", "Bytes of allocated heap objects.", rt("/memory/classes/heap/objects:bytes"))
+	m.Gauge("go_memstats_sys_bytes", "Bytes of memory obtained from the OS by the Go runtime.", rt("/memory/classes/total:bytes"))
+	m.Gauge("go_memstats_heap_released_bytes", "Heap bytes returned to the OS.", rt("/memory/classes/heap/released:bytes"))
+	m.Gauge("go_gc_gomemlimit_bytes", "The Go runtime's memory limit (GOMEMLIMIT).", rt("/gc/gomemlimit:bytes"))
+	m.Counter("go_gc_cycles_total", "Completed GC cycles.", rt("/gc/cycles/total:gc-cycles"))
+	if _, err := os.Stat("/proc/self/statm"); err != nil {
+		return // not Linux: no process figures
+	}
+	m.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.", func() float64 {
+		rss, _ := statm()
+		return rss
+	})
+	m.Gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", func() float64 {
+		_, vsz := statm()
+		return vsz
+	})
+	m.Counter("process_cpu_seconds_total", "User and system CPU time spent, in seconds.", cpuSeconds)
+	m.Gauge("process_open_fds", "Open file descriptors.", func() float64 {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			return 0
+		}
+		return float64(len(ents))
+	})
+	m.Gauge("hubagent_memory_outside_go_bytes",
+		"Resident memory the Go runtime does not account for (SQLite's page cache and heap, the binary's text): RSS minus the runtime's mapped, unreleased memory; never below 0.",
+		func() float64 {
+			rss, _ := statm()
+			goMem := readRuntime("/memory/classes/total:bytes") - readRuntime("/memory/classes/heap/released:bytes")
+			return max(rss-goMem, 0)
+		})
+}
+
+func readRuntime(name string) float64 {
+	s := []metrics.Sample{{Name: name}}
+	metrics.Read(s)
+	switch s[0].Value.Kind() {
+	case metrics.KindUint64:
+		return float64(s[0].Value.Uint64())
+	case metrics.KindFloat64:
+		return s[0].Value.Float64()
+	}
+	return 0
+}
+
+// statm returns resident and virtual size in bytes from /proc/self/statm.
+func statm() (rss, vsz float64) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, 0
+	}
+	f := bytes.Fields(b)
+	if len(f) < 2 {
+		return 0, 0
+	}
+	page := float64(os.Getpagesize())
+	size, _ := strconv.ParseFloat(string(f[0]), 64)
+	res, _ := strconv.ParseFloat(string(f[1]), 64)
+	return res * page, size * page
+}
+
+// userHZ is the unit of the CPU times in /proc/<pid>/stat; 100 on every
+// Linux architecture the agent ships for.
+const userHZ = 100
+
+// cpuSeconds reads utime + stime from /proc/self/stat. The command name
+// (field 2) may hold spaces and parentheses, so fields are counted from the
+// last ')'.
+func cpuSeconds() float64 {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := bytes.Fields(b[i+1:])
+	// After the name: state is field 3, utime field 14, stime field 15.
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(string(f[11]), 64)
+	st, _ := strconv.ParseFloat(string(f[12]), 64)
+	return (ut + st) / userHZ
+}
