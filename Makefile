@@ -2,7 +2,7 @@
 # packaging/version.sh; override with e.g. `make packages VERSION=1.2.3`.
 GO ?= go
 
-export GO VERSION COMMIT DATE PKG_VERSION ARCHES FORMATS DIST
+export GO VERSION COMMIT DATE PKG_VERSION APK_VERSION APK_RELEASE APK APK_SIGN_KEY ARCHES FORMATS DIST
 
 .PHONY: all build test packages binaries test-packages test-qemu clean
 
@@ -22,8 +22,9 @@ test:
 binaries:
 	packaging/build.sh binaries
 
-# Binaries + .deb (amd64, arm64, armhf) + .ipk (x86_64, aarch64_cortex-a53,
-# aarch64_generic, arm_cortex-a7_neon-vfpv4) -> dist/
+# Binaries + .deb (amd64, arm64, armhf) + .ipk and .apk (OpenWrt 25.12, apk v3)
+# for x86_64, aarch64_cortex-a53, aarch64_generic, arm_cortex-a7_neon-vfpv4
+# -> dist/. APK_SIGN_KEY=key.pem signs the .apk.
 packages:
 	packaging/build.sh packages
 

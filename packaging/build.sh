@@ -4,13 +4,15 @@
 #
 #   packaging/build.sh build      host binary -> dist/hubagent
 #   packaging/build.sh binaries   static binaries for ARCHES -> dist/hubagent_linux_<arch>
-#   packaging/build.sh packages   binaries + .deb and .ipk for ARCHES -> dist/
+#   packaging/build.sh packages   binaries + .deb, .ipk and .apk for ARCHES -> dist/
 #
 # Environment (all optional):
 #   ARCHES       goarch list: amd64 arm64 armv7 (default: all three)
-#   FORMATS      deb ipk (default: both)
+#   FORMATS      deb ipk apk (default: all three; apk = OpenWrt 25.12's apk v3)
 #   DIST         output directory (default: dist)
-#   VERSION, COMMIT, DATE, PKG_VERSION   see packaging/version.sh
+#   VERSION, COMMIT, DATE, PKG_VERSION, APK_VERSION, APK_RELEASE   see packaging/version.sh
+#   APK          apk 3 command for the .apk (default: built by packaging/apk-tools.sh)
+#   APK_SIGN_KEY ECDSA P-256 private key (PEM) to sign the .apk with (default: unsigned)
 #   MAIN_PKG     Go package of the CLI (default ./cmd/hubagent)
 #   SRC_DIR      directory `go build` runs in (default: the repository root)
 #   GO           go command (default: go)
@@ -22,7 +24,7 @@ cd "$REPO"
 
 MODE=${1:-packages}
 ARCHES=${ARCHES:-amd64 arm64 armv7}
-FORMATS=${FORMATS:-deb ipk}
+FORMATS=${FORMATS:-deb ipk apk}
 DIST=${DIST:-dist}
 MAIN_PKG=${MAIN_PKG:-./cmd/hubagent}
 SRC_DIR=${SRC_DIR:-$REPO}
@@ -31,7 +33,7 @@ mkdir -p "$DIST"
 DIST=$(cd "$DIST" && pwd)
 
 eval "$(packaging/version.sh)"
-export VERSION COMMIT DATE PKG_VERSION
+export VERSION COMMIT DATE PKG_VERSION APK_VERSION APK_RELEASE
 LDFLAGS="-s -w -X main.version=$VERSION -X main.commit=$COMMIT -X main.date=$DATE"
 
 # goarch name -> GOARCH GOARM, Debian arch, OpenWrt package arches.
@@ -88,6 +90,17 @@ binaries | packages) ;;
 	;;
 esac
 
+# apk-tools first: a missing tarball or build tool fails before the Go builds.
+if [ "$MODE" = packages ]; then
+	case " $FORMATS " in
+	*" apk "*)
+		[ -n "$APK_VERSION" ] || { echo "no apk version for '$VERSION'; set APK_VERSION (see packaging/version.sh)" >&2; exit 1; }
+		APK=$(packaging/apk-tools.sh)
+		export APK
+		;;
+	esac
+fi
+
 for a in $ARCHES; do
 	goarch_of "$a" >/dev/null || { echo "unknown arch '$a' (want amd64, arm64, armv7)" >&2; exit 2; }
 	build_one "$DIST/hubagent_linux_$a" "$(goarch_of "$a")" "$(goarm_of "$a")"
@@ -119,8 +132,16 @@ for a in $ARCHES; do
 				echo "package  ${out#"$REPO"/}"
 			done
 			;;
+		apk)
+			# Same OpenWrt architectures as the .ipk.
+			for PKG_ARCH in $(ipk_arches_of "$a"); do
+				out="$DIST/hubagent_${APK_VERSION}-r${APK_RELEASE}_${PKG_ARCH}.apk"
+				packaging/mkapk.sh "$PKG_BINARY" "$PKG_ARCH" "$out"
+				echo "package  ${out#"$REPO"/}${APK_SIGN_KEY:+ (signed)}"
+			done
+			;;
 		*)
-			echo "unknown format '$fmt' (want deb, ipk)" >&2
+			echo "unknown format '$fmt' (want deb, ipk, apk)" >&2
 			exit 2
 			;;
 		esac

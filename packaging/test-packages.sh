@@ -10,6 +10,9 @@
 # the build variables of packaging/build.sh (used for the upgrade build).
 # Needs: dpkg, file, systemd (systemd-analyze, systemd-sysusers), passwd
 # (userdel/groupdel), dash; busybox optional (procd test under OpenWrt's shell).
+# Step 4 (packaging/test-apk.sh, the OpenWrt 25.12 apk v3 packages) needs
+# busybox, jq, openssl and builds apk-tools from ../shared/tools (see
+# packaging/apk-tools.sh).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -263,6 +266,10 @@ ok "purged: /etc/hubagent, /var/lib/hubagent, user and group gone"
 # ---------------------------------------------------------------------------
 step "3. OpenWrt procd init script (from the x86_64 .ipk) against procd stubs"
 packaging/openwrt/test-init.sh "$TMP/ipk-x86_64/data/etc/init.d/hubagent" "$TMP/ipk-x86_64/data/etc/config/hubagent"
+
+# ---------------------------------------------------------------------------
+step "4. OpenWrt 25.12 .apk (apk v3): packaging/test-apk.sh"
+DIST="$DIST" packaging/test-apk.sh
 
 echo
 echo "test-packages.sh: all checks passed"

@@ -23,6 +23,17 @@ have strip                   || need+=(binutils)
 have python3                 || need+=(python3)
 have node                    || need+=(nodejs)
 have curl                    || need+=(curl)
+# OpenWrt 25.12 packages: apk-tools 3 is built from source (packaging/apk-tools.sh)
+have cc                      || need+=(gcc libc6-dev)
+have meson                   || need+=(meson)
+have ninja                   || need+=(ninja-build)
+have pkg-config              || need+=(pkg-config)
+pc() { pkg-config --exists "$1" 2>/dev/null; }
+pc openssl                   || need+=(libssl-dev)
+pc zlib                      || need+=(zlib1g-dev)
+pc libzstd                   || need+=(libzstd-dev)
+have openssl                 || need+=(openssl)
+have jq                      || need+=(jq)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 
 if [ ${#need[@]} -eq 0 ]; then
