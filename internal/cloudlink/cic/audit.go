@@ -34,7 +34,7 @@ const (
 )
 
 func newAuditLog(db *sql.DB, maxAge time.Duration, maxBytes int64) *auditLog {
-	return &auditLog{db: db, bound: &tableBound{db: db, table: "audit", timeCol: "at",
+	return &auditLog{db: db, bound: &tableBound{db: db, table: "audit", timeCol: "at", orderCol: "id",
 		sizeExpr: "length(client_id) + length(user_id) + length(device_id) + length(properties) + length(result) + length(message) + 32",
 		maxAge:   maxAge, maxBytes: maxBytes}}
 }

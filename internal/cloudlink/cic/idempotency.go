@@ -94,7 +94,7 @@ const (
 func newIdempotency(db *sql.DB, window time.Duration, maxDBBytes int64) *idempotency {
 	return &idempotency{db: db, window: window, maxBytes: defaultIdemBytes,
 		mem: map[idemKey]idemEntry{}, inflight: map[idemKey]*flight{},
-		bound: &tableBound{db: db, table: "message_ids", timeCol: "created_at",
+		bound: &tableBound{db: db, table: "message_ids", timeCol: "created_at", orderCol: "created_at",
 			sizeExpr: "length(client_id) + length(grant_id) + length(message_id) + length(response) + 64",
 			maxAge:   window, maxBytes: maxDBBytes}}
 }

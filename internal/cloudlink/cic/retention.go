@@ -14,9 +14,13 @@ import (
 // bounded whatever they send. The size is the sum of the rows' column
 // lengths (sizeExpr), a close proxy of their bytes on disk.
 type tableBound struct {
-	db       *sql.DB
-	table    string // trusted constant
-	timeCol  string // milliseconds since the epoch
+	db      *sql.DB
+	table   string // trusted constant
+	timeCol string // milliseconds since the epoch
+	// orderCol orders rows oldest first for the size bound; a unique
+	// column (audit's id) keeps rows written in the same millisecond
+	// apart, else rows tied with the newest one to go go with it.
+	orderCol string
 	sizeExpr string // SQL expression of one row's bytes
 	maxAge   time.Duration
 	maxBytes int64
@@ -61,10 +65,10 @@ func (b *tableBound) prune(ctx context.Context, now time.Time) (int64, error) {
 	k, _ := res.RowsAffected()
 	total += k
 	// The newest rows whose running total fits stay; every row at or
-	// before the newest time that does not fit goes.
+	// before the newest one that does not fit goes.
 	res, err = b.db.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %[1]s WHERE %[2]s <= (
 		SELECT max(%[2]s) FROM (SELECT %[2]s, sum(%[3]s) OVER (ORDER BY %[2]s DESC ROWS UNBOUNDED PRECEDING) AS cum FROM %[1]s)
-		WHERE cum > ?)`, b.table, b.timeCol, b.sizeExpr), b.maxBytes)
+		WHERE cum > ?)`, b.table, b.orderCol, b.sizeExpr), b.maxBytes)
 	if err != nil {
 		return total, fmt.Errorf("cic: prune %s by size: %w", b.table, err)
 	}
