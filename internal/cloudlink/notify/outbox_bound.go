@@ -18,7 +18,11 @@ import (
 // The count per partner is kept in memory, so the state writer's hook costs
 // no query while a partner is within its bound; it is learnt with one
 // count the first time, adjusted on inserts and acknowledgements, and
-// recounted exactly whenever it says the bound is passed.
+// recounted exactly whenever it says the bound is passed. A trim goes down
+// to nine tenths of the bound, so a partner that stays away costs one trim
+// per tenth of the bound in events, not one per state batch; trims scan the
+// partner's rows (no extra index on the outbox: every event would pay for
+// it in flash writes).
 
 // boundOutbox accounts for rows just inserted in tx and trims the partners
 // they took past the bound.
@@ -41,7 +45,7 @@ func (n *Notifier) boundOutbox(ctx context.Context, tx *sql.Tx, rows []outboxRow
 			return fmt.Errorf("notify: count outbox: %w", err)
 		}
 		if c > limit {
-			dropped, left, err := trimOutbox(ctx, tx, client, limit)
+			dropped, left, err := trimOutbox(ctx, tx, client, limit*9/10)
 			if err != nil {
 				return err
 			}
@@ -55,13 +59,13 @@ func (n *Notifier) boundOutbox(ctx context.Context, tx *sql.Tx, rows []outboxRow
 	return nil
 }
 
-// trimOutbox deletes a partner's oldest events beyond limit (its
+// trimOutbox deletes a partner's oldest events beyond keep (its
 // AccountUnlinked events, the last word of a subscription, stay) and
 // returns how many went and how many are left.
-func trimOutbox(ctx context.Context, tx *sql.Tx, client string, limit int) (int, int, error) {
+func trimOutbox(ctx context.Context, tx *sql.Tx, client string, keep int) (int, int, error) {
 	res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE client_id = ? AND name != ? AND id <= (
 		SELECT id FROM outbox WHERE client_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
-		client, EventAccountUnlinked, client, limit)
+		client, EventAccountUnlinked, client, keep)
 	if err != nil {
 		return 0, 0, fmt.Errorf("notify: trim outbox: %w", err)
 	}

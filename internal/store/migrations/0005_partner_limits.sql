@@ -17,6 +17,3 @@ CREATE TABLE message_ids (
 ) WITHOUT ROWID;
 
 CREATE INDEX message_ids_created ON message_ids(created_at);
-
--- The outbox bound per partner trims a partner's oldest events by id.
-CREATE INDEX outbox_by_client_id ON outbox(client_id, id);
