@@ -62,18 +62,28 @@ func (a *auditLog) record(ctx context.Context, c Caller, cmds []Command, results
 		rows = append(rows, row{"", "{}", "DEVICE_NOT_FOUND",
 			strconv.Itoa(unseen) + " command(s) named no device visible to the partner"})
 	}
+	const ins = `INSERT INTO audit (at, client_id, user_id, device_id, properties, result, message) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	size := 0
+	for _, r := range rows {
+		size += len(c.ClientID) + len(c.UserID) + len(r.device) + len(r.props) + len(r.result) + len(r.message) + 32
+	}
+	if len(rows) == 1 {
+		// The common case, one command: no transaction round trips.
+		r := rows[0]
+		if _, err := a.db.ExecContext(ctx, ins, at.UnixMilli(), c.ClientID, c.UserID, r.device, r.props, r.result, r.message); err == nil {
+			a.bound.wrote(ctx, size, at)
+		}
+		return
+	}
 	tx, err := a.db.BeginTx(ctx, nil)
 	if err != nil {
 		return
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	size := 0
 	for _, r := range rows {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit (at, client_id, user_id, device_id, properties, result, message)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, at.UnixMilli(), c.ClientID, c.UserID, r.device, r.props, r.result, r.message); err != nil {
+		if _, err := tx.ExecContext(ctx, ins, at.UnixMilli(), c.ClientID, c.UserID, r.device, r.props, r.result, r.message); err != nil {
 			return
 		}
-		size += len(c.ClientID) + len(c.UserID) + len(r.device) + len(r.props) + len(r.result) + len(r.message) + 32
 	}
 	if tx.Commit() == nil {
 		a.bound.wrote(ctx, size, at)
