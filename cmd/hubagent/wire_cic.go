@@ -61,12 +61,16 @@ func newCICLink(cfg *config.Config, st *store.Store, h *hub.Hub, api *cloudlink.
 	m *metrics.Metrics, log *slog.Logger) (*cicLink, error) {
 	auth := oauthAuth{oa.srv}
 	n, err := notify.New(notify.Options{DB: st.DB(), Hub: h, Partners: oauthPartners{oa.srv.Store()}, Exposure: auth,
-		MaxAge: cfg.Notify.MaxAge, CAFile: cfg.Notify.CAFile, Logger: log.With("component", "notify")})
+		MaxAge: cfg.Notify.MaxAge, CAFile: cfg.Notify.CAFile, Logger: log.With("component", "notify"),
+		MaxSubscriptionsPerGrant: cfg.Notify.MaxSubscriptionsPerGrant, MaxSubscriptionsPerPartner: cfg.Notify.MaxSubscriptionsPerPartner,
+		MaxPendingPerPartner: cfg.Notify.MaxPendingPerPartner})
 	if err != nil {
 		return nil, err
 	}
 	ch, err := cic.New(cic.Options{Hub: h, Auth: auth, DB: st.DB(), RateLimit: cfg.API.RateLimit,
-		RateBurst: cfg.API.RateBurst, Extra: n.Operations(), Logger: log.With("component", "cic")})
+		RateBurst: cfg.API.RateBurst, Extra: n.Operations(), Logger: log.With("component", "cic"),
+		IdempotencyWindow: cfg.API.IdempotencyWindow, IdempotencyMaxBytes: int64(cfg.API.IdempotencyMaxBytes),
+		AuditMaxAge: cfg.API.AuditMaxAge, AuditMaxBytes: int64(cfg.API.AuditMaxBytes)})
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +96,7 @@ func newCICLink(cfg *config.Config, st *store.Store, h *hub.Hub, api *cloudlink.
 	m.Counter("hubagent_notifications_delivered_total", "Events delivered to partners.", func() float64 {
 		return float64(n.Stats().Delivered)
 	})
-	m.Counter("hubagent_notifications_dropped_total", "Events dropped after notify.max_age.", func() float64 {
+	m.Counter("hubagent_notifications_dropped_total", "Events dropped after notify.max_age or past notify.max_pending_per_partner.", func() float64 {
 		return float64(n.Stats().Dropped)
 	})
 	m.Counter("hubagent_notification_failures_total", "Failed notification deliveries (retried).", func() float64 {

@@ -48,6 +48,13 @@ type API struct {
 	TokenTTL       time.Duration // lifetime of issued access tokens
 	RateLimit      float64       // sustained requests per second per partner
 	RateBurst      int           // requests a partner may burst above RateLimit
+	// Retention of what partners make the hub write: answers kept for
+	// idempotent retries, and the audit trail of Controls, each bounded by
+	// age and total bytes (oldest dropped first).
+	IdempotencyWindow   time.Duration
+	IdempotencyMaxBytes int
+	AuditMaxAge         time.Duration
+	AuditMaxBytes       int
 }
 
 // MQTT configures the connection to the MQTT broker that carries Home
@@ -91,6 +98,11 @@ type Store struct {
 type Notify struct {
 	CAFile string        // extra CA bundle for partner endpoints; "" uses the system roots
 	MaxAge time.Duration // pending notifications older than this are dropped
+	// Caps on subscriptions (Subscribe past them is refused) and on a
+	// partner's undelivered events (the oldest are dropped and counted).
+	MaxSubscriptionsPerGrant   int
+	MaxSubscriptionsPerPartner int
+	MaxPendingPerPartner       int
 }
 
 // Tunnel configures the SSH reverse tunnel to a relay.
@@ -125,6 +137,13 @@ func Default() *Config {
 			TokenTTL:       time.Hour,
 			RateLimit:      20,
 			RateBurst:      40,
+			// A Control answer is a few hundred bytes: 4 MiB keeps the
+			// full 10-minute window at the default rate limit; 2 MiB of
+			// audit is some 10,000 commands.
+			IdempotencyWindow:   10 * time.Minute,
+			IdempotencyMaxBytes: 4 << 20,
+			AuditMaxAge:         30 * 24 * time.Hour,
+			AuditMaxBytes:       2 << 20,
 		},
 		MQTT: MQTT{
 			Listen:          "127.0.0.1:1883",
@@ -141,8 +160,9 @@ func Default() *Config {
 		},
 		Drivers: Drivers{PollInterval: 5 * time.Second},
 		Store:   Store{CoalesceWindow: 200 * time.Millisecond},
-		Notify:  Notify{MaxAge: 24 * time.Hour},
-		Tunnel:  Tunnel{User: "hubagent"},
+		Notify: Notify{MaxAge: 24 * time.Hour, MaxSubscriptionsPerGrant: 16, MaxSubscriptionsPerPartner: 64,
+			MaxPendingPerPartner: 10000},
+		Tunnel: Tunnel{User: "hubagent"},
 	}
 	c.deriveDefaults()
 	return c

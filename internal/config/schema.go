@@ -51,6 +51,10 @@ func schema() []field {
 		{key: "api.token_ttl", ptr: func(c *Config) any { return &c.API.TokenTTL }},
 		{key: "api.rate_limit", ptr: func(c *Config) any { return &c.API.RateLimit }},
 		{key: "api.rate_burst", ptr: func(c *Config) any { return &c.API.RateBurst }},
+		{key: "api.idempotency_window", ptr: func(c *Config) any { return &c.API.IdempotencyWindow }},
+		{key: "api.idempotency_max_bytes", ptr: func(c *Config) any { return &c.API.IdempotencyMaxBytes }},
+		{key: "api.audit_max_age", ptr: func(c *Config) any { return &c.API.AuditMaxAge }},
+		{key: "api.audit_max_bytes", ptr: func(c *Config) any { return &c.API.AuditMaxBytes }},
 
 		{key: "mqtt.broker", ptr: func(c *Config) any { return &c.MQTT.Broker }},
 		{key: "mqtt.listen", ptr: func(c *Config) any { return &c.MQTT.Listen }},
@@ -74,6 +78,9 @@ func schema() []field {
 
 		{key: "notify.ca_file", ptr: func(c *Config) any { return &c.Notify.CAFile }},
 		{key: "notify.max_age", ptr: func(c *Config) any { return &c.Notify.MaxAge }},
+		{key: "notify.max_subscriptions_per_grant", ptr: func(c *Config) any { return &c.Notify.MaxSubscriptionsPerGrant }},
+		{key: "notify.max_subscriptions_per_partner", ptr: func(c *Config) any { return &c.Notify.MaxSubscriptionsPerPartner }},
+		{key: "notify.max_pending_per_partner", ptr: func(c *Config) any { return &c.Notify.MaxPendingPerPartner }},
 
 		{key: "tunnel.relay", ptr: func(c *Config) any { return &c.Tunnel.Relay }},
 		{key: "tunnel.user", ptr: func(c *Config) any { return &c.Tunnel.User }},

@@ -43,6 +43,10 @@ func (c *Config) check() []*Error {
 	if c.API.RateBurst < 1 {
 		v.fail("api.rate_burst", fmt.Sprintf("must be at least 1, got %d", c.API.RateBurst))
 	}
+	v.positive("api.idempotency_window", c.API.IdempotencyWindow)
+	v.atLeast("api.idempotency_max_bytes", c.API.IdempotencyMaxBytes, 64<<10)
+	v.positive("api.audit_max_age", c.API.AuditMaxAge)
+	v.atLeast("api.audit_max_bytes", c.API.AuditMaxBytes, 64<<10)
 
 	v.broker(c.MQTT.Broker)
 	v.address("mqtt.listen", c.MQTT.Listen, false)
@@ -68,6 +72,9 @@ func (c *Config) check() []*Error {
 		v.fail("store.coalesce_window", fmt.Sprintf("must be between 0 (no coalescing) and %v, got %v", maxCoalesceWindow, w))
 	}
 	v.positive("notify.max_age", c.Notify.MaxAge)
+	v.atLeast("notify.max_subscriptions_per_grant", c.Notify.MaxSubscriptionsPerGrant, 1)
+	v.atLeast("notify.max_subscriptions_per_partner", c.Notify.MaxSubscriptionsPerPartner, 1)
+	v.atLeast("notify.max_pending_per_partner", c.Notify.MaxPendingPerPartner, 100)
 
 	v.tunnel(&c.Tunnel)
 	return v.errs
@@ -155,6 +162,14 @@ func (v *validator) failRelated(key, related, msg string) {
 func (v *validator) oneOf(key, val string, allowed ...string) {
 	if !slices.Contains(allowed, val) {
 		v.fail(key, fmt.Sprintf("unsupported value %q (want %s)", val, strings.Join(allowed, ", ")))
+	}
+}
+
+// atLeast refuses an integer below min (limits below it would make the
+// feature useless, not safer).
+func (v *validator) atLeast(key string, n, min int) {
+	if n < min {
+		v.fail(key, fmt.Sprintf("must be at least %d, got %d", min, n))
 	}
 }
 

@@ -5,24 +5,110 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // auditLog records every Control: who asked (partner, user), which device,
-// what was requested, and how it ended.
-type auditLog struct{ db *sql.DB }
+// what was requested, and how it ended. Commands naming a device the
+// partner may not see leave one compact row per message, without their
+// ids: what a partner can make the hub write for nothing stays small. The
+// table is kept within an age and a size (api.audit_max_age,
+// api.audit_max_bytes), oldest rows first.
+type auditLog struct {
+	db    *sql.DB
+	bound *tableBound
+}
 
-func (a *auditLog) record(ctx context.Context, c Caller, cmds []Command, results []ControlResult, at time.Time) {
+// Defaults of the audit retention: 30 days, 2 MiB (some 10,000 commands).
+const (
+	DefaultAuditMaxAge   = 30 * 24 * time.Hour
+	DefaultAuditMaxBytes = 2 << 20
+)
+
+// Bounds of one audit row's free-form columns.
+const (
+	maxAuditProps   = 1024
+	maxAuditMessage = 300
+)
+
+func newAuditLog(db *sql.DB, maxAge time.Duration, maxBytes int64) *auditLog {
+	return &auditLog{db: db, bound: &tableBound{db: db, table: "audit", timeCol: "at", orderCol: "id",
+		sizeExpr: "length(client_id) + length(user_id) + length(device_id) + length(properties) + length(result) + length(message) + 32",
+		maxAge:   maxAge, maxBytes: maxBytes}}
+}
+
+// record writes the commands' outcomes in one transaction (one flash write
+// per message, not per command). visible[i] tells whether command i named
+// a device the caller may see.
+func (a *auditLog) record(ctx context.Context, c Caller, cmds []Command, results []ControlResult, visible []bool, at time.Time) {
 	ctx = context.WithoutCancel(ctx)
+	type row struct{ device, props, result, message string }
+	var rows []row
+	unseen := 0
 	for i, cmd := range cmds {
-		props, _ := json.Marshal(cmd.Properties) // device.Value always marshals
+		if !visible[i] {
+			unseen++
+			continue
+		}
 		result := "OK"
 		if results[i].ErrorCode != "" {
 			result = string(results[i].ErrorCode)
 		}
-		_, _ = a.db.ExecContext(ctx, `INSERT INTO audit (at, client_id, user_id, device_id, properties, result, message)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, at.UnixMilli(), c.ClientID, c.UserID, cmd.DeviceID, string(props), result, results[i].Message)
+		rows = append(rows, row{cmd.DeviceID, auditProps(cmd), result, truncate(results[i].Message, maxAuditMessage)})
 	}
+	if unseen > 0 {
+		rows = append(rows, row{"", "{}", "DEVICE_NOT_FOUND",
+			strconv.Itoa(unseen) + " command(s) named no device visible to the partner"})
+	}
+	const ins = `INSERT INTO audit (at, client_id, user_id, device_id, properties, result, message) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	size := 0
+	for _, r := range rows {
+		size += len(c.ClientID) + len(c.UserID) + len(r.device) + len(r.props) + len(r.result) + len(r.message) + 32
+	}
+	if len(rows) == 1 {
+		// The common case, one command: no transaction round trips.
+		r := rows[0]
+		if _, err := a.db.ExecContext(ctx, ins, at.UnixMilli(), c.ClientID, c.UserID, r.device, r.props, r.result, r.message); err == nil {
+			a.bound.wrote(ctx, size, at)
+		}
+		return
+	}
+	tx, err := a.db.BeginTx(ctx, nil)
+	if err != nil {
+		return
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	for _, r := range rows {
+		if _, err := tx.ExecContext(ctx, ins, at.UnixMilli(), c.ClientID, c.UserID, r.device, r.props, r.result, r.message); err != nil {
+			return
+		}
+	}
+	if tx.Commit() == nil {
+		a.bound.wrote(ctx, size, at)
+	}
+}
+
+// auditProps is the command's properties as JSON, or a summary when they
+// would take more than maxAuditProps bytes.
+func auditProps(cmd Command) string {
+	b, _ := json.Marshal(cmd.Properties) // device.Value always marshals
+	if len(b) <= maxAuditProps {
+		return string(b)
+	}
+	return fmt.Sprintf(`{"truncated":true,"properties":%d,"bytes":%d}`, len(cmd.Properties), len(b))
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // AuditEntry is one recorded command.

@@ -100,6 +100,8 @@ func DecodeEnvelope(body []byte) (Request, error) {
 		return req, invalid("header.namespace is missing")
 	case h.Name == "":
 		return req, invalid("header.name is missing")
+	case len(h.Namespace) > MaxNameLen || len(h.Name) > MaxNameLen:
+		return req, invalid("header.namespace and header.name are at most %d bytes", MaxNameLen)
 	case !validMessageID(h.MessageID):
 		return req, invalid("header.messageId must be 1-64 characters of A-Z a-z 0-9 _ -")
 	case h.PayloadVersion == "":

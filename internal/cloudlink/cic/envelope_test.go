@@ -109,5 +109,18 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		for _, v := range []any{&ControlRequest{}, &QueryRequest{}} {
 			_ = decodePayload(req.Payload, v) // must not panic
 		}
+		// The size limits hold for whatever a Control decodes to.
+		var cr ControlRequest
+		if decodePayload(req.Payload, &cr) == nil {
+			for i, c := range cr.Commands {
+				err := checkCommand(i, c)
+				if err == nil && (len(c.DeviceID) > MaxIDLen || len(c.Properties) > MaxPropertiesPerCommand) {
+					t.Fatalf("limits passed an oversize command: %d-byte id, %d properties", len(c.DeviceID), len(c.Properties))
+				}
+				if err != nil && device.CodeOf(err) != device.CodeInvalidRequest && device.CodeOf(err) != device.CodeValueOutOfRange {
+					t.Fatalf("limit error with code %s", device.CodeOf(err))
+				}
+			}
+		}
 	})
 }

@@ -67,7 +67,14 @@ type Options struct {
 	// the bucket size (defaults 20 and 40).
 	RateLimit float64
 	RateBurst int
-	Logger    *slog.Logger
+	// Retention of the idempotency records and the audit trail, by age
+	// and total size (defaults: DefaultIdempotencyWindow,
+	// DefaultIdempotencyMaxBytes, DefaultAuditMaxAge, DefaultAuditMaxBytes).
+	IdempotencyWindow   time.Duration
+	IdempotencyMaxBytes int64
+	AuditMaxAge         time.Duration
+	AuditMaxBytes       int64
+	Logger              *slog.Logger
 	// Extra adds operations (the subscription interface), keyed
 	// "Namespace/Name".
 	Extra map[string]Operation
@@ -110,10 +117,22 @@ func New(opts Options) (*Handler, error) {
 	if opts.RateBurst <= 0 {
 		opts.RateBurst = 40
 	}
+	if opts.IdempotencyWindow <= 0 {
+		opts.IdempotencyWindow = DefaultIdempotencyWindow
+	}
+	if opts.IdempotencyMaxBytes <= 0 {
+		opts.IdempotencyMaxBytes = DefaultIdempotencyMaxBytes
+	}
+	if opts.AuditMaxAge <= 0 {
+		opts.AuditMaxAge = DefaultAuditMaxAge
+	}
+	if opts.AuditMaxBytes <= 0 {
+		opts.AuditMaxBytes = DefaultAuditMaxBytes
+	}
 	h := &Handler{hub: opts.Hub, auth: opts.Auth, log: opts.Logger,
-		idem:  newIdempotency(opts.DB, 10*time.Minute),
+		idem:  newIdempotency(opts.DB, opts.IdempotencyWindow, opts.IdempotencyMaxBytes),
 		rate:  newLimiter(opts.RateLimit, opts.RateBurst),
-		audit: &auditLog{db: opts.DB}}
+		audit: newAuditLog(opts.DB, opts.AuditMaxAge, opts.AuditMaxBytes)}
 	h.ops = map[string]Operation{
 		"CIC.Discovery/Discover": {Scope: ScopeDevicesRead, Do: h.discover},
 		"CIC.Query/QueryStatus":  {Scope: ScopeDevicesRead, Do: h.queryStatus},
@@ -185,20 +204,48 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: "request budget exceeded; retry after " + wait.Round(time.Second).String()}, 0)
 		return
 	}
-	status, out := h.idem.do(ctx, caller.ClientID, req.Header.MessageID, op.Mutating, func() (int, []byte) {
-		payload, err := op.Do(ctx, caller, req.Payload)
+	k := idemKey{client: caller.ClientID, grant: caller.GrantID, message: req.Header.MessageID}
+	hash := requestHash(req.Header.Namespace, req.Header.Name, req.Payload)
+	status, out, err := h.idem.do(ctx, k, hash, op.Mutating, func() (int, []byte, bool) {
+		var a acted
+		payload, err := op.Do(context.WithValue(ctx, actedKey{}, &a), caller, req.Payload)
+		did := err == nil
+		if a.decided {
+			did = a.acted
+		}
 		if err != nil {
-			return h.errorBody(req.Header, err)
+			st, b := h.errorBody(req.Header, err)
+			return st, b, did
 		}
 		resp := Response{Header: responseHeader(req.Header, req.Header.Name+"Response"), Payload: payload}
 		b, err := json.Marshal(resp)
 		if err != nil {
 			h.log.Error("encode response", "op", key, "err", err)
-			return h.errorBody(req.Header, err)
+			st, b := h.errorBody(req.Header, err)
+			return st, b, did
 		}
-		return http.StatusOK, b
+		return http.StatusOK, b, did
 	})
+	if err != nil {
+		h.writeError(w, req.Header, err, 0)
+		return
+	}
 	writeRaw(w, status, out)
+}
+
+// acted lets an operation say whether it acted on anything (a Control
+// whose commands all failed validation did not). Only answers of messages
+// that acted are kept in the database; by default a mutating operation
+// acted when it succeeded.
+type acted struct{ decided, acted bool }
+
+type actedKey struct{}
+
+// setActed records whether the operation behind ctx acted.
+func setActed(ctx context.Context, did bool) {
+	if a, ok := ctx.Value(actedKey{}).(*acted); ok {
+		a.decided, a.acted = true, did
+	}
 }
 
 func responseHeader(in Header, name string) Header {

@@ -1,36 +1,70 @@
 package cic
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/json"
 	"sync"
 	"time"
 )
 
-// idempotency remembers answers for a window (10 minutes) keyed by partner
-// and messageId, so a partner that lost an answer can retry without the hub
-// acting twice. Mutating messages are kept in the database (a retry after a
-// restart must not switch the heating on twice); answers are also kept in
-// memory, bounded by size with the oldest dropped first: a read whose answer
-// was dropped is answered afresh, a mutating one from the database.
+// idempotency remembers answers for a window (default 10 minutes) keyed by
+// partner, grant and messageId, together with a hash of what was asked
+// (namespace, name, payload): a partner that lost an answer can retry
+// without the hub acting twice, a reused messageId with a different request
+// is refused instead of answered with another request's answer, and a
+// partner serving two households never gets one household's answer on the
+// other's token.
+//
+// Messages that acted (a Control that reached a device, a Subscribe...) are
+// kept in the database, bounded by age and size (a retry after a restart
+// must not switch the heating on twice); answers are also kept in memory,
+// bounded by size with the oldest dropped first: an answer dropped from
+// memory and not in the database is computed afresh, which is safe because
+// only messages that acted on nothing are not in the database.
 // Concurrent duplicates wait for the first one instead of running twice.
 type idempotency struct {
 	db       *sql.DB
 	window   time.Duration
 	maxBytes int
+	bound    *tableBound
 
-	mu        sync.Mutex
-	mem       map[idemKey]idemEntry
-	order     []idemKey // insertion order, oldest first, from head
-	head      int
-	memBytes  int
-	inflight  map[idemKey]*flight
-	lastSweep time.Time
+	mu       sync.Mutex
+	mem      map[idemKey]idemEntry
+	order    []idemKey // insertion order, oldest first, from head
+	head     int
+	memBytes int
+	inflight map[idemKey]*flight
 }
 
-type idemKey struct{ client, message string }
+type idemKey struct{ client, grant, message string }
+
+// reqHash identifies what a message asked.
+type reqHash [sha256.Size]byte
+
+// requestHash hashes namespace, name and payload. The payload is compacted
+// first, so a retry re-encoded with other whitespace is still the same
+// request.
+func requestHash(namespace, name string, payload []byte) reqHash {
+	h := sha256.New()
+	h.Write([]byte(namespace))
+	h.Write([]byte{0})
+	h.Write([]byte(name))
+	h.Write([]byte{0})
+	var buf bytes.Buffer
+	if json.Compact(&buf, payload) == nil {
+		payload = buf.Bytes()
+	}
+	h.Write(payload)
+	var out reqHash
+	h.Sum(out[:0])
+	return out
+}
 
 type idemEntry struct {
+	hash   reqHash
 	status int
 	body   []byte
 	at     time.Time
@@ -38,81 +72,99 @@ type idemEntry struct {
 
 type flight struct {
 	done   chan struct{}
+	hash   reqHash
 	status int
 	body   []byte
 }
+
+// errReused answers a messageId reused within the window for another
+// request.
+var errReused = invalid("messageId was already used for a different request; use a new messageId")
 
 // defaultIdemBytes bounds the answers kept in memory: a gateway has tens of
 // MB in all, and a busy partner's reads must not fill them.
 const defaultIdemBytes = 2 << 20
 
-func newIdempotency(db *sql.DB, window time.Duration) *idempotency {
+// Defaults of the database window: its age and total size.
+const (
+	DefaultIdempotencyWindow   = 10 * time.Minute
+	DefaultIdempotencyMaxBytes = 4 << 20
+)
+
+func newIdempotency(db *sql.DB, window time.Duration, maxDBBytes int64) *idempotency {
 	return &idempotency{db: db, window: window, maxBytes: defaultIdemBytes,
-		mem: map[idemKey]idemEntry{}, inflight: map[idemKey]*flight{}}
+		mem: map[idemKey]idemEntry{}, inflight: map[idemKey]*flight{},
+		bound: &tableBound{db: db, table: "message_ids", timeCol: "created_at", orderCol: "created_at",
+			sizeExpr: "length(client_id) + length(grant_id) + length(message_id) + length(response) + 64",
+			maxAge:   window, maxBytes: maxDBBytes}}
 }
 
-// do returns the remembered answer for (client, message), or runs fn and
-// remembers its answer.
-func (m *idempotency) do(ctx context.Context, client, message string, persist bool, fn func() (int, []byte)) (int, []byte) {
-	k := idemKey{client, message}
+// do returns the remembered answer for k, or runs fn and remembers its
+// answer; in the database too when persist is set and fn reports that it
+// acted. A remembered answer to a different request (hash) is errReused.
+func (m *idempotency) do(ctx context.Context, k idemKey, hash reqHash, persist bool,
+	fn func() (status int, body []byte, acted bool)) (int, []byte, error) {
 	now := time.Now()
 	m.mu.Lock()
 	m.expireLocked(now)
 	if e, ok := m.mem[k]; ok && now.Sub(e.at) < m.window {
 		m.mu.Unlock()
-		return e.status, e.body
+		if e.hash != hash {
+			return 0, nil, errReused
+		}
+		return e.status, e.body, nil
 	}
 	if f, ok := m.inflight[k]; ok {
 		m.mu.Unlock()
+		if f.hash != hash {
+			return 0, nil, errReused
+		}
 		select {
 		case <-f.done:
-			return f.status, f.body
+			return f.status, f.body, nil
 		case <-ctx.Done():
-			return 499, nil
+			return 499, nil, nil
 		}
 	}
-	f := &flight{done: make(chan struct{})}
+	f := &flight{done: make(chan struct{}), hash: hash}
 	m.inflight[k] = f
-	sweep := persist && now.Sub(m.lastSweep) > time.Minute
-	if sweep {
-		m.lastSweep = now
-	}
 	m.mu.Unlock()
 
-	if sweep {
-		// Expired records go about once a minute, not on every request.
-		m.db.ExecContext(context.WithoutCancel(ctx), "DELETE FROM message_ids WHERE created_at < ?", //nolint:errcheck // best effort
-			now.Add(-m.window).UnixMilli())
-	}
 	if persist {
-		if status, body, ok := m.load(ctx, k, now); ok {
-			m.finish(k, f, status, body, now, false)
-			return status, body
+		if e, ok := m.load(ctx, k, now); ok {
+			m.finish(k, f, e, false)
+			if e.hash != hash {
+				return 0, nil, errReused
+			}
+			return e.status, e.body, nil
 		}
 	}
-	status, body := fn()
-	m.finish(k, f, status, body, now, persist)
-	return status, body
+	status, body, acted := fn()
+	m.finish(k, f, idemEntry{hash: hash, status: status, body: body, at: now}, persist && acted)
+	return status, body, nil
 }
 
-func (m *idempotency) finish(k idemKey, f *flight, status int, body []byte, at time.Time, persist bool) {
+func (m *idempotency) finish(k idemKey, f *flight, e idemEntry, persist bool) {
 	if persist {
 		// Background context: the answer is computed; the partner hanging
 		// up must not lose the record of what was done. A failed record only
 		// weakens a later retry to a second action; the answer stands.
-		m.db.ExecContext(context.Background(), `INSERT OR REPLACE INTO message_ids
-			(client_id, message_id, status, response, created_at) VALUES (?, ?, ?, ?, ?)`,
-			k.client, k.message, status, body, at.UnixMilli()) //nolint:errcheck // see above
+		_, err := m.db.ExecContext(context.Background(), `INSERT OR REPLACE INTO message_ids
+			(client_id, grant_id, message_id, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			k.client, k.grant, k.message, e.hash[:], e.status, e.body, e.at.UnixMilli())
+		if err == nil {
+			m.bound.wrote(context.Background(), len(k.client)+len(k.grant)+len(k.message)+len(e.body)+64, e.at)
+		}
 	}
 	m.mu.Lock()
-	f.status, f.body = status, body
+	f.status, f.body = e.status, e.body
 	if old, ok := m.mem[k]; ok {
 		m.memBytes -= len(old.body)
 	} else {
 		m.order = append(m.order, k)
 	}
-	m.mem[k] = idemEntry{status: status, body: body, at: at}
-	m.memBytes += len(body)
+	m.mem[k] = e
+	m.memBytes += len(e.body)
 	m.evictLocked()
 	delete(m.inflight, k)
 	m.mu.Unlock()
@@ -153,14 +205,17 @@ func (m *idempotency) dropHeadLocked() {
 	}
 }
 
-func (m *idempotency) load(ctx context.Context, k idemKey, now time.Time) (int, []byte, bool) {
-	var status int
-	var body []byte
+func (m *idempotency) load(ctx context.Context, k idemKey, now time.Time) (idemEntry, bool) {
+	var e idemEntry
+	var hash []byte
 	var at int64
-	err := m.db.QueryRowContext(ctx, `SELECT status, response, created_at FROM message_ids
-		WHERE client_id = ? AND message_id = ?`, k.client, k.message).Scan(&status, &body, &at)
-	if err != nil || now.Sub(time.UnixMilli(at)) >= m.window {
-		return 0, nil, false
+	err := m.db.QueryRowContext(ctx, `SELECT request_hash, status, response, created_at FROM message_ids
+		WHERE client_id = ? AND grant_id = ? AND message_id = ?`, k.client, k.grant, k.message).Scan(&hash, &e.status, &e.body, &at)
+	// An unreadable record counts as unknown, as after the window.
+	if err != nil || now.Sub(time.UnixMilli(at)) >= m.window || len(hash) != len(e.hash) {
+		return e, false
 	}
-	return status, body, true
+	copy(e.hash[:], hash)
+	e.at = time.UnixMilli(at)
+	return e, true
 }

@@ -2,6 +2,7 @@ package cic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -22,17 +23,34 @@ func idemDB(t *testing.T) *store.Store {
 	return st
 }
 
+func newTestIdem(t *testing.T, window time.Duration) *idempotency {
+	return newIdempotency(idemDB(t).DB(), window, DefaultIdempotencyMaxBytes)
+}
+
+var hashQ = requestHash("CIC.Query", "QueryStatus", []byte(`{"deviceIds":["a"]}`))
+
+func key(client, grant, msg string) idemKey {
+	return idemKey{client: client, grant: grant, message: msg}
+}
+
 func TestIdempotencyAnswersRetriesOnceAndPerPartner(t *testing.T) {
-	m := newIdempotency(idemDB(t).DB(), 10*time.Minute)
+	m := newTestIdem(t, 10*time.Minute)
 	ctx := context.Background()
 	var runs atomic.Int64
-	act := func() (int, []byte) { n := runs.Add(1); return 200, []byte(fmt.Sprintf("answer %d", n)) }
+	act := func() (int, []byte, bool) {
+		n := runs.Add(1)
+		return 200, []byte(fmt.Sprintf("answer %d", n)), true
+	}
 	// Concurrent duplicates run once.
 	var wg sync.WaitGroup
 	answers := make([]string, 8)
 	for i := range answers {
 		wg.Add(1)
-		go func() { defer wg.Done(); _, b := m.do(ctx, "A", "m1", true, act); answers[i] = string(b) }()
+		go func() {
+			defer wg.Done()
+			_, b, _ := m.do(ctx, key("A", "g1", "m1"), hashQ, true, act)
+			answers[i] = string(b)
+		}()
 	}
 	wg.Wait()
 	for _, a := range answers {
@@ -40,21 +58,79 @@ func TestIdempotencyAnswersRetriesOnceAndPerPartner(t *testing.T) {
 			t.Fatalf("answers %q: acted more than once", answers)
 		}
 	}
-	if _, b := m.do(ctx, "B", "m1", true, act); string(b) != "answer 2" {
+	if _, b, _ := m.do(ctx, key("B", "g9", "m1"), hashQ, true, act); string(b) != "answer 2" {
 		t.Fatalf("partner B got %q: messageIds are per partner", b)
 	}
 }
 
+func TestIdempotencyIsPerGrantSoHouseholdsNeverShareAnswers(t *testing.T) {
+	m := newTestIdem(t, 10*time.Minute)
+	ctx := context.Background()
+	_, a, _ := m.do(ctx, key("A", "grant-household-1", "m1"), hashQ, true, func() (int, []byte, bool) { return 200, []byte("household 1"), true })
+	_, b, err := m.do(ctx, key("A", "grant-household-2", "m1"), hashQ, true, func() (int, []byte, bool) { return 200, []byte("household 2"), true })
+	if err != nil || string(a) != "household 1" || string(b) != "household 2" {
+		t.Fatalf("same partner, two grants, one messageId: %q then %q (%v)", a, b, err)
+	}
+}
+
+func TestIdempotencyRefusesAReusedMessageIDForAnotherRequest(t *testing.T) {
+	st := idemDB(t)
+	ctx := context.Background()
+	control := requestHash("CIC.Control", "Control", []byte(`{"commands":[{"deviceId":"l","properties":{"power":true}}]}`))
+	for _, persist := range []bool{false, true} {
+		m := newIdempotency(st.DB(), 10*time.Minute, DefaultIdempotencyMaxBytes)
+		msg := fmt.Sprintf("m-%v", persist)
+		var runs int
+		m.do(ctx, key("A", "g", msg), hashQ, persist, func() (int, []byte, bool) { runs++; return 200, []byte("q"), true })
+		_, _, err := m.do(ctx, key("A", "g", msg), control, persist, func() (int, []byte, bool) { runs++; return 200, []byte("c"), true })
+		if !errors.Is(err, errReused) || runs != 1 {
+			t.Fatalf("persist=%v: reused messageId for Control: err %v, runs %d", persist, err, runs)
+		}
+		// The same request, re-encoded with other whitespace, is a retry.
+		same := requestHash("CIC.Query", "QueryStatus", []byte("{ \"deviceIds\" : [ \"a\" ] }"))
+		if _, b, err := m.do(ctx, key("A", "g", msg), same, persist, nil); err != nil || string(b) != "q" {
+			t.Fatalf("persist=%v: retry with other whitespace: %q %v", persist, b, err)
+		}
+	}
+	// After a restart (fresh memory) the database still knows the hash.
+	m := newIdempotency(st.DB(), 10*time.Minute, DefaultIdempotencyMaxBytes)
+	if _, _, err := m.do(ctx, key("A", "g", "m-true"), control, true, nil); !errors.Is(err, errReused) {
+		t.Fatalf("after restart: %v", err)
+	}
+}
+
+func TestIdempotencyKeepsOnlyMessagesThatActedInTheDatabase(t *testing.T) {
+	st := idemDB(t)
+	m := newIdempotency(st.DB(), 10*time.Minute, DefaultIdempotencyMaxBytes)
+	ctx := context.Background()
+	m.do(ctx, key("A", "g", "refused"), hashQ, true, func() (int, []byte, bool) { return 404, []byte("not found"), false })
+	m.do(ctx, key("A", "g", "done"), hashQ, true, func() (int, []byte, bool) { return 200, []byte("ok"), true })
+	var ids []string
+	rows, err := st.DB().Query("SELECT message_id FROM message_ids")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if len(ids) != 1 || ids[0] != "done" {
+		t.Fatalf("message_ids holds %v, want only the message that acted", ids)
+	}
+}
+
 func TestIdempotencyMemoryIsBoundedAndMutationsSurviveEviction(t *testing.T) {
-	m := newIdempotency(idemDB(t).DB(), 10*time.Minute)
+	m := newTestIdem(t, 10*time.Minute)
 	m.maxBytes = 10 << 10
 	ctx := context.Background()
 	body := make([]byte, 1000)
 	var runs atomic.Int64
-	act := func() (int, []byte) { runs.Add(1); return 200, body }
-	m.do(ctx, "A", "write-1", true, act)
+	act := func() (int, []byte, bool) { runs.Add(1); return 200, body, true }
+	m.do(ctx, key("A", "g", "write-1"), hashQ, true, act)
 	for i := range 500 {
-		m.do(ctx, "A", fmt.Sprintf("read-%d", i), false, act)
+		m.do(ctx, key("A", "g", fmt.Sprintf("read-%d", i)), hashQ, false, act)
 	}
 	if m.memBytes > m.maxBytes || len(m.mem) > 11 {
 		t.Fatalf("memory holds %d bytes in %d entries, bound %d", m.memBytes, len(m.mem), m.maxBytes)
@@ -64,25 +140,25 @@ func TestIdempotencyMemoryIsBoundedAndMutationsSurviveEviction(t *testing.T) {
 	}
 	before := runs.Load()
 	// The write was evicted from memory but answers from the database.
-	m.do(ctx, "A", "write-1", true, act)
+	m.do(ctx, key("A", "g", "write-1"), hashQ, true, act)
 	if runs.Load() != before {
 		t.Fatal("an evicted mutating message acted again")
 	}
 	// An evicted read is simply answered afresh.
-	m.do(ctx, "A", "read-0", false, act)
+	m.do(ctx, key("A", "g", "read-0"), hashQ, false, act)
 	if runs.Load() != before+1 {
 		t.Fatal("an evicted read was not answered afresh")
 	}
 }
 
 func TestIdempotencyForgetsAfterTheWindow(t *testing.T) {
-	m := newIdempotency(idemDB(t).DB(), 50*time.Millisecond)
+	m := newTestIdem(t, 50*time.Millisecond)
 	ctx := context.Background()
 	var runs atomic.Int64
-	act := func() (int, []byte) { runs.Add(1); return 200, []byte("x") }
-	m.do(ctx, "A", "m", true, act)
+	act := func() (int, []byte, bool) { runs.Add(1); return 200, []byte("x"), true }
+	m.do(ctx, key("A", "g", "m"), hashQ, true, act)
 	time.Sleep(80 * time.Millisecond)
-	m.do(ctx, "A", "m", true, act)
+	m.do(ctx, key("A", "g", "m"), hashQ, true, act)
 	if runs.Load() != 2 {
 		t.Fatalf("runs = %d: a messageId past the window must act again", runs.Load())
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/hubagent/hubagent/internal/device"
@@ -63,8 +64,13 @@ func (h *Handler) queryStatus(ctx context.Context, c Caller, raw json.RawMessage
 	if err := decodePayload(raw, &req); err != nil {
 		return nil, err
 	}
-	if len(req.DeviceIDs) < 1 || len(req.DeviceIDs) > 100 {
-		return nil, invalid("deviceIds must list 1 to 100 devices")
+	if len(req.DeviceIDs) < 1 || len(req.DeviceIDs) > MaxQueryIDs {
+		return nil, invalid("deviceIds must list 1 to %d devices", MaxQueryIDs)
+	}
+	for i, id := range req.DeviceIDs {
+		if err := CheckID("deviceIds["+strconv.Itoa(i)+"]", id); err != nil {
+			return nil, err
+		}
 	}
 	exposed, err := h.auth.Exposure(ctx, c)
 	if err != nil {
@@ -122,8 +128,15 @@ func (h *Handler) control(ctx context.Context, c Caller, raw json.RawMessage) (a
 	if err := decodePayload(raw, &req); err != nil {
 		return nil, err
 	}
-	if len(req.Commands) < 1 || len(req.Commands) > 50 {
-		return nil, invalid("commands must list 1 to 50 commands")
+	if len(req.Commands) < 1 || len(req.Commands) > MaxCommands {
+		return nil, invalid("commands must list 1 to %d commands", MaxCommands)
+	}
+	// Bounded before anything is looked up or stored.
+	for i, cmd := range req.Commands {
+		if err := checkCommand(i, cmd); err != nil {
+			setActed(ctx, false)
+			return nil, err
+		}
 	}
 	exposed, err := h.auth.Exposure(ctx, c)
 	if err != nil {
@@ -132,18 +145,20 @@ func (h *Handler) control(ctx context.Context, c Caller, raw json.RawMessage) (a
 	// Validate every command before sending any.
 	results := make([]ControlResult, len(req.Commands))
 	checked := make([]map[string]device.Value, len(req.Commands))
+	visible := make([]bool, len(req.Commands))
 	seen := map[string]bool{}
 	for i, cmd := range req.Commands {
 		results[i].DeviceID = cmd.DeviceID
 		var err error
-		if seen[cmd.DeviceID] {
-			err = invalid("device %s appears in more than one command", cmd.DeviceID)
-		} else if !h.hub.View(cmd.DeviceID, func(d *device.Device) {
-			if !exposed(d) {
+		if !h.hub.View(cmd.DeviceID, func(d *device.Device) {
+			if visible[i] = exposed(d); !visible[i] {
 				err = notFound(cmd.DeviceID)
 			}
 		}) {
 			err = notFound(cmd.DeviceID)
+		}
+		if err == nil && seen[cmd.DeviceID] {
+			err = invalid("device %s appears in more than one command", cmd.DeviceID)
 		}
 		seen[cmd.DeviceID] = true
 		if err == nil {
@@ -154,7 +169,8 @@ func (h *Handler) control(ctx context.Context, c Caller, raw json.RawMessage) (a
 		}
 	}
 	if len(req.Commands) == 1 && results[0].ErrorCode != "" {
-		h.audit.record(ctx, c, req.Commands, results, time.Now())
+		setActed(ctx, false)
+		h.audit.record(ctx, c, req.Commands, results, visible, time.Now())
 		return nil, errorOf(results[0])
 	}
 	// Send the valid ones concurrently; each waits for its device.
@@ -175,10 +191,11 @@ func (h *Handler) control(ctx context.Context, c Caller, raw json.RawMessage) (a
 			done <- i
 		}(i)
 	}
+	setActed(ctx, pending > 0)
 	for ; pending > 0; pending-- {
 		<-done
 	}
-	h.audit.record(ctx, c, req.Commands, results, time.Now())
+	h.audit.record(ctx, c, req.Commands, results, visible, time.Now())
 	if len(req.Commands) == 1 && results[0].ErrorCode != "" {
 		return nil, errorOf(results[0])
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,8 +21,10 @@ import (
 )
 
 // worker delivers one partner's outbox, one subscription at a time in
-// sequence order. Partners are independent: one that is down for an hour
-// delays nobody else.
+// sequence order, taking the partner's subscriptions in turn. Partners are
+// independent: one that is down for an hour delays nobody else; and so are
+// a partner's subscriptions: one whose callback fails backs off on its own
+// (subBackoff) while its siblings keep being delivered.
 type worker struct {
 	n        *Notifier
 	clientID string
@@ -34,7 +37,21 @@ type worker struct {
 	lastExpiry time.Time
 	lastRecord time.Time
 	lastOK     bool
+
+	backoff map[string]*subBackoff // by subscription id, while failing
+	lastSub string                 // delivered last, for taking turns
 }
+
+// subBackoff is one failing subscription's retry state.
+type subBackoff struct {
+	pause time.Duration
+	until time.Time
+}
+
+// retryTimeout bounds a POST to a callback that is already failing: a
+// callback that hangs rather than refuses holds its partner's worker for
+// this long per retry, not for the client's full timeout.
+const retryTimeout = 5 * time.Second
 
 func (n *Notifier) runCtx() context.Context {
 	n.mu.Lock()
@@ -72,7 +89,7 @@ func (n *Notifier) ensureWorker(ctx context.Context, clientID string) {
 		}
 		return
 	}
-	w := &worker{n: n, clientID: clientID, wake: make(chan struct{}, 1)}
+	w := &worker{n: n, clientID: clientID, wake: make(chan struct{}, 1), backoff: map[string]*subBackoff{}}
 	n.workers[clientID] = w
 	n.wg.Add(1)
 	go func() {
@@ -86,10 +103,11 @@ func (n *Notifier) ensureWorker(ctx context.Context, clientID string) {
 func (w *worker) run(ctx context.Context) {
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
-		more, err := w.safeRound(ctx)
-		wait := 5 * time.Second
+		more, wait, err := w.safeRound(ctx)
 		switch {
 		case err != nil:
+			// The outbox itself failed (not a callback): the whole
+			// partner waits.
 			w.n.failures.Add(1)
 			backoff = nextBackoff(backoff, w.n.opts.MinBackoff, w.n.opts.MaxBackoff)
 			wait = backoff
@@ -100,6 +118,9 @@ func (w *worker) run(ctx context.Context) {
 		default:
 			backoff = 0
 		}
+		if wait <= 0 || wait > 5*time.Second {
+			wait = 5 * time.Second
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -108,8 +129,9 @@ func (w *worker) run(ctx context.Context) {
 		case <-w.wake:
 			t.Stop()
 			if err != nil {
-				// A failing partner is retried on its backoff, not on
-				// every new event.
+				// A failing outbox is retried on its backoff, not on
+				// every new event. (A failing callback's subscription
+				// is skipped by round until its own backoff ends.)
 				t2 := time.NewTimer(wait)
 				select {
 				case <-ctx.Done():
@@ -136,7 +158,7 @@ func nextBackoff(prev, minB, maxB time.Duration) time.Duration {
 	return time.Duration(half + j.Int64())
 }
 
-func (w *worker) safeRound(ctx context.Context) (more bool, err error) {
+func (w *worker) safeRound(ctx context.Context) (more bool, wait time.Duration, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("notify: delivery panicked: %v", r)
@@ -156,20 +178,25 @@ type pending struct {
 }
 
 // round drops expired events, then sends the oldest run of same-named
-// events of the first subscription with anything pending. It reports
-// whether more may be waiting.
-func (w *worker) round(ctx context.Context) (bool, error) {
+// events of the next subscription (in turn after the one served last) that
+// has anything pending and is not backing off. It reports whether more may
+// be waiting, or else how long until a backing-off subscription is due.
+func (w *worker) round(ctx context.Context) (bool, time.Duration, error) {
 	// Expiry is checked every few seconds, not per POST: it is a write.
 	if time.Since(w.lastExpiry) > min(5*time.Second, w.n.opts.MaxAge) {
 		w.lastExpiry = time.Now()
 		if err := w.dropExpired(ctx); err != nil {
-			return false, err
+			return false, 0, err
 		}
 	}
+	subID, due, err := w.nextSubscription(ctx)
+	if err != nil || subID == "" {
+		return false, due, err
+	}
 	rows, err := w.n.db.QueryContext(ctx, `SELECT id, subscription_id, seq, name, payload, created_at FROM outbox
-		WHERE client_id = ? ORDER BY subscription_id, seq LIMIT ?`, w.clientID, w.n.opts.BatchSize)
+		WHERE client_id = ? AND subscription_id = ? ORDER BY seq LIMIT ?`, w.clientID, subID, w.n.opts.BatchSize)
 	if err != nil {
-		return false, fmt.Errorf("notify: read outbox: %w", err)
+		return false, 0, fmt.Errorf("notify: read outbox: %w", err)
 	}
 	var batch []pending
 	for rows.Next() {
@@ -177,48 +204,113 @@ func (w *worker) round(ctx context.Context) (bool, error) {
 		var created int64
 		if err := rows.Scan(&p.id, &p.subID, &p.seq, &p.name, &p.payload, &created); err != nil {
 			rows.Close()
-			return false, fmt.Errorf("notify: read outbox: %w", err)
+			return false, 0, fmt.Errorf("notify: read outbox: %w", err)
 		}
 		p.created = time.UnixMilli(created)
 		// One POST carries one subscription's consecutive events of one
 		// kind; DevicesChanged and AccountUnlinked travel alone.
-		if len(batch) > 0 && (p.subID != batch[0].subID || p.name != batch[0].name ||
-			p.name == EventDevicesChanged || p.name == EventAccountUnlinked) {
+		if len(batch) > 0 && (p.name != batch[0].name || p.name == EventDevicesChanged || p.name == EventAccountUnlinked) {
 			break
 		}
 		batch = append(batch, p)
 	}
 	rows.Close()
 	if len(batch) == 0 {
-		return false, nil
+		return true, 0, nil // acknowledged meanwhile
 	}
+	w.lastSub = subID
 	var callback, grantID string
 	var ended *int64
 	err = w.n.db.QueryRowContext(ctx, "SELECT callback_url, grant_id, ended_at FROM subscriptions WHERE id = ?",
-		batch[0].subID).Scan(&callback, &grantID, &ended)
+		subID).Scan(&callback, &grantID, &ended)
 	if err != nil {
 		// The subscription is gone (unsubscribed): its events go with it.
-		_, derr := w.n.db.ExecContext(ctx, "DELETE FROM outbox WHERE subscription_id = ?", batch[0].subID)
-		return true, derr
+		_, derr := w.n.db.ExecContext(ctx, "DELETE FROM outbox WHERE subscription_id = ?", subID)
+		w.n.forgetPending(w.clientID)
+		delete(w.backoff, subID)
+		return true, 0, derr
 	}
 	body, err := encodeNotification(batch)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
-	if err := w.post(ctx, callback, body); err != nil {
+	pctx := ctx
+	if b := w.backoff[subID]; b != nil {
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithTimeout(ctx, retryTimeout)
+		defer cancel()
+	}
+	if err := w.post(pctx, callback, body); err != nil {
+		if ctx.Err() != nil {
+			return false, 0, ctx.Err()
+		}
 		w.record(ctx, err)
-		return false, err
+		w.failed(subID, err)
+		return true, 0, nil // the partner's other subscriptions go on
 	}
+	delete(w.backoff, subID)
 	w.record(ctx, nil)
 	if err := w.ack(ctx, batch); err != nil {
-		return false, err
+		return false, 0, err
 	}
 	if batch[len(batch)-1].name == EventAccountUnlinked {
 		// The partner has heard the last word of this subscription.
-		w.n.db.ExecContext(ctx, "DELETE FROM subscriptions WHERE id = ? AND ended_at IS NOT NULL", batch[0].subID) //nolint:errcheck // cleanup
+		w.n.db.ExecContext(ctx, "DELETE FROM subscriptions WHERE id = ? AND ended_at IS NOT NULL", subID) //nolint:errcheck // cleanup
 	}
 	w.n.delivered.Add(uint64(len(batch)))
-	return true, nil
+	w.n.pendingDone(w.clientID, len(batch))
+	return true, 0, nil
+}
+
+// nextSubscription picks the subscription to serve: the first with pending
+// events after the one served last, wrapping around, skipping those
+// backing off. With none ready, it returns how long until the first
+// backing-off one is due (0: nothing pending at all).
+func (w *worker) nextSubscription(ctx context.Context) (string, time.Duration, error) {
+	now := time.Now()
+	var due time.Duration
+	after, wrapped := w.lastSub, false
+	for range w.n.opts.MaxSubscriptionsPerPartner + len(w.backoff) + 2 {
+		var id string
+		err := w.n.db.QueryRowContext(ctx, `SELECT subscription_id FROM outbox WHERE client_id = ? AND subscription_id > ?
+			ORDER BY subscription_id LIMIT 1`, w.clientID, after).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			if wrapped || after == "" {
+				return "", due, nil
+			}
+			after, wrapped = "", true
+			continue
+		}
+		if err != nil {
+			return "", 0, fmt.Errorf("notify: read outbox: %w", err)
+		}
+		if wrapped && id > w.lastSub {
+			return "", due, nil // went all the way round
+		}
+		b := w.backoff[id]
+		if b == nil || !now.Before(b.until) {
+			return id, 0, nil
+		}
+		if d := b.until.Sub(now); due == 0 || d < due {
+			due = d
+		}
+		after = id
+	}
+	return "", due, nil
+}
+
+// failed puts a subscription whose callback failed on its own backoff.
+func (w *worker) failed(subID string, err error) {
+	w.n.failures.Add(1)
+	b := w.backoff[subID]
+	if b == nil {
+		b = &subBackoff{}
+		w.backoff[subID] = b
+	}
+	b.pause = nextBackoff(b.pause, w.n.opts.MinBackoff, w.n.opts.MaxBackoff)
+	b.until = time.Now().Add(b.pause)
+	w.n.log.Warn("notify: delivery failed; retrying", "partner", w.clientID, "subscription", subID,
+		"retry_in", b.pause.Round(time.Millisecond), "err", err)
 }
 
 // ack deletes a delivered batch: one subscription's consecutive sequence
@@ -380,6 +472,7 @@ func (w *worker) dropExpired(ctx context.Context) error {
 	}
 	k, _ := res.RowsAffected()
 	if k > 0 {
+		w.n.pendingDone(w.clientID, int(k))
 		w.n.db.ExecContext(ctx, `INSERT INTO partner_delivery (client_id, dropped) VALUES (?, ?)
 			ON CONFLICT(client_id) DO UPDATE SET dropped = partner_delivery.dropped + excluded.dropped`, w.clientID, k) //nolint:errcheck // a counter
 		w.n.dropped.Add(uint64(k))

@@ -66,7 +66,12 @@ type Options struct {
 	BatchSize int
 	// SubscriptionTTL is how long a subscription lives (default 365 days).
 	SubscriptionTTL time.Duration
-	Logger          *slog.Logger
+	// MaxSubscriptionsPerGrant and MaxSubscriptionsPerPartner cap live
+	// subscriptions (defaults 16 and 64); MaxPendingPerPartner caps a
+	// partner's undelivered events, the oldest dropped past it (default
+	// 10,000).
+	MaxSubscriptionsPerGrant, MaxSubscriptionsPerPartner, MaxPendingPerPartner int
+	Logger                                                                     *slog.Logger
 }
 
 // Notifier owns subscriptions, the outbox and the delivery workers.
@@ -87,6 +92,12 @@ type Notifier struct {
 
 	expoMu    sync.Mutex
 	expoCache map[string]expoEntry // by grant id
+
+	subMu sync.Mutex // serialises Subscribe: caps and de-duplication
+
+	pendMu  sync.Mutex
+	pending map[string]int // undelivered events per partner, as far as known
+	trimLog map[string]time.Time
 
 	delivered, dropped, failures atomic.Uint64
 	ready                        chan struct{} // closed once Run follows changes
@@ -120,6 +131,15 @@ func New(opts Options) (*Notifier, error) {
 	if opts.SubscriptionTTL <= 0 {
 		opts.SubscriptionTTL = 365 * 24 * time.Hour
 	}
+	if opts.MaxSubscriptionsPerGrant <= 0 {
+		opts.MaxSubscriptionsPerGrant = DefaultMaxSubscriptionsPerGrant
+	}
+	if opts.MaxSubscriptionsPerPartner <= 0 {
+		opts.MaxSubscriptionsPerPartner = DefaultMaxSubscriptionsPerPartner
+	}
+	if opts.MaxPendingPerPartner <= 0 {
+		opts.MaxPendingPerPartner = DefaultMaxPendingPerPartner
+	}
 	roots, err := x509.SystemCertPool()
 	if err != nil || roots == nil {
 		roots = x509.NewCertPool()
@@ -135,7 +155,7 @@ func New(opts Options) (*Notifier, error) {
 	}
 	return &Notifier{opts: opts, db: opts.DB, hub: opts.Hub, log: opts.Logger, roots: roots,
 		workers: map[string]*worker{}, expoCache: map[string]expoEntry{}, ready: make(chan struct{}),
-		toWake: map[string]bool{}}, nil
+		toWake: map[string]bool{}, pending: map[string]int{}, trimLog: map[string]time.Time{}}, nil
 }
 
 // Run installs the outbox hook on the hub's state writer, follows device

@@ -115,6 +115,9 @@ func (n *Notifier) stateHook(ctx context.Context, tx *sql.Tx, batch []store.Chan
 	if err := insertRows(ctx, tx, rows); err != nil {
 		return err
 	}
+	if err := n.boundOutbox(ctx, tx, rows); err != nil {
+		return err
+	}
 	// The workers to wake after the commit; the rows say whose they are, so
 	// no query is needed on this path.
 	n.wakeMu.Lock()
@@ -182,8 +185,10 @@ func (n *Notifier) wake(clients map[string]bool) {
 // inSubsTx runs fn in a transaction with the live subscriptions loaded in
 // it, inserts the outbox rows fn returns (numbered in that transaction) and
 // commits.
-// It returns the partners that got events.
-func inSubsTx(ctx context.Context, db *sql.DB, what string, fn func(tx *sql.Tx, subs []*activeSub) ([]outboxRow, error)) (map[string]bool, error) {
+// It returns the partners that got events. bound, if set, keeps the
+// outbox within its per-partner bound in the same transaction.
+func inSubsTx(ctx context.Context, db *sql.DB, what string, fn func(tx *sql.Tx, subs []*activeSub) ([]outboxRow, error),
+	bound func(context.Context, *sql.Tx, []outboxRow) error) (map[string]bool, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("notify: %s: %w", what, err)
@@ -199,6 +204,11 @@ func inSubsTx(ctx context.Context, db *sql.DB, what string, fn func(tx *sql.Tx, 
 	}
 	if err := insertRows(ctx, tx, rows); err != nil {
 		return nil, err
+	}
+	if bound != nil {
+		if err := bound(ctx, tx, rows); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("notify: %s: %w", what, err)
@@ -242,7 +252,7 @@ func (n *Notifier) deviceEvent(ctx context.Context, e hub.Event) error {
 			rows = append(rows, outboxRow{sub: s, name: EventDevicesChanged, payload: b})
 		}
 		return rows, nil
-	})
+	}, n.boundOutbox)
 	n.wake(clients)
 	return err
 }
@@ -277,7 +287,7 @@ func (n *Notifier) ExposureChanged(ctx context.Context, grantID string, added, r
 			rows = append(rows, outboxRow{sub: s, name: EventDevicesChanged, payload: b})
 		}
 		return rows, nil
-	})
+	}, n.boundOutbox)
 	n.wake(clients)
 	return err
 }
@@ -285,7 +295,7 @@ func (n *Notifier) ExposureChanged(ctx context.Context, grantID string, added, r
 // GrantRevoked ends a grant's subscriptions: each gets AccountUnlinked
 // queued (its last event) and stops receiving anything else.
 func (n *Notifier) GrantRevoked(ctx context.Context, grantID, reason string) error {
-	clients, err := queueUnlinked(ctx, n.db, grantID, reason)
+	clients, err := queueUnlinked(ctx, n.db, grantID, reason, n.boundOutbox)
 	n.wake(clients)
 	return err
 }
@@ -295,11 +305,12 @@ func (n *Notifier) GrantRevoked(ctx context.Context, grantID, reason string) err
 // removes a partner while no agent runs: the agent delivers at its next
 // start.
 func QueueUnlinked(ctx context.Context, db *sql.DB, grantID, reason string) error {
-	_, err := queueUnlinked(ctx, db, grantID, reason)
+	_, err := queueUnlinked(ctx, db, grantID, reason, nil)
 	return err
 }
 
-func queueUnlinked(ctx context.Context, db *sql.DB, grantID, reason string) (map[string]bool, error) {
+func queueUnlinked(ctx context.Context, db *sql.DB, grantID, reason string,
+	bound func(context.Context, *sql.Tx, []outboxRow) error) (map[string]bool, error) {
 	return inSubsTx(ctx, db, "unlink", func(tx *sql.Tx, subs []*activeSub) ([]outboxRow, error) {
 		var rows []outboxRow
 		for _, s := range subs {
@@ -313,5 +324,5 @@ func queueUnlinked(ctx context.Context, db *sql.DB, grantID, reason string) (map
 			return nil, fmt.Errorf("notify: unlink: %w", err)
 		}
 		return rows, nil
-	})
+	}, bound)
 }

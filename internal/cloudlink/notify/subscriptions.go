@@ -84,11 +84,9 @@ func (n *Notifier) subscribe(ctx context.Context, c cic.Caller, raw json.RawMess
 			return nil, badRequest("unknown event %q", e)
 		}
 	}
-	if len(req.DeviceIDs) > 1000 {
-		return nil, badRequest("deviceIds lists more than 1000 devices")
-	}
-	if req.DeviceIDs == nil {
-		req.DeviceIDs = []string{}
+	devices, err := checkSubscribeRequest(&req)
+	if err != nil {
+		return nil, err
 	}
 	p, err := n.opts.Partners.Partner(ctx, c.ClientID)
 	if err != nil {
@@ -98,15 +96,30 @@ func (n *Notifier) subscribe(ctx context.Context, c cic.Caller, raw json.RawMess
 		return nil, err
 	}
 	events := slices.Compact(slices.Sorted(slices.Values(req.Events)))
+	now := time.Now()
+	expires := now.Add(n.opts.SubscriptionTTL)
+	ev, _ := json.Marshal(events)    // []string marshals
+	devs, _ := json.Marshal(devices) // []string marshals
+	n.subMu.Lock()
+	defer n.subMu.Unlock()
+	id, found, err := existingSubscription(ctx, n.db, c, req.CallbackURL, string(ev), string(devs), now)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		if _, err := n.db.ExecContext(ctx, "UPDATE subscriptions SET expires_at = ? WHERE id = ?", expires.UnixMilli(), id); err != nil {
+			return nil, fmt.Errorf("notify: renew subscription: %w", err)
+		}
+		return SubscribeResponse{SubscriptionID: id, Events: events, ExpiresAt: expires.UnixMilli()}, nil
+	}
+	if err := n.checkSubscriptionCaps(ctx, c, now); err != nil {
+		return nil, err
+	}
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("notify: subscription id: %w", err)
 	}
-	id := "sub_" + hex.EncodeToString(b[:])
-	now := time.Now()
-	expires := now.Add(n.opts.SubscriptionTTL)
-	ev, _ := json.Marshal(events)          // []string marshals
-	devs, _ := json.Marshal(req.DeviceIDs) // []string marshals
+	id = "sub_" + hex.EncodeToString(b[:])
 	_, err = n.db.ExecContext(ctx, `INSERT INTO subscriptions
 		(id, client_id, user_id, grant_id, callback_url, events, device_ids, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -132,6 +145,9 @@ func (n *Notifier) unsubscribe(ctx context.Context, c cic.Caller, raw json.RawMe
 	if req.SubscriptionID == "" {
 		return nil, badRequest("subscriptionId is missing")
 	}
+	if len(req.SubscriptionID) > cic.MaxIDLen {
+		return nil, badRequest("subscriptionId is longer than %d bytes", cic.MaxIDLen)
+	}
 	tx, err := n.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("notify: unsubscribe: %w", err)
@@ -152,6 +168,7 @@ func (n *Notifier) unsubscribe(ctx context.Context, c cic.Caller, raw json.RawMe
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("notify: unsubscribe: %w", err)
 	}
+	n.forgetPending(c.ClientID)
 	return struct{}{}, nil
 }
 
