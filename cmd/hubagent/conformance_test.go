@@ -209,3 +209,26 @@ func TestConformanceKitPassesAgainstTheAgent(t *testing.T) {
 		})
 	}
 }
+
+func TestConformanceUsageErrorsExit2(t *testing.T) {
+	base := []string{"conformance", "--client-id", "c", "--redirect-uri", testRedirect}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no target", append(base, "--username", "u", "--password", "p"), "--target"},
+		{"plain http", append(base, "--target", "http://127.0.0.1:1", "--username", "u", "--password", "p"), "https"},
+		{"no credentials", append(base, "--target", "https://127.0.0.1:1"), "--refresh-token"},
+		{"both credentials", append(base, "--target", "https://127.0.0.1:1", "--username", "u", "--password", "p", "--refresh-token", "r"), "not both"},
+		{"callback half", append(base, "--target", "https://127.0.0.1:1", "--refresh-token", "r", "--callback-listen", "127.0.0.1:0"), "go together"},
+		{"ca and insecure", append(base, "--target", "https://127.0.0.1:1", "--refresh-token", "r", "--insecure", "--ca-file", "x"), "not both"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errOut, code := hubagent(t, t.TempDir(), tc.args...)
+			if code != 2 || !strings.Contains(errOut, tc.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+				t.Fatalf("exit %d, stderr %q (want 2 and one line naming %q)", code, errOut, tc.want)
+			}
+		})
+	}
+}

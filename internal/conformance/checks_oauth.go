@@ -181,8 +181,8 @@ func linkChecks() []check {
 				ml.answer, ml.raw = t, raw
 				got := strings.Join(a.trace, ", ") + fmt.Sprintf("; token endpoint HTTP %d", status)
 				if err != nil || status != http.StatusOK || t.AccessToken == "" {
-					r.linkErr = fmt.Errorf("code exchange: HTTP %d %s %v", status, clip(raw, 200), err)
-					return failed("the code exchange failed", sent+"; POST "+pathToken+" grant_type=authorization_code with code_verifier", got+" "+clip(raw, 200))
+					r.linkErr = fmt.Errorf("code exchange: HTTP %d %s %v", status, tokenText(raw, 200), err)
+					return failed("the code exchange failed", sent+"; POST "+pathToken+" grant_type=authorization_code with code_verifier", got+" "+tokenText(raw, 200))
 				}
 				r.main = newLink(t)
 				r.firstTok, r.firstExp = t.AccessToken, r.main.obtained.Add(time.Duration(r.main.expiresIn)*time.Second)
@@ -345,7 +345,7 @@ func linkChecks() []check {
 
 // wantGrantError checks an OAuth error answer.
 func wantGrantError(status int, t tokenAnswer, raw []byte, err error, wantStatus int, wantCode, sent string) outcome {
-	got := fmt.Sprintf("HTTP %d %s", status, clip(raw, 200))
+	got := fmt.Sprintf("HTTP %d %s", status, tokenText(raw, 200))
 	switch {
 	case err != nil:
 		return failed("no answer", sent, err.Error())

@@ -91,7 +91,7 @@ func queryChecks() []check {
 					problems = append(problems, "no item for the unknown id")
 				case items[iu].ErrorCode != "DEVICE_NOT_FOUND":
 					problems = append(problems, fmt.Sprintf("the unknown id has errorCode %q, want DEVICE_NOT_FOUND", items[iu].ErrorCode))
-				case items[iu].State != nil && len(items[iu].State) > 0:
+				case len(items[iu].State) > 0:
 					problems = append(problems, "the unknown id has a state")
 				}
 				if ik < 0 || items[ik].ErrorCode != "" {

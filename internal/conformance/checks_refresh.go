@@ -29,7 +29,7 @@ func refreshChecks() []check {
 				previous = r.main.refresh
 				sent := "grant_type=refresh_token with the link's refresh token"
 				status, t, raw, err := r.refreshOnce(previous)
-				got := fmt.Sprintf("HTTP %d %s", status, clip(raw, 160))
+				got := fmt.Sprintf("HTTP %d %s", status, tokenText(raw, 160))
 				if err != nil || status != http.StatusOK || t.AccessToken == "" {
 					return failed("refresh failed", sent, got)
 				}
@@ -57,7 +57,7 @@ func refreshChecks() []check {
 				}
 				sent := "grant_type=refresh_token with the previous refresh token, its successor unused"
 				status, t, raw, err := r.refreshOnce(previous)
-				got := fmt.Sprintf("HTTP %d %s", status, clip(raw, 160))
+				got := fmt.Sprintf("HTTP %d %s", status, tokenText(raw, 160))
 				if err != nil || status != http.StatusOK || t.AccessToken == "" {
 					return failed("the previous refresh token was refused while its successor was unused", sent, got)
 				}
@@ -134,7 +134,7 @@ func destructiveChecks() []check {
 				}
 				status, t, raw, err := r.exchange(a.code, r.opts.RedirectURI, a.pkce.verifier, how)
 				if err != nil || status != http.StatusOK || t.AccessToken == "" {
-					return failed("the first exchange failed", "POST "+pathToken+" by "+method, fmt.Sprintf("HTTP %d %s", status, clip(raw, 200)))
+					return failed("the first exchange failed", "POST "+pathToken+" by "+method, fmt.Sprintf("HTTP %d %s", status, tokenText(raw, 200)))
 				}
 				status, t, raw, err = r.exchange(a.code, r.opts.RedirectURI, a.pkce.verifier, how)
 				return wantGrantError(status, t, raw, err, http.StatusBadRequest, "invalid_grant", "the same code a second time ("+method+")")
@@ -166,14 +166,14 @@ func destructiveChecks() []check {
 				}
 				sent := "R0 → R1; R0 again → R1'; R1' → R2; then R0 (reuse), R2, and R2's access token"
 				status, t, raw, err := r.refreshOnce(r0)
-				steps = append(steps, fmt.Sprintf("R0 reused → HTTP %d %s", status, clip(raw, 100)))
+				steps = append(steps, fmt.Sprintf("R0 reused → HTTP %d %s", status, tokenText(raw, 100)))
 				if o := wantGrantError(status, t, raw, err, http.StatusBadRequest, "invalid_grant", sent); o.status != Pass {
 					o.problem = "the reused refresh token was not refused: " + o.problem
 					o.got = strings.Join(steps, ", ")
 					return o
 				}
 				status, _, raw, _ = r.refreshOnce(t2.RefreshToken)
-				steps = append(steps, fmt.Sprintf("R2 → HTTP %d %s", status, clip(raw, 100)))
+				steps = append(steps, fmt.Sprintf("R2 → HTTP %d %s", status, tokenText(raw, 100)))
 				if status == http.StatusOK {
 					return failed("the grant was not revoked: its newest refresh token still works", sent, strings.Join(steps, ", "))
 				}
@@ -193,12 +193,12 @@ func destructiveChecks() []check {
 				}
 				sent := "POST " + pathRevoke + " token=<refresh token>"
 				status, _, raw, err := r.tokenRequest(pathRevoke, url.Values{"token": {l.refresh}, "token_type_hint": {"refresh_token"}}, authBasic, r.opts.ClientSecret)
-				got := fmt.Sprintf("revoke HTTP %d %s", status, clip(raw, 100))
+				got := fmt.Sprintf("revoke HTTP %d %s", status, tokenText(raw, 100))
 				if err != nil || status != http.StatusOK {
 					return failed("revocation not accepted", sent, got)
 				}
 				status, t, raw, err := r.refreshOnce(l.refresh)
-				got += fmt.Sprintf("; refresh HTTP %d %s", status, clip(raw, 100))
+				got += fmt.Sprintf("; refresh HTTP %d %s", status, tokenText(raw, 100))
 				if o := wantGrantError(status, t, raw, err, http.StatusBadRequest, "invalid_grant", sent); o.status != Pass {
 					return failed("the revoked refresh token: "+o.problem, sent, got)
 				}

@@ -261,7 +261,7 @@ func (r *run) refreshLink(l *link) error {
 		return fmt.Errorf("refresh: %w", err)
 	}
 	if status != http.StatusOK || t.AccessToken == "" {
-		return fmt.Errorf("refresh: HTTP %d %s", status, clip(raw, 200))
+		return fmt.Errorf("refresh: HTTP %d %s", status, tokenText(raw, 200))
 	}
 	nl := newLink(t)
 	if nl.refresh == "" {

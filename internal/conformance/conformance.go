@@ -165,7 +165,6 @@ type run struct {
 	devices  []wireDevice
 	ctl      *controlTarget // the device and property that confirms Control
 	cb       *callbackServer
-	cbErr    error
 	subID    string
 }
 

@@ -181,7 +181,7 @@ func (r *run) newExtraLink(b *browser, scope string) (*link, error) {
 		return nil, err
 	}
 	if status != http.StatusOK || t.AccessToken == "" {
-		return nil, fmt.Errorf("code exchange: HTTP %d %s", status, clip(raw, 200))
+		return nil, fmt.Errorf("code exchange: HTTP %d %s", status, tokenText(raw, 200))
 	}
 	return newLink(t), nil
 }

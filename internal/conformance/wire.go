@@ -141,11 +141,18 @@ func clip(b []byte, n int) string {
 	return s
 }
 
-// jsonText renders a value compactly for a check's detail.
-func jsonText(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
+// tokenText words a token endpoint answer for a report without the
+// credentials in it: tokens are replaced by their length.
+func tokenText(raw []byte, n int) string {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return clip(raw, n)
 	}
-	return clip(b, 200)
+	for _, k := range []string{"access_token", "refresh_token", "id_token"} {
+		if s, ok := m[k].(string); ok {
+			m[k] = fmt.Sprintf("[%d characters]", len(s))
+		}
+	}
+	b, _ := json.Marshal(m) // plain values
+	return clip(b, n)
 }
