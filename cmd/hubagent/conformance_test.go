@@ -232,3 +232,48 @@ func TestConformanceUsageErrorsExit2(t *testing.T) {
 		})
 	}
 }
+
+// TestConformanceKitSpendsOneSignInAndRunsFromARefreshToken: a refused
+// sign-in is never retried (four runs with a wrong password stay under the
+// agent's lockout of five, so the right password still links), and a run
+// from a refresh token obtained elsewhere passes what it can run.
+func TestConformanceKitSpendsOneSignInAndRunsFromARefreshToken(t *testing.T) {
+	w := newCICWorld(t, "")
+	id, secret := kitPartner(t, w.dir, "Kit sign-in")
+	for i := 0; i < 4; i++ {
+		args := []string{"conformance", "--target", "https://" + w.ag.api, "--client-id", id, "--client-secret", secret,
+			"--redirect-uri", testRedirect, "--username", "alice", "--password", "wrong password", "--insecure", "--json"}
+		out, _, code := hubagent(t, t.TempDir(), args...)
+		var rep kitReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 {
+			t.Fatalf("wrong password run %d: exit %d %v", i, code, err)
+		}
+		for _, c := range rep.Checks {
+			if c.ID == "oauth.code-flow" && (c.Status != "fail" || !strings.Contains(c.Detail, "sign-in refused")) {
+				t.Fatalf("code-flow with a wrong password: %s %s", c.Status, c.Detail)
+			}
+		}
+	}
+	rep, code, _ := runKit(t, w.ag.api, id, secret)
+	if code != 0 || rep.Summary.Failed != 0 {
+		t.Fatalf("after four refused runs the right password did not link: exit %d%s", code, rep.details("fail"))
+	}
+
+	p := linkPartner(t, w.dir, w.ag.api, "Kit refresh", "devices.read devices.control subscriptions",
+		[]string{e2eLampID, e2eMuteID, sensorID, ghostID}, "--config", "hubagent.toml")
+	tok, err := p.ts.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := hubagent(t, t.TempDir(), "conformance", "--target", "https://"+w.ag.api, "--client-id", p.clientID,
+		"--client-secret", p.secret, "--redirect-uri", testRedirect, "--refresh-token", tok.RefreshToken, "--insecure", "--json")
+	var fromRefresh kitReport
+	if err := json.Unmarshal([]byte(out), &fromRefresh); err != nil || code != 0 || fromRefresh.Summary.Failed != 0 || fromRefresh.Summary.Passed < 30 {
+		t.Fatalf("--refresh-token run: exit %d %v %q %+v%s", code, err, errOut, fromRefresh.Summary, fromRefresh.details("fail"))
+	}
+	for _, c := range fromRefresh.Checks {
+		if c.Status == "skip" && !strings.Contains(c.Detail, "--refresh-token") && !strings.Contains(c.Detail, "--callback") {
+			t.Errorf("%s skipped for another reason: %s", c.ID, c.Detail)
+		}
+	}
+}

@@ -137,10 +137,9 @@ func metadataChecks() []check {
 
 // mainLink is what the linking checks found, for the checks after them.
 type mainLink struct {
-	browser *browser
-	auth    *authorization
-	answer  tokenAnswer
-	raw     []byte
+	auth   *authorization
+	answer tokenAnswer
+	raw    []byte
 }
 
 func (r *run) passwordMode() bool { return r.opts.RefreshToken == "" }
@@ -169,13 +168,16 @@ func linkChecks() []check {
 					r.main, r.firstTok, r.firstExp = l, l.access, l.obtained.Add(time.Duration(l.expiresIn)*time.Second)
 					return skipped("--refresh-token given: linked from it, the code flow is not exercised")
 				}
-				ml.browser = r.newBrowser()
-				a, err := r.authorize(ml.browser, allScopes)
+				a, err := r.authorize(allScopes)
 				ml.auth = a
 				sent := "GET " + pathAuthorize + " (response_type=code, S256 challenge, scope " + allScopes + "), then the forms"
 				if err != nil {
 					r.linkErr = err
-					return failed(err.Error(), sent, strings.Join(a.trace, ", "))
+					var trace []string
+					if a != nil {
+						trace = a.trace
+					}
+					return failed(err.Error(), sent, strings.Join(trace, ", "))
 				}
 				status, t, raw, err := r.exchange(a.code, r.opts.RedirectURI, a.pkce.verifier, authBasic)
 				ml.answer, ml.raw = t, raw
@@ -276,11 +278,7 @@ func linkChecks() []check {
 				wrong := strings.TrimRight(r.opts.RedirectURI, "/") + "/conformance-not-registered"
 				u := r.authorizeURL(wrong, allScopes, randomString(8), newPKCE())
 				req, _ := http.NewRequest(http.MethodGet, u, nil)
-				b := ml.browser
-				if b == nil {
-					b = r.newBrowser()
-				}
-				resp, err := b.hc.Do(req.WithContext(r.ctx))
+				resp, err := r.browser().hc.Do(req.WithContext(r.ctx))
 				sent := "GET " + pathAuthorize + " with redirect_uri=" + wrong
 				if err != nil {
 					return failed("no answer", sent, err.Error())
@@ -302,7 +300,7 @@ func linkChecks() []check {
 				if o, ok := needForms(r); !ok {
 					return o
 				}
-				a, err := r.authorize(ml.browser, allScopes)
+				a, err := r.authorize(allScopes)
 				if err != nil {
 					return failed("no second code: "+err.Error(), "", "")
 				}
@@ -315,7 +313,7 @@ func linkChecks() []check {
 				if o, ok := needForms(r); !ok {
 					return o
 				}
-				a, err := r.authorize(ml.browser, allScopes)
+				a, err := r.authorize(allScopes)
 				if err != nil {
 					return failed("no code: "+err.Error(), "", "")
 				}

@@ -75,15 +75,14 @@ func refreshChecks() []check {
 // (username/password runs only: with --refresh-token there is one link,
 // and these would end it).
 func destructiveChecks() []check {
-	var b *browser
 	extra := func(r *run, scope string) (*link, outcome, bool) {
 		if !r.passwordMode() {
 			return nil, skipped("--refresh-token given: this check ends a link, and the kit has only the one given"), false
 		}
-		if b == nil {
-			b = r.newBrowser()
+		if r.signInRefused != nil {
+			return nil, skipped("the sign-in was refused earlier in this run, and the kit does not try again: " + r.signInRefused.Error()), false
 		}
-		l, err := r.newExtraLink(b, scope)
+		l, err := r.newExtraLink(scope)
 		if err != nil {
 			return nil, failed("could not link for this check: "+err.Error(), "the sign-in and consent forms", ""), false
 		}
@@ -121,10 +120,10 @@ func destructiveChecks() []check {
 				if !r.passwordMode() {
 					return skipped("--refresh-token given: no authorization requests are made")
 				}
-				if b == nil {
-					b = r.newBrowser()
+				if r.signInRefused != nil {
+					return skipped("the sign-in was refused earlier in this run, and the kit does not try again")
 				}
-				a, err := r.authorize(b, allScopes)
+				a, err := r.authorize(allScopes)
 				if err != nil {
 					return failed("no code: "+err.Error(), "", "")
 				}

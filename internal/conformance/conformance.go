@@ -158,14 +158,16 @@ type run struct {
 	hc   *http.Client // API calls: no redirects followed
 	msg  atomic.Int64
 
-	main     *link // the link the service checks use
-	linkErr  error // why there is no main link
-	firstTok string
-	firstExp time.Time
-	devices  []wireDevice
-	ctl      *controlTarget // the device and property that confirms Control
-	cb       *callbackServer
-	subID    string
+	b             *browser
+	signInRefused error // once refused, the password is never sent again
+	main          *link // the link the service checks use
+	linkErr       error // why there is no main link
+	firstTok      string
+	firstExp      time.Time
+	devices       []wireDevice
+	ctl           *controlTarget // the device and property that confirms Control
+	cb            *callbackServer
+	subID         string
 }
 
 // Run runs every check and returns the report. The error is for failures

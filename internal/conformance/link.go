@@ -17,14 +17,19 @@ import (
 // followed automatically (the redirect back to the partner is captured, not
 // visited).
 type browser struct {
-	hc       *http.Client
-	signedIn bool // a password was submitted once: never twice
+	hc *http.Client
 }
 
-func (r *run) newBrowser() *browser {
+// browser returns the run's one browser: every authorization request of a
+// run shares its session, so the household signs in once per run.
+func (r *run) browser() *browser {
+	if r.b != nil {
+		return r.b
+	}
 	jar, _ := cookiejar.New(nil) // cannot fail without options
-	return &browser{hc: &http.Client{Jar: jar, Transport: r.hc.Transport, Timeout: r.hc.Timeout,
+	r.b = &browser{hc: &http.Client{Jar: jar, Transport: r.hc.Transport, Timeout: r.hc.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return r.b
 }
 
 // randomString returns n random bytes, base64url.
@@ -72,8 +77,13 @@ func (r *run) isRedirectURI(u *url.URL) bool {
 
 // authorize drives the sign-in and consent forms for one authorization
 // request and returns the code captured at the redirect.
-func (r *run) authorize(b *browser, scope string) (*authorization, error) {
+func (r *run) authorize(scope string) (*authorization, error) {
+	if r.signInRefused != nil {
+		return nil, r.signInRefused
+	}
+	b := r.browser()
 	a := &authorization{state: randomString(12), pkce: newPKCE()}
+	submitted := false // a password goes at most once per request, and never after a refusal
 	next, err := http.NewRequest(http.MethodGet, r.authorizeURL(r.opts.RedirectURI, scope, a.state, a.pkce), nil)
 	if err != nil {
 		return nil, err
@@ -111,7 +121,8 @@ func (r *run) authorize(b *browser, scope string) (*authorization, error) {
 		}
 		switch resp.StatusCode {
 		case http.StatusTooManyRequests:
-			return a, fmt.Errorf("%w: the target throttles sign-ins (Retry-After %s); the kit does not retry", errSignIn, resp.Header.Get("Retry-After"))
+			r.signInRefused = fmt.Errorf("%w: the target throttles sign-ins (Retry-After %s); the kit does not retry", errSignIn, resp.Header.Get("Retry-After"))
+			return a, r.signInRefused
 		case http.StatusOK, http.StatusUnauthorized, http.StatusForbidden, http.StatusBadRequest:
 		default:
 			return a, fmt.Errorf("HTTP %d on %s: %s", resp.StatusCode, next.URL.Path, clip(body, 200))
@@ -129,13 +140,14 @@ func (r *run) authorize(b *browser, scope string) (*authorization, error) {
 		}
 		var vals url.Values
 		if f.hasPassword() {
-			if b.signedIn {
+			if submitted {
 				// The target showed the sign-in form again after a password:
-				// refused. Never try again: that spends the household's
-				// attempts towards the lockout.
-				return a, fmt.Errorf("%w (HTTP %d): %s", errSignIn, resp.StatusCode, clip(stripBody(body), 200))
+				// refused. Never try again in this run: that spends the
+				// household's attempts towards the lockout.
+				r.signInRefused = fmt.Errorf("%w (HTTP %d): %s", errSignIn, resp.StatusCode, clip(stripBody(body), 200))
+				return a, r.signInRefused
 			}
-			b.signedIn = true
+			submitted = true
 			vals = f.fill(r.opts.Username, r.opts.Password)
 		} else {
 			if resp.StatusCode != http.StatusOK {
@@ -171,8 +183,8 @@ func (r *run) exchange(code, redirectURI, verifier string, how clientAuth) (int,
 
 // newExtraLink makes another link by the forms (username/password runs
 // only) with the given scope.
-func (r *run) newExtraLink(b *browser, scope string) (*link, error) {
-	a, err := r.authorize(b, scope)
+func (r *run) newExtraLink(scope string) (*link, error) {
+	a, err := r.authorize(scope)
 	if err != nil {
 		return nil, err
 	}
