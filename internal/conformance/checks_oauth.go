@@ -264,10 +264,11 @@ func linkChecks() []check {
 					problems = append(problems, fmt.Sprintf("aud %v is not the client_id", c["aud"]))
 				}
 				got := "claims " + clip(raw, 300)
+				sent := "the first access token's payload, decoded (the signature is the target's to check)"
 				if len(problems) > 0 {
-					return failed(strings.Join(problems, "; "), "", got)
+					return failed(strings.Join(problems, "; "), sent, got)
 				}
-				return passed("", got)
+				return passed(sent, got)
 			}},
 		{id: "oauth.redirect-exact", group: "oauth",
 			requires: "a redirect_uri that is not exactly a registered one is refused without redirecting (profile §4 rules; RFC 6749 §4.1.2.1, RFC 9700 §4.1.3)",

@@ -217,7 +217,7 @@ func subscriptionChecks() []check {
 				if r.opts.CallbackHMACSecret != "" {
 					how = "X-CIC-Signature verified with --callback-hmac-secret"
 				}
-				return passed("", fmt.Sprintf("%d pushes, all with %s", len(ps), how))
+				return passed("Subscribe with callbackUrl "+r.opts.CallbackURL, fmt.Sprintf("%d pushes, all with %s", len(ps), how))
 			}},
 		{id: "subscription.unknown-subscription", group: "subscription",
 			requires: "Unsubscribe of an unknown subscriptionId is SUBSCRIPTION_NOT_FOUND, HTTP 404 (profile §3, §6.1)",

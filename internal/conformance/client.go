@@ -124,7 +124,10 @@ func (a answer) errorProblem(status int, code string) string {
 
 // newMsgID returns a fresh messageId (1-64 of [A-Za-z0-9_-], §2).
 func (r *run) newMsgID() string {
-	return fmt.Sprintf("conf-%d-%d", time.Now().UnixMilli(), r.msg.Add(1))
+	if r.runID == "" {
+		r.runID = randomString(6) // runs at once against one partner never share ids
+	}
+	return fmt.Sprintf("conf-%s-%d", r.runID, r.msg.Add(1))
 }
 
 // envelope builds a request body.

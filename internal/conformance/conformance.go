@@ -152,11 +152,12 @@ func (c check) detail(o outcome) string {
 
 // run is the state of one conformance run.
 type run struct {
-	ctx  context.Context
-	opts Options
-	base string
-	hc   *http.Client // API calls: no redirects followed
-	msg  atomic.Int64
+	ctx   context.Context
+	opts  Options
+	base  string
+	hc    *http.Client // API calls: no redirects followed
+	msg   atomic.Int64
+	runID string
 
 	b             *browser
 	signInRefused error // once refused, the password is never sent again
