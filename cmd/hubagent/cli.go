@@ -37,6 +37,7 @@ func commands() []command {
 		{"audit", "[--since DURATION|TIME] [--json]", "show the commands partners sent", cmdAudit},
 		{"partner", "add --name NAME --redirect-uri URI... [--public] [--json] | list [--json] | remove CLIENT_ID", "partner clouds allowed to link (OAuth clients)", cmdPartner},
 		{"user", "add NAME | passwd NAME [--password-stdin]", "household accounts for the sign-in page", cmdUser},
+		{"conformance", conformanceSynopsis, "test an endpoint of the cloud-to-cloud interface, check by check", cmdConformance},
 	}
 }
 
@@ -83,7 +84,7 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: hubagent COMMAND [flags]")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nEvery command takes --config FILE and --data DIR; run 'hubagent COMMAND --help' for its flags.")
 }

@@ -44,11 +44,13 @@ type QueryRequest struct {
 	DeviceIDs []string `json:"deviceIds"`
 }
 
-// QueryItem is one device's answer in QueryStatusResponse.
+// QueryItem is one device's answer in QueryStatusResponse. A known
+// device always carries state (§5.2), {} before it reported anything;
+// only a DEVICE_NOT_FOUND item has none (omitzero omits the nil map only).
 type QueryItem struct {
 	DeviceID  string                  `json:"deviceId"`
 	Online    bool                    `json:"online"`
-	State     map[string]device.Value `json:"state,omitempty"`
+	State     map[string]device.Value `json:"state,omitzero"`
 	UpdatedAt int64                   `json:"updatedAt,omitempty"`
 	ErrorCode device.Code             `json:"errorCode,omitempty"`
 	Message   string                  `json:"message,omitempty"`
