@@ -22,7 +22,6 @@ type mdnsLink struct {
 	browser *mdns.Browser // nil when mDNS is off or no interface could be used
 	wled    *wled.Driver
 	shelly  *shelly.Driver
-	adv     mdns.AdvertiseOptions
 	log     *slog.Logger
 }
 
@@ -39,8 +38,14 @@ func newMDNSLink(cfg *config.Config, hubID string, apiAddr net.Addr, h *hub.Hub,
 	l := &mdnsLink{log: log}
 	var status func(mdns.Instance, string)
 	if cfg.MDNS.Enabled {
-		b, err := mdns.New(mdns.Options{Interfaces: cfg.MDNS.Interfaces, Services: cfg.MDNS.Services,
-			Logger: log})
+		opts := mdns.Options{Interfaces: cfg.MDNS.Interfaces, Services: cfg.MDNS.Services, Logger: log}
+		// One stack browses and answers for the agent, on the same
+		// interfaces and socket.
+		if tcp, ok := apiAddr.(*net.TCPAddr); ok && cfg.MDNS.Advertise {
+			opts.Advertise = &mdns.AdvertiseOptions{Instance: "hubagent " + shortID(hubID), Port: tcp.Port,
+				HubID: hubID, Version: version}
+		}
+		b, err := mdns.New(opts)
 		if err != nil {
 			log.Warn("mDNS browsing is off", "err", err)
 		} else {
@@ -65,10 +70,6 @@ func newMDNSLink(cfg *config.Config, hubID string, apiAddr net.Addr, h *hub.Hub,
 			}
 		})
 	}
-	if tcp, ok := apiAddr.(*net.TCPAddr); ok && cfg.MDNS.Advertise {
-		l.adv = mdns.AdvertiseOptions{Instance: "hubagent " + shortID(hubID), Port: tcp.Port, HubID: hubID,
-			Version: version, Interfaces: cfg.MDNS.Interfaces}
-	}
 	b := l.browser
 	m.Gauge("hubagent_mdns_instances", "mDNS service instances in the discovered table.",
 		func() float64 { return float64(b.Stats().Instances) })
@@ -76,6 +77,8 @@ func newMDNSLink(cfg *config.Config, hubID string, apiAddr net.Addr, h *hub.Hub,
 		func() float64 { return float64(b.Stats().PacketsSent) })
 	m.Counter("hubagent_mdns_malformed_total", "mDNS packets that were not DNS.",
 		func() float64 { return float64(b.Stats().Malformed) })
+	m.Counter("hubagent_mdns_answers_sent_total", "mDNS announcements, answers and goodbyes for the agent itself.",
+		func() float64 { return float64(b.Stats().AnswersSent) })
 	return l
 }
 
@@ -86,17 +89,19 @@ func shortID(id string) string {
 	return id
 }
 
-// routes are the local API routes: GET /v1/discovered/mdns.
+// routes are the local API routes: GET /v1/discovered/mdns and GET
+// /v1/mdns/interfaces.
 func (l *mdnsLink) routes() map[string]http.Handler {
 	if l.browser == nil {
 		return nil
 	}
-	return map[string]http.Handler{"GET " + mdns.DiscoveredPath: l.browser.Handler()}
+	return map[string]http.Handler{"GET " + mdns.DiscoveredPath: l.browser.Handler(),
+		"GET " + mdns.InterfacesPath: l.browser.InterfacesHandler()}
 }
 
-// run browses, drives and advertises until ctx ends, then withdraws the
-// announcement with a goodbye. It returns nil: a failing mDNS is logged,
-// the rest of the agent carries on.
+// run browses, answers for the agent and drives until ctx ends; the stack
+// withdraws the announcement with a goodbye. It returns nil: a failing
+// mDNS is logged, the rest of the agent carries on.
 func (l *mdnsLink) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	start := func(name string, f func(context.Context) error) {
@@ -112,15 +117,6 @@ func (l *mdnsLink) run(ctx context.Context) error {
 	start("shelly", l.shelly.Run)
 	if l.browser != nil {
 		start("browser", l.browser.Run)
-	}
-	if l.adv.Port != 0 {
-		adv, err := mdns.Advertise(l.adv)
-		if err != nil {
-			l.log.Warn("not advertised as "+mdns.AgentService, "err", err)
-		} else {
-			l.log.Info("advertised as "+mdns.AgentService, "instance", l.adv.Instance, "port", l.adv.Port)
-			defer adv.Close()
-		}
 	}
 	<-ctx.Done()
 	wg.Wait()
