@@ -63,7 +63,7 @@ type Browser struct {
 	log      *slog.Logger
 	choice   Choice
 	ifaces   []net.Interface
-	services map[string]string // lower-case "_wled._tcp.local." → "_wled._tcp"
+	services map[string]string         // lower-case "_wled._tcp.local." → "_wled._tcp"
 	resp     atomic.Pointer[responder] // while Run runs with Options.Advertise
 
 	mu        sync.Mutex

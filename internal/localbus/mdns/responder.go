@@ -37,7 +37,7 @@ type responder struct {
 	host      string // current host label
 	n         names
 	announced bool
-	addrs     map[int][]net.IP   // IPv4 addresses by interface index
+	addrs     map[int][]net.IP     // IPv4 addresses by interface index
 	lastMC    map[string]time.Time // interface index + record → last multicast
 	restart   chan bool            // true: conflict, rename; false: lost a tie-break
 	renames   int
