@@ -13,7 +13,10 @@ import (
 type Heard struct {
 	Msg  *dns.Msg
 	From *net.UDPAddr
-	At   time.Time
+	// Unicast is true when the packet was addressed to the peer rather
+	// than to the group.
+	Unicast bool
+	At      time.Time
 }
 
 // Peer is an independent mDNS participant inside the namespace: a socket
@@ -52,6 +55,10 @@ func (n *Net) Peer() *Peer {
 			return err
 		}
 		_ = p.pc.SetMulticastTTL(255)
+		if err := p.pc.SetControlMessage(ipv4.FlagDst, true); err != nil {
+			c.Close()
+			return err
+		}
 		p.legacy, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(n.PeerIP(2))})
 		if err != nil {
 			c.Close()
@@ -63,15 +70,21 @@ func (n *Net) Peer() *Peer {
 		n.t.Fatalf("peer in namespace: %v", err)
 	}
 	n.t.Cleanup(func() { p.pc.Close(); p.legacy.Close() })
-	go p.record(func(b []byte) (int, net.Addr, error) { k, _, from, err := p.pc.ReadFrom(b); return k, from, err })
-	go p.record(p.legacy.ReadFrom)
+	go p.record(func(b []byte) (int, net.Addr, bool, error) {
+		k, cm, from, err := p.pc.ReadFrom(b)
+		return k, from, cm != nil && !cm.Dst.IsMulticast(), err
+	})
+	go p.record(func(b []byte) (int, net.Addr, bool, error) {
+		k, from, err := p.legacy.ReadFrom(b)
+		return k, from, true, err
+	})
 	return p
 }
 
-func (p *Peer) record(read func([]byte) (int, net.Addr, error)) {
+func (p *Peer) record(read func([]byte) (int, net.Addr, bool, error)) {
 	buf := make([]byte, 9000)
 	for {
-		k, from, err := read(buf)
+		k, from, unicast, err := read(buf)
 		if err != nil {
 			return
 		}
@@ -81,7 +94,7 @@ func (p *Peer) record(read func([]byte) (int, net.Addr, error)) {
 		}
 		udp, _ := from.(*net.UDPAddr)
 		p.mu.Lock()
-		p.heard = append(p.heard, Heard{Msg: m, From: udp, At: time.Now()})
+		p.heard = append(p.heard, Heard{Msg: m, From: udp, Unicast: unicast, At: time.Now()})
 		p.mu.Unlock()
 	}
 }
