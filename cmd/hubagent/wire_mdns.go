@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 
+	"github.com/hubagent/hubagent/internal/cloudlink/oauth"
 	"github.com/hubagent/hubagent/internal/config"
 	"github.com/hubagent/hubagent/internal/hub"
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
@@ -121,4 +124,27 @@ func (l *mdnsLink) run(ctx context.Context) error {
 	<-ctx.Done()
 	wg.Wait()
 	return nil
+}
+
+var mdnsSectionTmpl = template.Must(template.New("mdns").Parse(`{{if not .}}<p class="muted">mDNS is off.</p>{{else}}<table>
+<tr><th>Interfaces</th><td>{{range $i, $f := .Interfaces}}{{if $i}}, {{end}}{{$f.Name}}{{range $f.Addresses}} ({{.}}){{end}}{{if $f.Advertising}} — advertised{{end}}{{end}}{{if .Configured}} <span class="muted">(mdns.interfaces)</span>{{else}} <span class="muted">(default choice)</span>{{end}}</td></tr>
+{{range .Skipped}}<tr><th>Not used</th><td>{{.Name}}: {{.Reason}}</td></tr>
+{{end}}<tr><th>Advertised as</th><td>{{if .Advertised}}{{.Advertised}}{{else}}not advertised{{end}}</td></tr>
+</table>{{end}}`))
+
+// statusSection shows on /status which interfaces mDNS browses and
+// answers on, and what the default choice left out.
+func (l *mdnsLink) statusSection() oauth.Section {
+	return oauth.Section{ID: "mdns", Title: "Local network (mDNS)", Render: func(context.Context, oauth.StatusContext) (template.HTML, error) {
+		var st *mdns.StackStatus
+		if l.browser != nil {
+			s := l.browser.StackStatus()
+			st = &s
+		}
+		var b bytes.Buffer
+		if err := mdnsSectionTmpl.Execute(&b, st); err != nil {
+			return "", err
+		}
+		return template.HTML(b.String()), nil //nolint:gosec // produced by html/template
+	}}
 }

@@ -184,4 +184,3 @@ func TestStackAnswersAndBrowsesOnlyOnItsInterfaces(t *testing.T) {
 		}
 	}
 }
-

@@ -72,6 +72,17 @@ func NewStar(t testing.TB, k int) *Star {
 	return s
 }
 
+// IP runs ip -n <central namespace> args.
+func (s *Star) IP(t testing.TB, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ip", append([]string{"-n", s.Name}, args...)...).CombinedOutput(); err != nil {
+		t.Fatalf("ip -n %s %s: %v: %s", s.Name, strings.Join(args, " "), err, out)
+	}
+}
+
+// Do runs fn on an OS thread moved into the central namespace.
+func (s *Star) Do(fn func() error) error { return doIn(s.Name, fn) }
+
 // Exec returns a command that runs inside the central namespace.
 func (s *Star) Exec(name string, args ...string) *exec.Cmd {
 	return exec.Command("ip", append([]string{"netns", "exec", s.Name, name}, args...)...)
@@ -170,13 +181,15 @@ func (n *Net) AddPeerIP(host int) string {
 
 // Do runs fn on an OS thread moved into the namespace. Sockets fn opens
 // stay in the namespace after it returns; the thread is discarded.
-func (n *Net) Do(fn func() error) error {
+func (n *Net) Do(fn func() error) error { return doIn(n.Name, fn) }
+
+func doIn(ns string, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		// The thread is never unlocked: it dies with the goroutine rather
 		// than going back to the pool in the wrong namespace.
-		f, err := os.Open("/run/netns/" + n.Name)
+		f, err := os.Open("/run/netns/" + ns)
 		if err != nil {
 			errc <- err
 			return
