@@ -34,12 +34,6 @@ func (c Choice) Names() []string {
 	return out
 }
 
-// Interfaces resolves interface names as ChooseInterfaces does.
-func Interfaces(names []string) ([]net.Interface, error) {
-	c, err := ChooseInterfaces(names)
-	return c.Interfaces, err
-}
-
 // ChooseInterfaces resolves the configured interface names. Named
 // interfaces must exist and be multicast-capable: the administrator chose
 // them. With no names, every interface that is up, multicast-capable and
