@@ -14,10 +14,15 @@ import (
 
 	"github.com/hubagent/hubagent/internal/localapi"
 	"github.com/hubagent/hubagent/internal/localbus"
+	"github.com/hubagent/hubagent/internal/localbus/mdns"
 )
 
-// discoveredMDNSRoute is served by the mDNS browser when it runs.
-const discoveredMDNSRoute = "/v1/discovered/mdns"
+// discoveredMDNSRoute and mdnsInterfacesRoute are served by the mDNS
+// stack when it runs.
+const (
+	discoveredMDNSRoute = "/v1/discovered/mdns"
+	mdnsInterfacesRoute = "/v1/mdns/interfaces"
+)
 
 // mdnsInstance is one mDNS service instance as the agent reports it.
 type mdnsInstance struct {
@@ -34,10 +39,12 @@ type mdnsInstance struct {
 }
 
 // discoveredOut is what `discovered --json` prints. mdns stays raw so
-// fields this command does not know pass through.
+// fields this command does not know pass through; mdnsInterfaces is where
+// the mDNS stack browses and answers (null when mDNS is off).
 type discoveredOut struct {
-	MQTT []localbus.DiscoveredConfig `json:"mqtt"`
-	MDNS []json.RawMessage           `json:"mdns"`
+	MQTT           []localbus.DiscoveredConfig `json:"mqtt"`
+	MDNS           []json.RawMessage           `json:"mdns"`
+	MDNSInterfaces *mdns.StackStatus           `json:"mdnsInterfaces"`
 }
 
 func cmdDiscovered(ctx context.Context, env *Env, args []string) error {
@@ -85,6 +92,13 @@ func cmdDiscovered(ctx context.Context, env *Env, args []string) error {
 		}
 		mdnsServed = false // this agent browses no mDNS
 	}
+	if mdnsServed {
+		var st mdns.StackStatus
+		if err := cl.Get(ctx, mdnsInterfacesRoute, &st); err != nil {
+			return codedError(err)
+		}
+		out.MDNSInterfaces = &st
+	}
 	if c.json {
 		return writeJSONOut(env.Stdout, out)
 	}
@@ -92,6 +106,7 @@ func cmdDiscovered(ctx context.Context, env *Env, args []string) error {
 	printMQTTDiscovered(env.Stdout, out.MQTT, now)
 	if mdnsServed && !errorsOnly {
 		fmt.Fprintln(env.Stdout)
+		printMDNSInterfaces(env.Stdout, out.MDNSInterfaces)
 		return printMDNSDiscovered(env.Stdout, out.MDNS, now)
 	}
 	return nil
@@ -143,6 +158,39 @@ func printMDNSDiscovered(w io.Writer, raw []json.RawMessage, now time.Time) erro
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Instance, in.Service, orDash(in.Host), orDash(addr), ago(now, time.UnixMilli(in.LastSeen)), state+statusNote(in.Status))
 	}
 	return tw.Flush()
+}
+
+// printMDNSInterfaces says where mDNS browses and answers, and what the
+// default choice left out.
+func printMDNSInterfaces(w io.Writer, st *mdns.StackStatus) {
+	if st == nil {
+		return
+	}
+	var on []string
+	for _, ifi := range st.Interfaces {
+		s := ifi.Name
+		if len(ifi.Addresses) > 0 {
+			s += " (" + strings.Join(ifi.Addresses, ", ") + ")"
+		}
+		on = append(on, s)
+	}
+	how := "default choice"
+	if st.Configured {
+		how = "mdns.interfaces"
+	}
+	fmt.Fprintf(w, "mDNS interfaces (%s): %s\n", how, strings.Join(on, "; "))
+	for _, sk := range st.Skipped {
+		fmt.Fprintf(w, "  not used: %s: %s\n", sk.Name, sk.Reason)
+	}
+	if st.Advertised != "" {
+		var adv []string
+		for _, ifi := range st.Interfaces {
+			if ifi.Advertising {
+				adv = append(adv, ifi.Name)
+			}
+		}
+		fmt.Fprintf(w, "Advertised as %q on %s\n", st.Advertised, strings.Join(adv, ", "))
+	}
 }
 
 func orDash(s string) string {

@@ -163,6 +163,7 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	tl := newTunnelLink(cfg, hubID, srv.Handler(), m, log.With("component", "tunnel"))
 	oa.srv.AddSection(cloudlink.RemoteAccessSection(tl.status))
 	oa.srv.AddSection(cloudlink.NotificationsSection(st.DB(), oa.srv.Store()))
+	oa.srv.AddSection(md.statusSection())
 	local := localapi.NewServer(localapi.Options{Hub: h, HubID: hubID, Version: version,
 		Metrics: m.Handler(), Logger: log.With("component", "localapi"), Extra: ml.addRoutes(mergeRoutes(tl.routes(), oa.routes(), md.routes()))})
 

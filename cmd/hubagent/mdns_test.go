@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +27,8 @@ import (
 func TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS(t *testing.T) {
 	n := mdnstest.New(t)
 	av := n.StartAvahi("")
-	av.Publish("-s", "Attic broker", "_mqtt._tcp", "1883")
+	broker := "Attic broker " + n.Name // unique: nothing else on the host announces it
+	av.Publish("-s", broker, "_mqtt._tcp", "1883")
 
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -43,12 +46,24 @@ func TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS(t *testing.T) {
 	}
 	go func() { a.cmd.Wait(); close(a.done) }()
 	t.Cleanup(func() { a.cmd.Process.Kill(); <-a.done })
-	a.healthz(t, 10*time.Second)
-
+	hubID, _ := a.healthz(t, 10*time.Second)["hubId"].(string)
+	if hubID == "" {
+		t.Fatal("no hub id in /healthz")
+	}
+	// Only our agent's line counts: another hubagent on this host (a
+	// developer's, another test's) may announce on this link too.
+	ours := func() []string {
+		var out []string
+		for _, l := range av.Browse("_hubagent._tcp") {
+			if strings.Contains(l, `"id=`+hubID+`"`) {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
 	var line string
 	waitUntil(t, 20*time.Second, "avahi to resolve the agent", func() bool {
-		lines := av.Browse("_hubagent._tcp")
-		if len(lines) > 0 {
+		if lines := ours(); len(lines) > 0 {
 			line = lines[0]
 		}
 		return line != ""
@@ -68,7 +83,7 @@ func TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, in := range list {
-			if in.Name == "Attic broker" && in.Service == "_mqtt._tcp" && in.Port == 1883 {
+			if in.Name == broker && in.Service == "_mqtt._tcp" && in.Port == 1883 {
 				return true
 			}
 		}
@@ -76,11 +91,22 @@ func TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS(t *testing.T) {
 	})
 	// The installer's view: `hubagent discovered` lists the announced broker.
 	out, errOut, code := hubagent(t, dir, "discovered", "--data", data)
-	if code != 0 || !strings.Contains(out, "Attic broker") || !strings.Contains(out, "_mqtt._tcp") {
+	if code != 0 || !strings.Contains(out, broker) || !strings.Contains(out, "_mqtt._tcp") ||
+		!strings.Contains(out, "mDNS interfaces (mdns.interfaces): "+n.HostIf+" ("+n.HostIP()+")") {
 		t.Errorf("discovered: exit %d\n%s%s", code, out, errOut)
 	}
 	out, _, _ = hubagent(t, dir, "discovered", "--json", "--data", data)
-	if !strings.Contains(out, `"instance": "Attic broker"`) && !strings.Contains(out, `"instance":"Attic broker"`) {
+	var js struct {
+		MDNS           []mdns.Instance   `json:"mdns"`
+		MDNSInterfaces *mdns.StackStatus `json:"mdnsInterfaces"`
+	}
+	if err := json.Unmarshal([]byte(out), &js); err != nil {
+		t.Fatalf("discovered --json: %v: %s", err, out)
+	}
+	if st := js.MDNSInterfaces; st == nil || len(st.Interfaces) != 1 || st.Interfaces[0].Name != n.HostIf || !st.Configured {
+		t.Errorf("discovered --json: mdnsInterfaces = %+v", st)
+	}
+	if !slices.ContainsFunc(js.MDNS, func(in mdns.Instance) bool { return in.Name == broker }) {
 		t.Errorf("discovered --json lacks the broker: %s", out)
 	}
 	waitUntil(t, 10*time.Second, "the switch to the announced broker", func() bool {
@@ -90,7 +116,7 @@ func TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS(t *testing.T) {
 	if code := a.stop(t, 10*time.Second); code != 0 {
 		t.Fatalf("exit %d: %s", code, logs)
 	}
-	waitUntil(t, 10*time.Second, "avahi to see the goodbye", func() bool { return len(av.Browse("_hubagent._tcp")) == 0 })
+	waitUntil(t, 10*time.Second, "avahi to see the goodbye", func() bool { return len(ours()) == 0 })
 }
 
 func waitUntil(t *testing.T, d time.Duration, what string, ok func() bool) {

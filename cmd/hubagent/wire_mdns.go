@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 
+	"github.com/hubagent/hubagent/internal/cloudlink/oauth"
 	"github.com/hubagent/hubagent/internal/config"
 	"github.com/hubagent/hubagent/internal/hub"
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
@@ -22,7 +25,6 @@ type mdnsLink struct {
 	browser *mdns.Browser // nil when mDNS is off or no interface could be used
 	wled    *wled.Driver
 	shelly  *shelly.Driver
-	adv     mdns.AdvertiseOptions
 	log     *slog.Logger
 }
 
@@ -39,8 +41,14 @@ func newMDNSLink(cfg *config.Config, hubID string, apiAddr net.Addr, h *hub.Hub,
 	l := &mdnsLink{log: log}
 	var status func(mdns.Instance, string)
 	if cfg.MDNS.Enabled {
-		b, err := mdns.New(mdns.Options{Interfaces: cfg.MDNS.Interfaces, Services: cfg.MDNS.Services,
-			Logger: log})
+		opts := mdns.Options{Interfaces: cfg.MDNS.Interfaces, Services: cfg.MDNS.Services, Logger: log}
+		// One stack browses and answers for the agent, on the same
+		// interfaces and socket.
+		if tcp, ok := apiAddr.(*net.TCPAddr); ok && cfg.MDNS.Advertise {
+			opts.Advertise = &mdns.AdvertiseOptions{Instance: "hubagent " + shortID(hubID), Port: tcp.Port,
+				HubID: hubID, Version: version}
+		}
+		b, err := mdns.New(opts)
 		if err != nil {
 			log.Warn("mDNS browsing is off", "err", err)
 		} else {
@@ -65,10 +73,6 @@ func newMDNSLink(cfg *config.Config, hubID string, apiAddr net.Addr, h *hub.Hub,
 			}
 		})
 	}
-	if tcp, ok := apiAddr.(*net.TCPAddr); ok && cfg.MDNS.Advertise {
-		l.adv = mdns.AdvertiseOptions{Instance: "hubagent " + shortID(hubID), Port: tcp.Port, HubID: hubID,
-			Version: version, Interfaces: cfg.MDNS.Interfaces}
-	}
 	b := l.browser
 	m.Gauge("hubagent_mdns_instances", "mDNS service instances in the discovered table.",
 		func() float64 { return float64(b.Stats().Instances) })
@@ -76,6 +80,8 @@ func newMDNSLink(cfg *config.Config, hubID string, apiAddr net.Addr, h *hub.Hub,
 		func() float64 { return float64(b.Stats().PacketsSent) })
 	m.Counter("hubagent_mdns_malformed_total", "mDNS packets that were not DNS.",
 		func() float64 { return float64(b.Stats().Malformed) })
+	m.Counter("hubagent_mdns_answers_sent_total", "mDNS announcements, answers and goodbyes for the agent itself.",
+		func() float64 { return float64(b.Stats().AnswersSent) })
 	return l
 }
 
@@ -86,17 +92,19 @@ func shortID(id string) string {
 	return id
 }
 
-// routes are the local API routes: GET /v1/discovered/mdns.
+// routes are the local API routes: GET /v1/discovered/mdns and GET
+// /v1/mdns/interfaces.
 func (l *mdnsLink) routes() map[string]http.Handler {
 	if l.browser == nil {
 		return nil
 	}
-	return map[string]http.Handler{"GET " + mdns.DiscoveredPath: l.browser.Handler()}
+	return map[string]http.Handler{"GET " + mdns.DiscoveredPath: l.browser.Handler(),
+		"GET " + mdns.InterfacesPath: l.browser.InterfacesHandler()}
 }
 
-// run browses, drives and advertises until ctx ends, then withdraws the
-// announcement with a goodbye. It returns nil: a failing mDNS is logged,
-// the rest of the agent carries on.
+// run browses, answers for the agent and drives until ctx ends; the stack
+// withdraws the announcement with a goodbye. It returns nil: a failing
+// mDNS is logged, the rest of the agent carries on.
 func (l *mdnsLink) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	start := func(name string, f func(context.Context) error) {
@@ -113,16 +121,30 @@ func (l *mdnsLink) run(ctx context.Context) error {
 	if l.browser != nil {
 		start("browser", l.browser.Run)
 	}
-	if l.adv.Port != 0 {
-		adv, err := mdns.Advertise(l.adv)
-		if err != nil {
-			l.log.Warn("not advertised as "+mdns.AgentService, "err", err)
-		} else {
-			l.log.Info("advertised as "+mdns.AgentService, "instance", l.adv.Instance, "port", l.adv.Port)
-			defer adv.Close()
-		}
-	}
 	<-ctx.Done()
 	wg.Wait()
 	return nil
+}
+
+var mdnsSectionTmpl = template.Must(template.New("mdns").Parse(`{{if not .}}<p class="muted">mDNS is off.</p>{{else}}<table>
+<tr><th>Interfaces</th><td>{{range $i, $f := .Interfaces}}{{if $i}}, {{end}}{{$f.Name}}{{range $f.Addresses}} ({{.}}){{end}}{{if $f.Advertising}} — advertised{{end}}{{end}}{{if .Configured}} <span class="muted">(mdns.interfaces)</span>{{else}} <span class="muted">(default choice)</span>{{end}}</td></tr>
+{{range .Skipped}}<tr><th>Not used</th><td>{{.Name}}: {{.Reason}}</td></tr>
+{{end}}<tr><th>Advertised as</th><td>{{if .Advertised}}{{.Advertised}}{{else}}not advertised{{end}}</td></tr>
+</table>{{end}}`))
+
+// statusSection shows on /status which interfaces mDNS browses and
+// answers on, and what the default choice left out.
+func (l *mdnsLink) statusSection() oauth.Section {
+	return oauth.Section{ID: "mdns", Title: "Local network (mDNS)", Render: func(context.Context, oauth.StatusContext) (template.HTML, error) {
+		var st *mdns.StackStatus
+		if l.browser != nil {
+			s := l.browser.StackStatus()
+			st = &s
+		}
+		var b bytes.Buffer
+		if err := mdnsSectionTmpl.Execute(&b, st); err != nil {
+			return "", err
+		}
+		return template.HTML(b.String()), nil //nolint:gosec // produced by html/template
+	}}
 }

@@ -76,7 +76,7 @@ type MQTT struct {
 // MDNS configures service discovery on the LAN.
 type MDNS struct {
 	Enabled    bool
-	Interfaces []string // empty means every multicast-capable interface
+	Interfaces []string // empty: every up, multicast-capable interface but a public uplink (mdns.ChooseInterfaces)
 	Services   []string // service types to browse, such as "_wled._tcp"
 	Advertise  bool     // announce the agent as _hubagent._tcp
 }

@@ -1,10 +1,11 @@
 package mdns
 
 import (
+	"errors"
 	"fmt"
-	"net"
+	"strings"
 
-	"github.com/grandcat/zeroconf"
+	"github.com/miekg/dns"
 )
 
 // AgentService is the service type the agent advertises itself as.
@@ -12,66 +13,83 @@ const AgentService = "_hubagent._tcp"
 
 // AdvertiseOptions describe the agent's own announcement.
 type AdvertiseOptions struct {
-	Instance   string // instance name, such as "hubagent 1a2b3c"
-	Port       int    // the partner API's port
-	HubID      string
-	Version    string
-	Interfaces []string // as Options.Interfaces
+	Instance string // instance name, such as "hubagent 1a2b3c"
+	Port     int    // the partner API's port
+	HubID    string
+	Version  string
+	// Host is the host label the SRV record points at (".local." is
+	// added). Empty means "hubagent-" and the first 8 characters of HubID:
+	// a name of the agent's own, so it never contends with the name avahi
+	// or the system publishes for the machine.
+	Host string
 }
-
-// Advertiser announces the agent until Close.
-type Advertiser struct{ srv *zeroconf.Server }
 
 // AgentTXT is the TXT record of the agent's announcement.
 func AgentTXT(hubID, version string) []string {
 	return []string{"id=" + hubID, "ver=" + version, "api=/cic/v1"}
 }
 
-// Advertise announces the agent as _hubagent._tcp with TXT id, ver and api,
-// so an installer's phone finds it.
-func Advertise(opts AdvertiseOptions) (*Advertiser, error) {
-	if opts.Port <= 0 || opts.Port > 65535 {
-		return nil, fmt.Errorf("mdns: advertise: bad port %d", opts.Port)
+// check validates the options and fills in the host label.
+func (o *AdvertiseOptions) check() error {
+	if o.Port <= 0 || o.Port > 65535 {
+		return fmt.Errorf("mdns: advertise: bad port %d", o.Port)
 	}
-	ifaces, err := Interfaces(opts.Interfaces)
-	if err != nil {
-		return nil, err
+	if o.Instance == "" || len(o.Instance) > 56 {
+		// 63 bytes per label, less room for a " (99)" on conflicts.
+		return fmt.Errorf("mdns: advertise: instance name must be 1 to 56 bytes, got %d", len(o.Instance))
 	}
-	// zeroconf answers with the addresses of the interface a query came in
-	// on; interfaces without an IPv4 address would only make it log.
-	var usable []net.Interface
-	for _, ifi := range ifaces {
-		if hasIPv4(ifi) {
-			usable = append(usable, ifi)
+	for _, s := range AgentTXT(o.HubID, o.Version) {
+		if len(s) > 255 {
+			return errors.New("mdns: advertise: hub id or version too long for a TXT string")
 		}
 	}
-	if len(usable) == 0 {
-		return nil, fmt.Errorf("mdns: advertise: no interface with an IPv4 address")
+	if o.Host == "" {
+		id := o.HubID
+		if len(id) > 8 {
+			id = id[:8]
+		}
+		o.Host = "hubagent-" + id
 	}
-	srv, err := zeroconf.Register(opts.Instance, AgentService, "local.", opts.Port,
-		AgentTXT(opts.HubID, opts.Version), usable)
-	if err != nil {
-		return nil, fmt.Errorf("mdns: advertise: %w", err)
-	}
-	return &Advertiser{srv: srv}, nil
+	o.Host = hostLabel(o.Host)
+	return nil
 }
 
-// Close withdraws the announcement with goodbye packets (TTL 0).
-func (a *Advertiser) Close() {
-	if a != nil && a.srv != nil {
-		a.srv.Shutdown()
-	}
-}
-
-func hasIPv4(ifi net.Interface) bool {
-	addrs, err := ifi.Addrs()
-	if err != nil {
-		return false
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
-			return true
+// hostLabel makes a DNS host label: lower-case letters, digits and "-".
+func hostLabel(s string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-':
+			b.WriteRune(c)
+		default:
+			b.WriteByte('-')
+		}
+		if b.Len() == 60 {
+			break
 		}
 	}
-	return false
+	if b.Len() == 0 {
+		return "hubagent"
+	}
+	return b.String()
+}
+
+// escapeLabel writes a raw label in presentation form.
+func escapeLabel(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `.`, `\.`).Replace(s)
+}
+
+// canonical returns a name as miekg/dns spells it after unpacking, so that
+// names heard on the wire compare equal to ours (case aside).
+func canonical(name string) (string, error) {
+	m := new(dns.Msg)
+	m.Question = []dns.Question{{Name: name, Qtype: dns.TypePTR, Qclass: dns.ClassINET}}
+	buf, err := m.Pack()
+	if err != nil {
+		return "", fmt.Errorf("mdns: name %q: %w", name, err)
+	}
+	if err := m.Unpack(buf); err != nil {
+		return "", fmt.Errorf("mdns: name %q: %w", name, err)
+	}
+	return m.Question[0].Name, nil
 }

@@ -3,7 +3,6 @@ package mdns
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"slices"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	"golang.org/x/net/ipv4"
 )
 
 // Defaults of Options.
@@ -43,6 +41,9 @@ type Options struct {
 	MaxQueryInterval time.Duration
 	// GoneRetention is how long a gone instance stays listed (default 24 h).
 	GoneRetention time.Duration
+	// Advertise, when set, makes the stack also answer for the agent's own
+	// _hubagent._tcp instance on the same socket and interfaces.
+	Advertise *AdvertiseOptions
 }
 
 // Stats are the browser's counters, for metrics and the idle-cost test.
@@ -52,6 +53,7 @@ type Stats struct {
 	Malformed       uint64 // packets that did not parse as DNS
 	Dropped         uint64 // instances not recorded because the table was full
 	Instances       int
+	AnswersSent     uint64 // announcements, answers and goodbyes of the agent's own instance
 }
 
 // Browser continuously browses the configured service types and keeps the
@@ -59,9 +61,10 @@ type Stats struct {
 type Browser struct {
 	opts     Options
 	log      *slog.Logger
+	choice   Choice
 	ifaces   []net.Interface
-	ifNames  map[int]string
-	services map[string]string // lower-case "_wled._tcp.local." → "_wled._tcp"
+	services map[string]string         // lower-case "_wled._tcp.local." → "_wled._tcp"
+	resp     atomic.Pointer[responder] // while Run runs with Options.Advertise
 
 	mu        sync.Mutex
 	entries   map[string]*entry            // lower-case instance FQDN
@@ -97,17 +100,21 @@ func New(opts Options) (*Browser, error) {
 	if opts.GoneRetention <= 0 {
 		opts.GoneRetention = DefaultGoneRetention
 	}
-	ifaces, err := Interfaces(opts.Interfaces)
+	if opts.Advertise != nil {
+		adv := *opts.Advertise
+		if err := adv.check(); err != nil {
+			return nil, err
+		}
+		opts.Advertise = &adv
+	}
+	choice, err := ChooseInterfaces(opts.Interfaces)
 	if err != nil {
 		return nil, err
 	}
 	b := &Browser{
-		opts: opts, log: opts.Logger, ifaces: ifaces, ifNames: map[int]string{},
+		opts: opts, log: opts.Logger, choice: choice, ifaces: choice.Interfaces,
 		services: map[string]string{}, entries: map[string]*entry{},
 		hosts: map[string]map[string]addrRR{}, statuses: map[string]string{}, wake: make(chan struct{}, 1),
-	}
-	for _, ifi := range ifaces {
-		b.ifNames[ifi.Index] = ifi.Name
 	}
 	for _, s := range opts.Services {
 		s = strings.Trim(s, ".")
@@ -116,43 +123,10 @@ func New(opts Options) (*Browser, error) {
 		}
 		b.services[strings.ToLower(s)+".local."] = s
 	}
-	if len(b.services) == 0 {
+	if len(b.services) == 0 && opts.Advertise == nil {
 		return nil, errors.New("mdns: no service types to browse")
 	}
 	return b, nil
-}
-
-// Interfaces resolves interface names; no names means every interface that
-// is up, multicast-capable and not loopback.
-func Interfaces(names []string) ([]net.Interface, error) {
-	if len(names) > 0 {
-		out := make([]net.Interface, 0, len(names))
-		for _, n := range names {
-			ifi, err := net.InterfaceByName(n)
-			if err != nil {
-				return nil, fmt.Errorf("mdns: interface %s: %w", n, err)
-			}
-			if ifi.Flags&net.FlagMulticast == 0 {
-				return nil, fmt.Errorf("mdns: interface %s is not multicast-capable", n)
-			}
-			out = append(out, *ifi)
-		}
-		return out, nil
-	}
-	all, err := net.Interfaces()
-	if err != nil {
-		return nil, fmt.Errorf("mdns: list interfaces: %w", err)
-	}
-	var out []net.Interface
-	for _, ifi := range all {
-		if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagMulticast != 0 && ifi.Flags&net.FlagLoopback == 0 {
-			out = append(out, ifi)
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("mdns: no multicast-capable interface is up")
-	}
-	return out, nil
 }
 
 // Watch calls fn for every new, changed or gone instance of one service
@@ -207,85 +181,79 @@ func (b *Browser) Stats() Stats {
 	b.mu.Lock()
 	n := len(b.entries)
 	b.mu.Unlock()
-	return Stats{PacketsSent: b.sent.Load(), PacketsReceived: b.recv.Load(), Malformed: b.malformed.Load(),
+	st := Stats{PacketsSent: b.sent.Load(), PacketsReceived: b.recv.Load(), Malformed: b.malformed.Load(),
 		Dropped: b.dropped.Load(), Instances: n}
+	if r := b.resp.Load(); r != nil {
+		st.AnswersSent = r.sent.Load()
+	}
+	return st
 }
 
-// Run opens the multicast socket and browses until ctx ends.
+// Run opens the stack's socket on the chosen interfaces, browses, and
+// answers for the agent when Options.Advertise is set, until ctx ends; the
+// agent's announcement is then withdrawn with a goodbye.
 func (b *Browser) Run(ctx context.Context) error {
-	// Binding the group address makes the net package bind the wildcard
-	// with SO_REUSEADDR, so the agent shares port 5353 with avahi or the
-	// advertiser rather than fighting over it.
-	udp, err := net.ListenUDP("udp4", mdnsGroup)
+	sock, err := openSocket(b.ifaces, b.log)
 	if err != nil {
-		return fmt.Errorf("mdns: listen on port 5353: %w", err)
+		return err
 	}
-	conn := ipv4.NewPacketConn(udp)
-	defer conn.Close()
-	joined := 0
-	for i := range b.ifaces {
-		if err := conn.JoinGroup(&b.ifaces[i], mdnsGroup); err != nil {
-			b.log.Warn("mdns: cannot join the multicast group", "interface", b.ifaces[i].Name, "err", err)
-			continue
+	defer sock.Close()
+	b.log.Info("mdns: interfaces chosen", "interfaces", strings.Join(b.choice.Names(), ","),
+		"skipped", skippedText(b.choice.Skipped), "configured", len(b.opts.Interfaces) > 0)
+	var resp *responder
+	if b.opts.Advertise != nil {
+		if resp, err = newResponder(*b.opts.Advertise, sock, b.log); err != nil {
+			return err
 		}
-		joined++
+		b.resp.Store(resp)
 	}
-	if joined == 0 {
-		return errors.New("mdns: could not join the multicast group on any interface")
-	}
-	if err := conn.SetControlMessage(ipv4.FlagInterface, true); err != nil {
-		return fmt.Errorf("mdns: %w", err)
-	}
-	_ = conn.SetMulticastTTL(255) // RFC 6762 §11
-	_ = conn.SetMulticastLoopback(true)
-
-	go func() {
-		<-ctx.Done()
-		conn.Close() // unblocks the reader
-	}()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.read(conn)
+		sock.read(func(p packet) { b.receive(p, resp) }, &b.recv, &b.malformed)
 	}()
-	b.loop(ctx, conn)
-	conn.Close()
+	respDone := make(chan struct{})
+	go func() {
+		defer close(respDone)
+		if resp != nil {
+			resp.run(ctx)
+		}
+	}()
+	b.loop(ctx, sock)
+	<-respDone // the goodbye is out
+	sock.Close()
 	<-done
 	return nil
 }
 
-// read receives packets until the socket closes.
-func (b *Browser) read(conn *ipv4.PacketConn) {
-	buf := make([]byte, 9000)
-	for {
-		n, cm, _, err := conn.ReadFrom(buf)
-		if err != nil {
-			return
+// receive hands a packet heard on a chosen interface to the browser
+// (responses) and the responder (queries, and responses for conflicts).
+func (b *Browser) receive(p packet, resp *responder) {
+	if !p.msg.Response {
+		if resp != nil {
+			resp.onQuery(p)
 		}
-		ifName := ""
-		if cm != nil {
-			var ok bool
-			// With IP_MULTICAST_ALL the socket also hears groups other
-			// programs joined elsewhere; only the browsed interfaces count.
-			if ifName, ok = b.ifNames[cm.IfIndex]; !ok {
-				continue
-			}
-		}
-		b.recv.Add(1)
-		msg := new(dns.Msg)
-		if err := msg.Unpack(buf[:n]); err != nil {
-			b.malformed.Add(1)
-			continue
-		}
-		if !msg.Response || msg.Opcode != dns.OpcodeQuery {
-			continue
-		}
-		b.dispatch(b.handle(msg, ifName, time.Now()))
+		return
+	}
+	if p.src == nil || p.src.Port != 5353 {
+		return // RFC 6762 §6: responses come from port 5353
+	}
+	b.dispatch(b.handle(p.msg, p.ifi.Name, time.Now()))
+	if resp != nil {
+		resp.onResponse(p)
 	}
 }
 
+func skippedText(sk []SkippedInterface) string {
+	parts := make([]string, len(sk))
+	for i, s := range sk {
+		parts[i] = s.Name + " (" + s.Reason + ")"
+	}
+	return strings.Join(parts, ", ")
+}
+
 // loop sends the browse and refresh queries and expires records.
-func (b *Browser) loop(ctx context.Context, conn *ipv4.PacketConn) {
+func (b *Browser) loop(ctx context.Context, sock *socket) {
 	interval := time.Second
 	nextBrowse := time.Now()
 	timer := time.NewTimer(0)
@@ -313,22 +281,17 @@ func (b *Browser) loop(ctx context.Context, conn *ipv4.PacketConn) {
 		msgs, events, next := b.tick(now, browse)
 		b.dispatch(events)
 		for _, m := range msgs {
-			b.send(conn, m)
+			b.send(sock, m)
 		}
 		wait := min(time.Until(nextBrowse), time.Until(next), time.Minute)
 		timer.Reset(max(wait, 50*time.Millisecond))
 	}
 }
 
-func (b *Browser) send(conn *ipv4.PacketConn, m *dns.Msg) {
-	buf, err := m.Pack()
-	if err != nil {
-		b.log.Debug("mdns: query not packed", "err", err)
-		return
-	}
-	for _, ifi := range b.ifaces {
-		if _, err := conn.WriteTo(buf, &ipv4.ControlMessage{IfIndex: ifi.Index}, mdnsGroup); err != nil {
-			b.log.Debug("mdns: query not sent", "interface", ifi.Name, "err", err)
+func (b *Browser) send(sock *socket, m *dns.Msg) {
+	for i := range sock.ifaces {
+		if err := sock.multicast(m, &sock.ifaces[i]); err != nil {
+			b.log.Debug("mdns: query not sent", "interface", sock.ifaces[i].Name, "err", err)
 			continue
 		}
 		b.sent.Add(1)

@@ -1,14 +1,14 @@
-// Package mdns browses the LAN for DNS-SD services over multicast DNS,
-// keeps a bounded table of every instance seen (with first/last seen and
-// gone marks from goodbye packets and TTL expiry), tells the drivers and
-// the MQTT wiring about instances they care about, and advertises the agent
-// itself as _hubagent._tcp.
+// Package mdns is the agent's one multicast DNS stack: on one socket, on
+// the chosen interfaces only, it browses the LAN for DNS-SD services, keeps
+// a bounded table of every instance seen (with first/last seen and gone
+// marks from goodbye packets and TTL expiry), tells the drivers and the MQTT
+// wiring about instances they care about, and answers for the agent itself
+// as _hubagent._tcp (probe, announce, answer, goodbye).
 //
-// Browsing is done here on top of github.com/miekg/dns rather than with
-// zeroconf's Browse: zeroconf v1.0.0 stops querying after the first answer,
-// swallows goodbye packets and never reports TTL expiry or a changed
-// address, all of which the agent needs to follow devices. Advertising uses
-// zeroconf's responder, which does probing, answering and goodbyes well.
+// Both halves are written on github.com/miekg/dns. zeroconf's Browse (v1.0.0)
+// stops querying after the first answer, swallows goodbye packets and never
+// reports TTL expiry or a changed address; its server answers on whatever
+// interface a query arrives on, configured or not (docs/drivers.md).
 package mdns
 
 import (

@@ -2,6 +2,8 @@ package mdns_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
@@ -20,6 +22,14 @@ func startBrowser(t *testing.T, n *mdnstest.Net, opts mdns.Options) *mdns.Browse
 	if opts.Services == nil {
 		opts.Services = []string{"_mqtt._tcp", "_wled._tcp", "_shelly._tcp", "_http._tcp"}
 	}
+	b, _ := runStack(t, opts)
+	return b
+}
+
+// runStack runs a stack until stop or the end of the test, whichever
+// comes first; stop returns once the goodbye is out.
+func runStack(t *testing.T, opts mdns.Options) (*mdns.Browser, func()) {
+	t.Helper()
 	b, err := mdns.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -27,16 +37,30 @@ func startBrowser(t *testing.T, n *mdnstest.Net, opts mdns.Options) *mdns.Browse
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("browser: %v", err)
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("stack: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	// Run joins the multicast group before its first query: once a query
-	// went out, packets sent to the group reach the browser.
-	waitFor(t, 5*time.Second, "the browser's first query", func() bool { return b.Stats().PacketsSent > 0 })
-	return b
+	// went out, packets sent to the group reach the stack.
+	waitFor(t, 5*time.Second, "the stack's first query", func() bool { return b.Stats().PacketsSent > 0 })
+	return b, stop
+}
+
+// uniqueID is a hub id no other test or agent on the host uses: the tests
+// match their own advertisement by it.
+func uniqueID(t *testing.T) string {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return "hub-" + hex.EncodeToString(b[:])
 }
 
 // waitInstance waits until an instance matching ok is in the table.
@@ -102,31 +126,42 @@ func TestBrowserSeesAvahiServicesAndGoodbyes(t *testing.T) {
 func TestAvahiSeesOurAdvertisementAndItsWithdrawal(t *testing.T) {
 	n := mdnstest.New(t)
 	av := n.StartAvahi("")
-	adv, err := mdns.Advertise(mdns.AdvertiseOptions{Instance: "hubagent test", Port: 8443, HubID: "hub-1234",
-		Version: "1.2.3", Interfaces: []string{n.HostIf}})
-	if err != nil {
-		t.Fatal(err)
+	hubID := uniqueID(t)
+	instance := "hubagent " + hubID[4:12]
+	_, stop := runStack(t, mdns.Options{Interfaces: []string{n.HostIf}, Services: []string{"_http._tcp"},
+		Advertise: &mdns.AdvertiseOptions{Instance: instance, Port: 8443, HubID: hubID, Version: "1.2.3"}})
+	// Only our own line counts: another hubagent on the host may announce
+	// on this link too.
+	ours := func() []string {
+		var out []string
+		for _, l := range av.Browse("_hubagent._tcp") {
+			if strings.Contains(l, `"id=`+hubID+`"`) {
+				out = append(out, l)
+			}
+		}
+		return out
 	}
 	var line string
-	waitFor(t, 20*time.Second, "avahi-browse to resolve _hubagent._tcp", func() bool {
-		for _, l := range av.Browse("_hubagent._tcp") {
-			line = l
+	waitFor(t, 20*time.Second, "avahi-browse to resolve our _hubagent._tcp", func() bool {
+		if l := ours(); len(l) > 0 {
+			line = l[0]
 			return true
 		}
 		return false
 	})
 	// =;iface;IPv4;name;type;domain;host;address;port;txt
 	f := strings.Split(line, ";")
-	if len(f) < 10 || f[3] != `hubagent\032test` || f[7] != n.HostIP() || f[8] != "8443" {
+	if len(f) < 10 || f[3] != strings.ReplaceAll(instance, " ", `\032`) || f[6] != "hubagent-"+hubID[:8]+".local" ||
+		f[7] != n.HostIP() || f[8] != "8443" {
 		t.Fatalf("avahi-browse: %q", line)
 	}
-	for _, kv := range []string{`"id=hub-1234"`, `"ver=1.2.3"`, `"api=/cic/v1"`} {
+	for _, kv := range []string{`"ver=1.2.3"`, `"api=/cic/v1"`} {
 		if !strings.Contains(f[9], kv) {
 			t.Errorf("TXT %s missing in %q", kv, f[9])
 		}
 	}
-	adv.Close()
-	waitFor(t, 10*time.Second, "withdrawal seen by avahi", func() bool { return len(av.Browse("_hubagent._tcp")) == 0 })
+	stop()
+	waitFor(t, 10*time.Second, "withdrawal seen by avahi", func() bool { return len(ours()) == 0 })
 }
 
 func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {

@@ -39,39 +39,132 @@ func (n *Net) HostIP() string { return n.prefix + "1" }
 func (n *Net) PeerIP(host int) string { return fmt.Sprintf("%s%d", n.prefix, host) }
 
 // New creates the namespace and link, removed at the end of the test.
-func New(t testing.TB) *Net {
+func New(t testing.TB) *Net { return newLink(t, "", nil) }
+
+// Star is a namespace of its own (for an agent under test) with a link to
+// each of several peer namespaces: nothing else runs in it, so whatever
+// it sends or answers comes from the agent.
+type Star struct {
+	Name  string // the central namespace
+	Links []*Net // HostIf is in Name, PeerIf in the link's own namespace
+}
+
+// NewStar creates the central namespace and k links out of it.
+func NewStar(t testing.TB, k int) *Star {
 	t.Helper()
-	ipTool := testutil.LookTool(t, "ip")
+	requireRoot(t)
+	name := "hbs" + randomTag()
+	t.Logf("test star: namespace %s", name)
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add %s: %v: %s", name, err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
+	if out, err := exec.Command("ip", "-n", name, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("lo up: %v: %s", err, out)
+	}
+	s := &Star{Name: name}
+	used := map[string]bool{}
+	for range k {
+		l := newLink(t, name, used)
+		used[l.prefix] = true
+		s.Links = append(s.Links, l)
+	}
+	return s
+}
+
+// IP runs ip -n <central namespace> args.
+func (s *Star) IP(t testing.TB, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ip", append([]string{"-n", s.Name}, args...)...).CombinedOutput(); err != nil {
+		t.Fatalf("ip -n %s %s: %v: %s", s.Name, strings.Join(args, " "), err, out)
+	}
+}
+
+// Do runs fn on an OS thread moved into the central namespace.
+func (s *Star) Do(fn func() error) error { return doIn(s.Name, fn) }
+
+// Exec returns a command that runs inside the central namespace.
+func (s *Star) Exec(name string, args ...string) *exec.Cmd {
+	return exec.Command("ip", append([]string{"netns", "exec", s.Name, name}, args...)...)
+}
+
+func requireRoot(t testing.TB) {
+	t.Helper()
+	testutil.LookTool(t, "ip")
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") != "" {
 			t.Fatal("mdns tests need root for network namespaces")
 		}
 		t.Skip("mdns tests need root for network namespaces")
 	}
-	var b [2]byte
+}
+
+func randomTag() string {
+	var b [3]byte
 	_, _ = rand.Read(b[:])
-	tag := hex.EncodeToString(b[:])
-	n := &Net{Name: "hbt" + tag, HostIf: "hbt" + tag + "h", PeerIf: "hbt" + tag + "p",
-		prefix: fmt.Sprintf("10.250.%d.", int(b[0])%250+1), t: t}
+	return hex.EncodeToString(b[:])
+}
+
+// newLink creates a peer namespace and a veth link to it from hostNS ("":
+// the test's own namespace).
+func newLink(t testing.TB, hostNS string, avoid map[string]bool) *Net {
+	t.Helper()
+	requireRoot(t)
+	// Names are random per link (6 hex digits, within IFNAMSIZ with the
+	// prefix and suffix), so tests running at once never share one.
+	tag := randomTag()
+	n := &Net{Name: "hbt" + tag, HostIf: "hbt" + tag + "h", PeerIf: "hbt" + tag + "p", t: t}
+	// A /24 no link of this namespace uses yet: two links with one prefix
+	// would make routing, and the test, ambiguous.
+	local := map[string]bool{}
+	if hostNS == "" {
+		addrs, _ := net.InterfaceAddrs()
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
+				ip := ipn.IP.To4()
+				local[fmt.Sprintf("%d.%d.%d.", ip[0], ip[1], ip[2])] = true
+			}
+		}
+	}
+	for {
+		var b [1]byte
+		_, _ = rand.Read(b[:])
+		n.prefix = fmt.Sprintf("10.250.%d.", int(b[0])%250+1)
+		if !avoid[n.prefix] && !local[n.prefix] {
+			break
+		}
+	}
 	run := func(args ...string) {
 		t.Helper()
-		if out, err := exec.Command(ipTool, args...).CombinedOutput(); err != nil {
+		if hostNS != "" {
+			args = append([]string{"-n", hostNS}, args...)
+		}
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
 		}
 	}
+	inPeer := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", append([]string{"-n", n.Name}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("ip -n %s %s: %v: %s", n.Name, strings.Join(args, " "), err, out)
+		}
+	}
 	t.Logf("test network: namespace %s, link %s–%s, %s0/24", n.Name, n.HostIf, n.PeerIf, n.prefix)
-	run("netns", "add", n.Name)
+	if out, err := exec.Command("ip", "netns", "add", n.Name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add %s: %v: %s", n.Name, err, out)
+	}
 	t.Cleanup(func() {
-		_ = exec.Command(ipTool, "link", "del", n.HostIf).Run()
-		_ = exec.Command(ipTool, "netns", "del", n.Name).Run()
+		if hostNS == "" {
+			_ = exec.Command("ip", "link", "del", n.HostIf).Run()
+		}
+		_ = exec.Command("ip", "netns", "del", n.Name).Run()
 	})
-	run("link", "add", n.HostIf, "type", "veth", "peer", "name", n.PeerIf)
-	run("link", "set", n.PeerIf, "netns", n.Name)
+	run("link", "add", n.HostIf, "type", "veth", "peer", "name", n.PeerIf, "netns", n.Name)
 	run("addr", "add", n.HostIP()+"/24", "dev", n.HostIf)
 	run("link", "set", n.HostIf, "up", "multicast", "on")
-	run("netns", "exec", n.Name, "ip", "addr", "add", n.PeerIP(2)+"/24", "dev", n.PeerIf)
-	run("netns", "exec", n.Name, "ip", "link", "set", n.PeerIf, "up", "multicast", "on")
-	run("netns", "exec", n.Name, "ip", "link", "set", "lo", "up")
+	inPeer("addr", "add", n.PeerIP(2)+"/24", "dev", n.PeerIf)
+	inPeer("link", "set", n.PeerIf, "up", "multicast", "on")
+	inPeer("link", "set", "lo", "up")
 	return n
 }
 
@@ -88,13 +181,15 @@ func (n *Net) AddPeerIP(host int) string {
 
 // Do runs fn on an OS thread moved into the namespace. Sockets fn opens
 // stay in the namespace after it returns; the thread is discarded.
-func (n *Net) Do(fn func() error) error {
+func (n *Net) Do(fn func() error) error { return doIn(n.Name, fn) }
+
+func doIn(ns string, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		// The thread is never unlocked: it dies with the goroutine rather
 		// than going back to the pool in the wrong namespace.
-		f, err := os.Open("/run/netns/" + n.Name)
+		f, err := os.Open("/run/netns/" + ns)
 		if err != nil {
 			errc <- err
 			return

@@ -24,7 +24,11 @@ func (n *Net) Sender() *Sender {
 		if err != nil {
 			return err
 		}
-		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(n.PeerIP(2))})
+		// From port 5353, as responders must send (RFC 6762 §6): binding
+		// the group address binds the wildcard with SO_REUSEADDR, so this
+		// shares the port with a Peer or Avahi. It never joins the group,
+		// so it hears nothing.
+		c, err := net.ListenUDP("udp4", group)
 		if err != nil {
 			return err
 		}
