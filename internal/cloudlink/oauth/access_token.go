@@ -87,21 +87,36 @@ func (s *Server) authenticateToken(ctx context.Context, tok string) (Principal, 
 	if err != nil {
 		return Principal{}, err
 	}
-	var one int
-	err = s.grantCheck.QueryRowContext(ctx, c.GrantID, c.Audience[0], c.Subject).Scan(&one)
+	var grantScopes string
+	err = s.grantCheck.QueryRowContext(ctx, c.GrantID, c.Audience[0], c.Subject).Scan(&grantScopes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, invalidToken("access token revoked")
 	}
 	if err != nil {
 		return Principal{}, fmt.Errorf("oauth: check grant: %w", err)
 	}
+	// The grant's current scopes bound the token's: a household that
+	// narrowed the link (re-consent) narrows every token of it at once.
 	return Principal{ClientID: c.Audience[0], UserID: c.Subject, GrantID: c.GrantID, TokenID: c.ID,
-		Scopes: strings.Fields(c.Scope)}, nil
+		Scopes: intersectScopes(strings.Fields(c.Scope), grantScopes)}, nil
+}
+
+// intersectScopes keeps the scopes of have that the space-separated bound
+// also lists, in have's order.
+func intersectScopes(have []string, bound string) []string {
+	b := strings.Fields(bound)
+	out := make([]string, 0, len(have))
+	for _, sc := range have {
+		if slices.Contains(b, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
 }
 
 // grantCheckSQL is the one indexed query per call: the grant is active and
-// its partner still registered.
-const grantCheckSQL = `SELECT 1 FROM grants g JOIN partners p ON p.client_id = g.client_id
+// its partner still registered; it returns the grant's current scopes.
+const grantCheckSQL = `SELECT g.scopes FROM grants g JOIN partners p ON p.client_id = g.client_id
 	WHERE g.id = ? AND g.client_id = ? AND g.user_id = ? AND g.revoked_at IS NULL AND p.removed_at IS NULL`
 
 // maxVerifiedTokens bounds the cache of verified access tokens (about
