@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hubagent/hubagent/internal/cloudlink/addrguard"
 )
 
 // Partner is a registered partner cloud (an OAuth client). It never carries
@@ -74,6 +77,13 @@ func (n *NewPartner) Validate() error {
 	for _, h := range n.CallbackHosts {
 		if h == "" || strings.ContainsAny(h, "/:@ ") {
 			return fmt.Errorf("callback host %q: want a bare host name", h)
+		}
+		// An address literal is judged now (a name at Subscribe and at
+		// every dial); only --allow-private-callback lets a LAN address in.
+		if ip, err := netip.ParseAddr(h); err == nil && !n.AllowPrivateCallback {
+			if err := addrguard.Check(ip); err != nil {
+				return fmt.Errorf("callback host %q: %v (only global unicast addresses; --allow-private-callback for a partner on the LAN)", h, err)
+			}
 		}
 	}
 	oauthNotify := n.NotifyTokenURL != "" || n.NotifyClientID != "" || n.NotifyClientSecret != ""
