@@ -59,3 +59,36 @@ func TestBurntCodeLeavesLinkWorking(t *testing.T) {
 		t.Fatalf("existing refresh token after a burnt code: %d %v", st, r)
 	}
 }
+
+// A registration naming a special-purpose address literal (callback host
+// or notify token URL) is refused before anything is stored, unless the
+// partner is explicitly allowed private addresses.
+func TestRegistrationRefusesSpecialPurposeLiterals(t *testing.T) {
+	base := NewPartner{Name: "P", RedirectURIs: []string{"https://p.example/cb"}}
+	for _, tc := range []struct {
+		name   string
+		modify func(*NewPartner)
+		ok     bool
+	}{
+		{"public name", func(n *NewPartner) { n.CallbackHosts = []string{"notify.p.example"} }, true},
+		{"public literal", func(n *NewPartner) { n.CallbackHosts = []string{"8.8.8.8"} }, true},
+		{"benchmarking literal", func(n *NewPartner) { n.CallbackHosts = []string{"198.18.0.1"} }, false},
+		{"this-network literal", func(n *NewPartner) { n.CallbackHosts = []string{"0.1.2.3"} }, false},
+		{"DS-Lite literal", func(n *NewPartner) { n.CallbackHosts = []string{"192.0.0.1"} }, false},
+		{"reserved literal", func(n *NewPartner) { n.CallbackHosts = []string{"240.0.0.1"} }, false},
+		{"broadcast literal", func(n *NewPartner) { n.CallbackHosts = []string{"255.255.255.255"} }, false},
+		{"private allowed", func(n *NewPartner) { n.CallbackHosts = []string{"192.168.1.2"}; n.AllowPrivateCallback = true }, true},
+		{"token URL on a special address", func(n *NewPartner) {
+			n.NotifyTokenURL, n.NotifyClientID, n.NotifyClientSecret = "https://198.18.0.1/token", "hub", "secret"
+		}, false},
+		{"token URL on a v4-compatible address", func(n *NewPartner) {
+			n.NotifyTokenURL, n.NotifyClientID, n.NotifyClientSecret = "https://[::c612:1]/token", "hub", "secret"
+		}, false},
+	} {
+		n := base
+		tc.modify(&n)
+		if err := n.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}

@@ -97,6 +97,12 @@ func (n *NewPartner) Validate() error {
 		if err != nil || u.Scheme != "https" || u.Host == "" {
 			return fmt.Errorf("notify token URL %q: want an https URL", n.NotifyTokenURL)
 		}
+		// Fetched through the same guarded dialer as the callbacks.
+		if ip, err := netip.ParseAddr(u.Hostname()); err == nil && !n.AllowPrivateCallback {
+			if err := addrguard.Check(ip); err != nil {
+				return fmt.Errorf("notify token URL %q: %v (only global unicast addresses; --allow-private-callback for a partner on the LAN)", n.NotifyTokenURL, err)
+			}
+		}
 	}
 	if n.NotifyHMACSecret != "" && len(n.NotifyHMACSecret) < 16 {
 		return errors.New("the notify HMAC secret must be at least 16 characters")
