@@ -69,7 +69,25 @@ func linkPartner(t testing.TB, dir, api, name, scope string, devices []string, a
 		Scopes:   strings.Fields(scope),
 		Endpoint: oauth2.Endpoint{AuthURL: "https://" + api + "/oauth2/authorize", TokenURL: "https://" + api + "/oauth2/token"}}
 	verifier := oauth2.GenerateVerifier()
-	authURL := p.cfg.AuthCodeURL("st-"+name, oauth2.S256ChallengeOption(verifier))
+	authCode := p.consent(name, scope, devices, verifier)
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, insecure())
+	tok, err := p.cfg.Exchange(ctx, authCode, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	p.ts = p.cfg.TokenSource(ctx, tok)
+	return p
+}
+
+// consent runs the household's side of a (re-)link in a browser: sign-in,
+// then approval with exactly the given devices and scope. It returns the
+// authorization code, not yet exchanged.
+func (p *partnerCloud) consent(name, scope string, devices []string, verifier string) string {
+	t := p.t
+	t.Helper()
+	cfg := *p.cfg
+	cfg.Scopes = strings.Fields(scope)
+	authURL := cfg.AuthCodeURL("st-"+name, oauth2.S256ChallengeOption(verifier))
 
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: insecure().Transport,
@@ -112,13 +130,7 @@ func linkPartner(t testing.TB, dir, api, name, scope string, devices []string, a
 	if loc.Query().Get("state") != "st-"+name || loc.Query().Get("code") == "" {
 		t.Fatalf("redirect %s", loc)
 	}
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, insecure())
-	tok, err := p.cfg.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
-	if err != nil {
-		t.Fatalf("exchange: %v", err)
-	}
-	p.ts = p.cfg.TokenSource(ctx, tok)
-	return p
+	return loc.Query().Get("code")
 }
 
 // token returns a valid access token (refreshed by x/oauth2 when needed).

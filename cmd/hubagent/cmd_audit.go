@@ -36,6 +36,9 @@ func cmdAudit(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := requireDataDir(cfg.DataDir); err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, store.FileName), store.Options{ReadOnly: true})
 	var entries []cic.AuditEntry
 	switch {

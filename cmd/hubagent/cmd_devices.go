@@ -19,6 +19,9 @@ import (
 
 // readDevices asks the running agent, or reads the database when none runs.
 func readDevices(ctx context.Context, dataDir string) ([]device.Device, error) {
+	if err := requireDataDir(dataDir); err != nil {
+		return nil, err
+	}
 	cl, err := localapi.Dial(ctx, dataDir)
 	if err == nil {
 		var ds []device.Device

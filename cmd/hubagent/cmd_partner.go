@@ -51,11 +51,20 @@ func cmdPartner(ctx context.Context, env *Env, args []string) error {
 // openAccounts opens the database read-write (creating the data directory
 // and applying migrations when needed) for the account commands.
 func openAccounts(ctx context.Context, env *Env, c *common) (*store.Store, *oauth.Store, error) {
+	return openAccountsIn(ctx, env, c, prepareDataDir)
+}
+
+// openAccountsIn is openAccounts with the data directory checked by
+// prepare (requireDataDir for commands that must not create it).
+func openAccountsIn(ctx context.Context, env *Env, c *common, prepare func(string) error) (*store.Store, *oauth.Store, error) {
 	cfg, err := loadConfig(env, c, configOverrides())
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := prepareDataDir(cfg.DataDir); err != nil {
+	if err := prepare(cfg.DataDir); err != nil {
+		return nil, nil, err
+	}
+	if err := checkDatabase(cfg); err != nil {
 		return nil, nil, err
 	}
 	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, store.FileName), store.Options{})
@@ -132,7 +141,7 @@ func partnerList(ctx context.Context, env *Env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	st, accounts, err := openAccounts(ctx, env, &c)
+	st, accounts, err := openAccountsIn(ctx, env, &c, requireDataDir)
 	if err != nil {
 		return err
 	}

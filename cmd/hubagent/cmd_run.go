@@ -13,6 +13,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/cloudlink"
 	"github.com/hubagent/hubagent/internal/config"
+	"github.com/hubagent/hubagent/internal/datadir"
 	"github.com/hubagent/hubagent/internal/hub"
 	"github.com/hubagent/hubagent/internal/localapi"
 	"github.com/hubagent/hubagent/internal/localbus"
@@ -58,9 +59,10 @@ func newLogger(env *Env, lc config.Log) *slog.Logger {
 // prepareDataDir creates the data directory (0700) and proves it writable
 // before anything else starts, so a read-only mount fails with one clear
 // line instead of a database error later.
+// It refuses a directory others can write or another user owns.
 func prepareDataDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("data directory %s: %w", dir, unwrapPath(err))
+	if err := datadir.Prepare(dir); err != nil {
+		return err
 	}
 	probe, err := os.CreateTemp(dir, ".write-test-*")
 	if err != nil {
@@ -85,6 +87,16 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err := prepareDataDir(cfg.DataDir); err != nil {
 		return err
 	}
+	// One agent per data directory: the lock comes before the database
+	// is opened and is held until the process ends.
+	lock, err := datadir.Acquire(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if err := checkDatabase(cfg); err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, store.FileName), store.Options{})
 	if err != nil {
 		return err
@@ -96,8 +108,8 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	log = log.With("hub", hubID)
 
-	// The control socket first: it refuses a second agent on the same data
-	// directory before that one touches the broker port or the database.
+	// The control socket before the ports (the data directory's lock
+	// already refused a second agent).
 	sockLn, err := localapi.Listen(cfg.DataDir)
 	if err != nil {
 		return err

@@ -64,9 +64,17 @@ func cleanEnv(extra ...string) []string {
 
 func startAgent(t testing.TB, dir string, args ...string) *agent {
 	t.Helper()
+	return startAgentVia(t, dir, nil, args...)
+}
+
+// startAgentVia starts the agent through a wrapper command (wrap, then the
+// binary and its arguments), e.g. in a mount namespace of its own.
+func startAgentVia(t testing.TB, dir string, wrap []string, args ...string) *agent {
+	t.Helper()
 	a := &agent{api: freePort(t), stderr: &bytes.Buffer{}, done: make(chan struct{})}
-	full := append([]string{"run", "--api-listen", a.api, "--mqtt-listen", freePort(t)}, args...)
-	a.cmd = exec.Command(binPath, full...)
+	full := append([]string{binPath, "run", "--api-listen", a.api, "--mqtt-listen", freePort(t)}, args...)
+	full = append(append([]string{}, wrap...), full...)
+	a.cmd = exec.Command(full[0], full[1:]...)
 	a.cmd.Dir = dir
 	// No mDNS on the machine's real interfaces from tests; mdns_test.go
 	// runs it on a link of its own.

@@ -91,12 +91,24 @@ func seedDevices(t *testing.T, data string) {
 
 func TestDevicesJSONWithAndWithoutAgent(t *testing.T) {
 	dir := t.TempDir()
+	// A missing data directory is an error (a mistyped --data must not
+	// look like an empty hub), and listing does not create it.
+	_, errOut, code := hubagent(t, dir, "devices", "--json")
+	if code != 1 || !strings.Contains(errOut, "hubagent-data does not exist") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("missing data directory: %q exit %d", errOut, code)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "hubagent-data")); !os.IsNotExist(err) {
+		t.Error("listing devices created a data directory")
+	}
+	// An existing data directory without a database is a hub without
+	// devices.
+	os.Mkdir(filepath.Join(dir, "hubagent-data"), 0o700)
 	out, errOut, code := hubagent(t, dir, "devices", "--json")
 	if code != 0 || strings.TrimSpace(out) != "[]" {
 		t.Fatalf("fresh store: %q %q exit %d", out, errOut, code)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "hubagent-data")); !os.IsNotExist(err) {
-		t.Error("listing devices created a data directory")
+	if _, err := os.Stat(filepath.Join(dir, "hubagent-data", "hubagent.db")); !os.IsNotExist(err) {
+		t.Error("listing devices created a database")
 	}
 	data := filepath.Join(dir, "hubagent-data")
 	seedDevices(t, data)

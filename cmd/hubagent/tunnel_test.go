@@ -97,6 +97,14 @@ public_url = "https://hub-test.relay.example"
 	if resp.StatusCode != 200 || h.HubID != hubID {
 		t.Fatalf("/healthz through the relay: %d, hub %q, want %q", resp.StatusCode, h.HubID, hubID)
 	}
+	// The public side is HTTPS-only for browsers (HSTS); the LAN side,
+	// with its self-signed certificate, is not pinned.
+	if hsts := resp.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(hsts, "max-age=") {
+		t.Errorf("no HSTS through the relay: %q", hsts)
+	}
+	if lan := lanHeader(t, a.api, "/healthz", "Strict-Transport-Security"); lan != "" {
+		t.Errorf("HSTS on the LAN side: %q", lan)
+	}
 
 	out, _, _ := hubagent(t, dir, "tunnel", "status", "--config", cfg)
 	for _, want := range []string{"connected", relay.User + "@" + relay.Addr, remote, "reconnects:"} {

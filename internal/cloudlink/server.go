@@ -136,7 +136,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // securityHeaders sets the headers every answer carries: no framing (the
-// consent page must not be clickjacked), no sniffing, no caching of tokens.
+// consent page must not be clickjacked), no sniffing, no caching of tokens,
+// and HSTS on the tunnel side.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -145,6 +146,12 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
+		// The public side (through the tunnel, HTTPS at the relay) is
+		// HTTPS-only for browsers too; the LAN side with its self-signed
+		// certificate is not pinned.
+		if r.Context().Value(viaTunnelKey{}) != nil {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

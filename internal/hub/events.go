@@ -17,7 +17,7 @@ const (
 	OnlineChanged                      // Online holds the new flag
 	DeviceAdded                        // Device holds the new device
 	DeviceUpdated                      // Device holds the new description
-	DeviceRemoved                      // only DeviceID is set
+	DeviceRemoved                      // Device holds the last description
 )
 
 func (t EventType) String() string {

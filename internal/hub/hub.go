@@ -242,15 +242,19 @@ func (h *Hub) RemoveDevice(ctx context.Context, id string) error {
 	if err := h.st.DeleteDevice(ctx, id); err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
+	var last *device.Device
 	h.mu.Lock()
 	if e, ok := h.devices[id]; ok {
+		last = e.dev.Clone()
 		delete(h.devices, id)
 		for _, w := range e.waiters {
 			w.finish(&device.Error{Code: device.CodeDeviceNotFound, DeviceID: id, Message: "device " + id + " was removed"})
 		}
 	}
 	h.mu.Unlock()
-	h.events.publish(Event{Type: DeviceRemoved, DeviceID: id, At: time.Now()})
+	// The last description goes with the event, so consumers decide who
+	// may hear of the removal on the device as it was (exposure).
+	h.events.publish(Event{Type: DeviceRemoved, DeviceID: id, Device: last, At: time.Now()})
 	return nil
 }
 

@@ -98,17 +98,27 @@ func Listen(dataDir string) (net.Listener, error) {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("localapi: place socket %s: %w", path, err)
 	}
-	return &unlinkListener{Listener: ln, path: path}, nil
+	mine, err := os.Lstat(path)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("localapi: place socket %s: %w", path, err)
+	}
+	return &unlinkListener{Listener: ln, path: path, mine: mine}, nil
 }
 
 type unlinkListener struct {
 	net.Listener
 	path string
+	mine os.FileInfo // the socket this process placed
 }
 
+// Close removes the socket only while it is still the one this process
+// created: never another agent's.
 func (l *unlinkListener) Close() error {
 	err := l.Listener.Close()
-	os.Remove(l.path)
+	if cur, serr := os.Lstat(l.path); serr == nil && os.SameFile(cur, l.mine) {
+		os.Remove(l.path)
+	}
 	return err
 }
 

@@ -10,34 +10,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hubagent/hubagent/internal/cloudlink/addrguard"
 	"github.com/hubagent/hubagent/internal/device"
 )
-
-// forbiddenAddr reports why an address must not be a partner callback: the
-// hub sits inside a home, so a callback must never be a way to reach the
-// LAN, the hub itself or a cloud metadata service.
-func forbiddenAddr(ip netip.Addr) string {
-	ip = ip.Unmap()
-	switch {
-	case !ip.IsValid():
-		return "invalid"
-	case ip.IsLoopback():
-		return "loopback"
-	case ip.IsPrivate():
-		return "private"
-	case ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast():
-		return "link-local"
-	case ip.IsMulticast(), ip.IsInterfaceLocalMulticast():
-		return "multicast"
-	case ip.IsUnspecified():
-		return "unspecified"
-	}
-	// Carrier-grade NAT space is the ISP's side of many home links.
-	if ip.Is4() && netip.MustParsePrefix("100.64.0.0/10").Contains(ip) {
-		return "shared address space"
-	}
-	return ""
-}
 
 // callbackError is INVALID_CALLBACK with a reason.
 func callbackError(format string, args ...any) *device.Error {
@@ -46,7 +21,7 @@ func callbackError(format string, args ...any) *device.Error {
 
 // CheckCallback validates a callback URL for a partner at subscribe time:
 // https, a host the partner registered, and (unless the partner may use
-// private addresses) a name that resolves only to public addresses.
+// private addresses) a name that resolves only to global unicast addresses.
 func CheckCallback(ctx context.Context, raw string, hosts []string, allowPrivate bool, resolver *net.Resolver) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
@@ -82,14 +57,15 @@ func CheckCallback(ctx context.Context, raw string, hosts []string, allowPrivate
 		return nil, callbackError("host %s does not resolve", host)
 	}
 	for _, a := range addrs {
-		if why := forbiddenAddr(a); why != "" {
-			return nil, callbackError("host %s resolves to a %s address", host, why)
+		if err := addrguard.Check(a); err != nil {
+			return nil, callbackError("host %s resolves to a forbidden address: %v", host, err)
 		}
 	}
 	return u, nil
 }
 
-// guardedDialer dials only public addresses (unless allowPrivate). The check
+// guardedDialer dials only global unicast addresses (addrguard; unless
+// allowPrivate, the explicit allowance for LAN partners and tests). The check
 // runs on the address actually being connected, after name resolution, for
 // every connection: a name that resolved to a public address at subscribe
 // time and to 127.0.0.1 now (DNS rebinding) is refused here.
@@ -105,8 +81,8 @@ func guardedDialer(allowPrivate bool) *net.Dialer {
 			if err != nil {
 				return fmt.Errorf("notify: refusing to dial %s: %w", address, err)
 			}
-			if why := forbiddenAddr(ap.Addr()); why != "" {
-				return fmt.Errorf("notify: refusing to dial %s: %s address", address, why)
+			if err := addrguard.Check(ap.Addr()); err != nil {
+				return fmt.Errorf("notify: refusing to dial %s: %w", address, err)
 			}
 			return nil
 		},

@@ -229,6 +229,19 @@ func TestDialGuardRefusesPrivateAddressesAtConnectTime(t *testing.T) {
 		c.Close()
 		t.Fatal("dialled a loopback address")
 	}
+	// Special-purpose addresses (issue 15's list, and their IPv6 forms) are
+	// refused before a packet leaves: Control runs before connect.
+	for _, addr := range []string{"198.18.0.1:443", "0.1.2.3:443", "192.0.0.1:443", "240.0.0.1:443",
+		"255.255.255.255:443", "[64:ff9b::c612:1]:443", "[::c612:1]:443", "[2002:c612:1::1]:443"} {
+		c, err := guardedDialer(false).Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			t.Fatalf("dialled %s", addr)
+		}
+		if !strings.Contains(err.Error(), "refusing to dial") {
+			t.Errorf("%s: %v, want the guard's refusal", addr, err)
+		}
+	}
 	c, err := guardedDialer(true).Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatalf("partner allowed private addresses, dial refused: %v", err)

@@ -229,21 +229,22 @@ func (n *Notifier) deviceEvent(ctx context.Context, e hub.Event) error {
 			if !s.wants(EventDevicesChanged, e.DeviceID) {
 				continue
 			}
+			// Every event type, removals included, is decided on the device
+			// as the grant last saw it: a partner never learns the id of a
+			// device it was not shown (ids carry names and MAC/IEEE addresses).
+			if e.Device == nil || !n.exposure(ctx, s.caller())(e.Device) {
+				continue
+			}
 			ev := devicesEvent{Added: []device.Device{}, Removed: []string{}, Updated: []device.Device{}}
 			switch e.Type {
 			case hub.DeviceRemoved:
-				// The device is gone, so its exposure cannot be evaluated;
-				// telling a partner that never saw it costs nothing.
 				ev.Removed = append(ev.Removed, e.DeviceID)
-			case hub.DeviceAdded, hub.DeviceUpdated:
-				if e.Device == nil || !n.exposure(ctx, s.caller())(e.Device) {
-					continue
-				}
-				if e.Type == hub.DeviceAdded {
-					ev.Added = append(ev.Added, *e.Device)
-				} else {
-					ev.Updated = append(ev.Updated, *e.Device)
-				}
+			case hub.DeviceAdded:
+				ev.Added = append(ev.Added, *e.Device)
+			case hub.DeviceUpdated:
+				ev.Updated = append(ev.Updated, *e.Device)
+			default:
+				continue
 			}
 			b, err := json.Marshal(ev)
 			if err != nil {

@@ -87,21 +87,52 @@ func (s *Server) authenticateToken(ctx context.Context, tok string) (Principal, 
 	if err != nil {
 		return Principal{}, err
 	}
-	var one int
-	err = s.grantCheck.QueryRowContext(ctx, c.GrantID, c.Audience[0], c.Subject).Scan(&one)
+	var grantScopes string
+	err = s.grantCheck.QueryRowContext(ctx, c.GrantID, c.Audience[0], c.Subject).Scan(&grantScopes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, invalidToken("access token revoked")
 	}
 	if err != nil {
 		return Principal{}, fmt.Errorf("oauth: check grant: %w", err)
 	}
+	// The grant's current scopes bound the token's: a household that
+	// narrowed the link (re-consent) narrows every token of it at once.
 	return Principal{ClientID: c.Audience[0], UserID: c.Subject, GrantID: c.GrantID, TokenID: c.ID,
-		Scopes: strings.Fields(c.Scope)}, nil
+		Scopes: intersectScopes(strings.Fields(c.Scope), grantScopes)}, nil
+}
+
+// intersectScopes keeps the scopes of have that the space-separated bound
+// also lists, in have's order. It allocates only when it drops one (every
+// call of the interface comes through here).
+func intersectScopes(have []string, bound string) []string {
+	for i, sc := range have {
+		if listsScope(bound, sc) {
+			continue
+		}
+		out := slices.Clone(have[:i])
+		for _, sc := range have[i+1:] {
+			if listsScope(bound, sc) {
+				out = append(out, sc)
+			}
+		}
+		return out
+	}
+	return have
+}
+
+// listsScope reports whether the space-separated list names scope sc.
+func listsScope(list, sc string) bool {
+	for f := range strings.FieldsSeq(list) {
+		if f == sc {
+			return true
+		}
+	}
+	return false
 }
 
 // grantCheckSQL is the one indexed query per call: the grant is active and
-// its partner still registered.
-const grantCheckSQL = `SELECT 1 FROM grants g JOIN partners p ON p.client_id = g.client_id
+// its partner still registered; it returns the grant's current scopes.
+const grantCheckSQL = `SELECT g.scopes FROM grants g JOIN partners p ON p.client_id = g.client_id
 	WHERE g.id = ? AND g.client_id = ? AND g.user_id = ? AND g.revoked_at IS NULL AND p.removed_at IS NULL`
 
 // maxVerifiedTokens bounds the cache of verified access tokens (about

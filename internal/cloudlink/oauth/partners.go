@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hubagent/hubagent/internal/cloudlink/addrguard"
 )
 
 // Partner is a registered partner cloud (an OAuth client). It never carries
@@ -75,6 +78,13 @@ func (n *NewPartner) Validate() error {
 		if h == "" || strings.ContainsAny(h, "/:@ ") {
 			return fmt.Errorf("callback host %q: want a bare host name", h)
 		}
+		// An address literal is judged now (a name at Subscribe and at
+		// every dial); only --allow-private-callback lets a LAN address in.
+		if ip, err := netip.ParseAddr(h); err == nil && !n.AllowPrivateCallback {
+			if err := addrguard.Check(ip); err != nil {
+				return fmt.Errorf("callback host %q: %v (only global unicast addresses; --allow-private-callback for a partner on the LAN)", h, err)
+			}
+		}
 	}
 	oauthNotify := n.NotifyTokenURL != "" || n.NotifyClientID != "" || n.NotifyClientSecret != ""
 	switch {
@@ -86,6 +96,12 @@ func (n *NewPartner) Validate() error {
 		u, err := url.Parse(n.NotifyTokenURL)
 		if err != nil || u.Scheme != "https" || u.Host == "" {
 			return fmt.Errorf("notify token URL %q: want an https URL", n.NotifyTokenURL)
+		}
+		// Fetched through the same guarded dialer as the callbacks.
+		if ip, err := netip.ParseAddr(u.Hostname()); err == nil && !n.AllowPrivateCallback {
+			if err := addrguard.Check(ip); err != nil {
+				return fmt.Errorf("notify token URL %q: %v (only global unicast addresses; --allow-private-callback for a partner on the LAN)", n.NotifyTokenURL, err)
+			}
 		}
 	}
 	if n.NotifyHMACSecret != "" && len(n.NotifyHMACSecret) < 16 {

@@ -29,14 +29,14 @@ func (s *Server) refresh(ctx context.Context, p *Partner, f *tokenForm) (*issued
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
 	h := hashSecret(tok)
-	var grantID, family, scopes, clientID, userID string
+	var grantID, family, scopes, grantScopes, clientID, userID string
 	var seq int
 	var expires int64
 	var discarded bool
 	err = tx.QueryRowContext(ctx, `SELECT r.grant_id, r.family_id, r.seq, r.scopes, r.expires_at, r.discarded,
-		g.client_id, g.user_id FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id
+		g.client_id, g.user_id, g.scopes FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id
 		WHERE r.hash = ? AND g.revoked_at IS NULL`, h).
-		Scan(&grantID, &family, &seq, &scopes, &expires, &discarded, &clientID, &userID)
+		Scan(&grantID, &family, &seq, &scopes, &expires, &discarded, &clientID, &userID, &grantScopes)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil, errInvalidGrant("invalid refresh token")
@@ -48,7 +48,13 @@ func (s *Server) refresh(ctx context.Context, p *Partner, f *tokenForm) (*issued
 	case s.now().UnixMilli() > expires:
 		return nil, nil, errInvalidGrant("refresh token expired")
 	}
-	granted, ok := narrowScopes(strings.Fields(scopes), f.get("scope"))
+	// The family never holds more than the grant holds now: a household
+	// that re-consented with fewer scopes narrowed every earlier token.
+	familyScopes := intersectScopes(strings.Fields(scopes), grantScopes)
+	if len(familyScopes) == 0 {
+		return nil, nil, errInvalidGrant("the grant no longer covers this refresh token's scopes")
+	}
+	granted, ok := narrowScopes(familyScopes, f.get("scope"))
 	if !ok {
 		return nil, nil, &oauthError{Status: http.StatusBadRequest, Code: "invalid_scope", Description: "scope exceeds the grant"}
 	}
@@ -83,9 +89,9 @@ func (s *Server) refresh(ctx context.Context, p *Partner, f *tokenForm) (*issued
 		s.log.Error("token endpoint: use refresh token", "err", err)
 		return nil, nil, errServer
 	}
-	// The family keeps the grant's full scopes; a narrowed request narrows
-	// only this access token.
-	next, err := s.insertRefresh(ctx, tx, grantID, family, seq+1, scopes)
+	// The family keeps the grant's scopes (as narrowed above); a narrowed
+	// request narrows only this access token.
+	next, err := s.insertRefresh(ctx, tx, grantID, family, seq+1, strings.Join(familyScopes, " "))
 	if err != nil {
 		s.log.Error("token endpoint: store refresh token", "err", err)
 		return nil, nil, errServer

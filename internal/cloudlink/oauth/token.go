@@ -68,8 +68,10 @@ var errServer = &oauthError{Status: http.StatusInternalServerError, Code: "serve
 
 // exchangeCode redeems an authorization code (RFC 6749 §4.1.3, RFC 7636).
 // The code is consumed before the remaining checks, so a code that failed
-// once cannot be tried again; a code presented after it was redeemed
-// revokes the grant and so every token issued from it (§4.1.2).
+// once cannot be tried again (it is deleted: a burnt code is unknown); a
+// code presented after it issued tokens revokes the grant and so every
+// token issued from it (§4.1.2). Only a redemption that issued tokens
+// leaves used_at set.
 func (s *Server) exchangeCode(ctx context.Context, p *Partner, f *tokenForm) (*issued, []Grant, *oauthError) {
 	code := f.get("code")
 	if code == "" {
@@ -91,7 +93,7 @@ func (s *Server) exchangeCode(ctx context.Context, p *Partner, f *tokenForm) (*i
 		Scan(&grantID, &clientID, &redirectURI, &challenge, &scopes, &expires, &used, &userID, &grantRevoked)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil, nil, errInvalidGrant("unknown authorization code")
+		return nil, nil, errInvalidGrant("unknown, expired or burnt authorization code")
 	case err != nil:
 		s.log.Error("token endpoint: load code", "err", err)
 		return nil, nil, errServer
@@ -129,7 +131,15 @@ func (s *Server) exchangeCode(ctx context.Context, p *Partner, f *tokenForm) (*i
 		oe = errInvalidGrant("code_verifier does not match the code_challenge")
 	}
 	if oe != nil {
-		if err := tx.Commit(); err != nil { // keep the code burnt
+		// Burn the code without a trace of use: it issued nothing, so a
+		// later presentation (the legitimate client after an attacker's
+		// wrong verifier) is an unknown code, not a replay that would
+		// revoke the household's working link.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM auth_codes WHERE hash = ?`, hashSecret(code)); err != nil {
+			s.log.Error("token endpoint: burn code", "err", err)
+			return nil, nil, errServer
+		}
+		if err := tx.Commit(); err != nil {
 			s.log.Error("token endpoint: commit", "err", err)
 		}
 		return nil, nil, oe
