@@ -85,7 +85,7 @@ func buildClimate(e *Entity) error {
 		fanModes = []string{"auto", "low", "medium", "high"}
 	}
 	e.addEnum("fanSpeed", fanModes, "fan_mode_state_topic", "fan_mode_state_template", "fan_mode_command_topic", "fan_mode_command_template")
-	e.addNum(numSpec{name: "humidity", unit: "percent", typ: device.TypeInt, lo: 0, hi: 100,
+	e.addNum(numSpec{name: "humidity", unit: "percent", typ: device.TypeFloat, lo: 0, hi: 100,
 		stateKey: "current_humidity_topic", tplKey: "current_humidity_template"})
 	e.addNum(numSpec{name: "targetHumidity", unit: "percent", typ: device.TypeInt,
 		lo: e.num("min_humidity", 30), hi: e.num("max_humidity", 99), step: device.Num(1),

@@ -103,9 +103,12 @@ func ParseConfig(topic string, payload []byte) (*Entity, error) {
 		return nil, fail("%v", err)
 	}
 	if err := e.build(); err != nil {
-		return nil, fail("%v", err)
+		return nil, fail("%s: %v", component, err)
 	}
-	if len(e.facets) == 0 && e.encodeAll == nil {
+	if len(e.facets) == 0 && (e.encodeAll == nil || len(e.broken) > 0) {
+		if len(e.Warnings) > 0 {
+			return nil, fail("%s has nothing left to read or control: %s", component, strings.Join(e.Warnings, "; "))
+		}
 		return nil, fail("%s has nothing to read or control", component)
 	}
 	e.cfg = nil // everything read later was copied out (keepSettings) or captured by the build
@@ -132,7 +135,18 @@ func parseConfigTopic(topic string) (component, nodeID, objectID string, err err
 		}
 	}
 	if component == "" {
-		return "", "", "", fmt.Errorf("hadiscovery: %s: unsupported component %q", topic, parts[n-3])
+		// Name the segment that is the component: with a node id level
+		// (<prefix>/<component>/<node>/<object>/config) it is the fourth
+		// from the end, unless that is the prefix's last level. Without
+		// knowing the prefix, a known component name two levels up, or a
+		// three-level prefix-less topic, settle it; else prefer the
+		// node-id reading when the third-from-end looks like a node id
+		// (Zigbee2MQTT's 0x..., long hex or containing digits).
+		name := parts[n-3]
+		if n >= 5 && looksLikeNodeID(parts[n-3]) {
+			name = parts[n-4]
+		}
+		return "", "", "", fmt.Errorf("hadiscovery: %s: unsupported component %q", topic, name)
 	}
 	if !validID(objectID) || (nodeID != "" && !validID(nodeID)) {
 		return "", "", "", fmt.Errorf("hadiscovery: %s: node and object ids must be [A-Za-z0-9_-]", topic)
@@ -333,4 +347,18 @@ func checkTopics(cfg map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// looksLikeNodeID reports whether a topic level reads as a node id rather
+// than a component name: component names are lower-case words with
+// underscores, node ids carry digits or upper case (0x0017880104e45520,
+// ESP_3C71BF, shellyplus1-a8032ab1).
+func looksLikeNodeID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z') && c != '_' {
+			return true
+		}
+	}
+	return false
 }

@@ -19,6 +19,7 @@ func (e *Entity) build() error {
 	if err := e.buildFacets(); err != nil {
 		return err
 	}
+	e.degrade()
 	for _, f := range e.facets {
 		if err := f.prop.Validate(); err != nil {
 			return err

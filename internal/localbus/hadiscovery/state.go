@@ -3,6 +3,7 @@ package hadiscovery
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/hubagent/hubagent/internal/device"
@@ -140,7 +141,9 @@ func DecodeStateInto(e *Entity, msg *State, out map[string]device.Value) error {
 			if err != nil {
 				continue // Home Assistant logs and keeps the state
 			}
-			s = r
+			// Home Assistant strips rendered state (Zigbee2MQTT's cover
+			// template renders " stopped ").
+			s = strings.TrimSpace(r)
 		}
 		if v, ok := f.decode(s); ok {
 			out[f.prop.Name] = v
