@@ -228,7 +228,8 @@ func TestMQTTLightEndToEnd(t *testing.T) {
 		t.Errorf("lamp after hostile input: %+v", d)
 	}
 	out, _, code = hubagent(t, dir, "discovered", "--config", "hubagent.toml")
-	if code != 0 || !strings.Contains(out, "MQTT discovery: 5 configs, 3 refused") || !strings.Contains(out, e2eLampTopic) {
+	if code != 0 || !strings.Contains(out, "MQTT discovery: 6 configs, 3 refused") || !strings.Contains(out, e2eLampTopic) ||
+		!strings.Contains(out, "accepted with warnings: climate: property mode is write-only") {
 		t.Errorf("discovered: exit %d\n%s", code, out)
 	}
 }
