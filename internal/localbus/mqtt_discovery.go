@@ -229,6 +229,10 @@ func payloadHash(b []byte) uint64 {
 
 // config handles a discovery config: new, changed, repeated or removed.
 func (d *discovery) config(topic, component string, payload []byte) {
+	if component == "device" && hadiscovery.IsDeviceConfigTopic(topic) {
+		d.deviceConfig(topic, payload) // device-based discovery: mqtt_device_discovery.go
+		return
+	}
 	now := time.Now()
 	if len(payload) == 0 {
 		if te := d.entities[topic]; te != nil {

@@ -75,7 +75,16 @@ func ParseConfig(topic string, payload []byte) (*Entity, error) {
 	if !ok {
 		return nil, fail("config is not a JSON object")
 	}
-	cfg := expandConfig(obj)
+	return parseEntity(topic, component, nodeID, objectID, expandConfig(obj))
+}
+
+// parseEntity builds an entity from an expanded config: the part of
+// ParseConfig shared with device-based discovery, whose components arrive
+// inside one device config.
+func parseEntity(topic, component, nodeID, objectID string, cfg map[string]any) (*Entity, error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("hadiscovery: %s: %s", topic, fmt.Sprintf(format, args...))
+	}
 	if err := applyBaseTopic(cfg); err != nil {
 		return nil, fail("%v", err)
 	}
