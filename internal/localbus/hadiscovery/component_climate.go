@@ -71,13 +71,16 @@ func buildClimate(e *Entity) error {
 	if err := e.parseTemplates("mode_state_template", "mode_command_template", "temperature_state_template",
 		"temperature_command_template", "current_temperature_template", "fan_mode_state_template",
 		"fan_mode_command_template", "current_humidity_template", "target_humidity_state_template",
-		"target_humidity_command_template"); err != nil {
+		"target_humidity_command_template", "action_template"); err != nil {
 		return err
 	}
 	modes := e.strList("modes")
 	if !e.present("modes") {
 		modes = []string{"auto", "off", "cool", "heat", "dry", "fan_only"}
 	}
+	// What the unit is doing (Home Assistant's hvac_action), read-only.
+	e.addEnum("hvacAction", []string{"off", "heating", "cooling", "drying", "idle", "fan", "preheating", "defrosting"},
+		"action_topic", "action_template", "", "")
 	e.addEnum("mode", modes, "mode_state_topic", "mode_state_template", "mode_command_topic", "mode_command_template")
 	e.addTemperatures(7, 35)
 	fanModes := e.strList("fan_modes")

@@ -38,6 +38,18 @@ func requiredKeys(component string) ([]string, bool) {
 		return []string{"state_topic"}, true
 	case "select":
 		return []string{"command_topic", "options"}, true
+	case "alarm_control_panel":
+		return []string{"state_topic", "command_topic"}, true
+	case "valve", "siren", "update", "device_tracker":
+		return nil, true
+	case "scene", "text":
+		return []string{"command_topic"}, true
+	case "event":
+		return []string{"state_topic", "event_types"}, true
+	case "device_automation":
+		return []string{"topic", "type", "subtype"}, true
+	case "tag", "camera":
+		return []string{"topic"}, true
 	}
 	return nil, false
 }
@@ -92,6 +104,9 @@ func parseEntity(topic, component, nodeID, objectID string, cfg map[string]any) 
 		return nil, fail("%v", err)
 	}
 	required, _ := requiredKeys(component)
+	if component == "light" && cfg["schema"] == "template" {
+		required = []string{"command_topic", "command_on_template", "command_off_template"}
+	}
 	for _, k := range required {
 		if v, ok := cfg[k]; !ok || v == nil || v == "" {
 			return nil, fail("%s requires %s", component, k)
@@ -269,7 +284,8 @@ func expandMap(m map[string]any, expand func(string) string) map[string]any {
 }
 
 // isTopicKey reports whether a config key names an MQTT topic.
-func isTopicKey(k string) bool { return strings.HasSuffix(k, "_topic") }
+// "topic" is the one topic of device triggers, tags and cameras.
+func isTopicKey(k string) bool { return k == "topic" || strings.HasSuffix(k, "_topic") }
 
 // applyBaseTopic replaces a leading or trailing "~" in every topic with the
 // "~" value, as Home Assistant does.

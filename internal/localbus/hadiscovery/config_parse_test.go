@@ -32,7 +32,8 @@ func TestParseConfigRefusesHostileInput(t *testing.T) {
 		{"sensor without state topic", "homeassistant/sensor/x/config", `{"name":"t"}`, "requires state_topic"},
 		{"unsupported template leaves nothing", "homeassistant/sensor/x/config", `{"stat_t":"a","val_tpl":"{{ value_json.ts | slugify }}"}`,
 			"sensor has nothing left to read or control: sensor: property x dropped: value_template: hatemplate: at offset 19: filter \"slugify\": unsupported"},
-		{"unsupported light schema", "homeassistant/light/x/config", `{"schema":"template","cmd_t":"a"}`, "schema \"template\" is not supported"},
+		{"template light without its templates", "homeassistant/light/x/config", `{"schema":"template","cmd_t":"a"}`, "light requires command_on_template"},
+		{"unsupported light schema", "homeassistant/light/x/config", `{"schema":"weird","cmd_t":"a"}`, "schema \"weird\" is not supported"},
 		{"availability item without topic", "homeassistant/switch/x/config", `{"cmd_t":"a","avty":[{"pl_avail":"up"}]}`, "has no topic"},
 		{"nothing to control", "homeassistant/cover/x/config", `{"name":"c"}`, "nothing to read or control"},
 	}

@@ -121,6 +121,9 @@ type facet struct {
 	tplKey   string // config key of the value template ("" = the payload itself)
 	decode   func(s string) (device.Value, bool)
 	encode   func(v device.Value) ([]Publish, error)
+	// anyPayload: decode sees every message, text or not, as "" (camera
+	// images are binary; only their arrival is reported).
+	anyPayload bool
 }
 
 // Properties returns the entity's property descriptors under entity-local
