@@ -52,7 +52,7 @@ func cmdDiscovered(ctx context.Context, env *Env, args []string) error {
 	var errorsOnly bool
 	const synopsis = "[--errors] [--json]"
 	fs := newFlags(env, "discovered", synopsis, &c, true)
-	fs.BoolVar(&errorsOnly, "errors", false, "only the discovery configs that were refused, with the reason")
+	fs.BoolVar(&errorsOnly, "errors", false, "only the discovery configs that were refused, with the reason, or accepted with warnings")
 	pos, err := parse(env, fs, synopsis, args)
 	if err != nil {
 		return err
@@ -78,7 +78,7 @@ func cmdDiscovered(ctx context.Context, env *Env, args []string) error {
 	if errorsOnly {
 		kept := out.MQTT[:0]
 		for _, d := range out.MQTT {
-			if d.Status != localbus.StatusAccepted {
+			if d.Status != localbus.StatusAccepted || len(d.Warnings) > 0 {
 				kept = append(kept, d)
 			}
 		}
@@ -129,6 +129,9 @@ func printMQTTDiscovered(w io.Writer, ds []localbus.DiscoveredConfig, now time.T
 		status := d.Status
 		if d.Reason != "" {
 			status += ": " + oneLine(d.Reason)
+		}
+		if len(d.Warnings) > 0 {
+			status += " with warnings: " + oneLine(strings.Join(d.Warnings, "; "))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Topic, d.Component, orDash(d.DeviceID), status, ago(now, d.LastSeen))
 	}

@@ -187,6 +187,10 @@ func TestMQTTLightEndToEnd(t *testing.T) {
 	app.publish(t, "homeassistant/sensor/huge/config", `{"state_topic":"a","pad":"`+strings.Repeat("x", 2<<20)+`"}`)
 	app.publish(t, "homeassistant/sensor/deep/config", strings.Repeat("[", 100000))
 	app.publish(t, "zigbee2mqtt/Lamp", "\xff\x00\xfe")
+	// A config the agent can use only in part: accepted, with a warning
+	// that names the component, the key and the construct.
+	app.publish(t, "homeassistant/climate/partial/config", `{"mode_state_topic":"partial/state","mode_state_template":"{{ states('climate.x') }}",`+
+		`"modes":["off","heat"],"mode_command_topic":"partial/mode","current_temperature_topic":"partial/temp"}`)
 	var disc discoveredOut
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -197,18 +201,26 @@ func TestMQTTLightEndToEnd(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &disc); err != nil {
 			t.Fatalf("discovered --json: %v\n%s", err, out)
 		}
-		if len(disc.MQTT) == 3 || time.Now().After(deadline) {
+		if len(disc.MQTT) == 4 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	for _, d := range disc.MQTT {
+		if d.Topic == "homeassistant/climate/partial/config" {
+			if d.Status != localbus.StatusAccepted || len(d.Warnings) != 1 ||
+				!strings.Contains(d.Warnings[0], "climate: property mode is write-only: mode_state_template:") ||
+				!strings.Contains(d.Warnings[0], "function states(): unsupported") {
+				t.Errorf("partly usable entry %+v", d)
+			}
+			continue
+		}
 		if d.Status != localbus.StatusRefused || d.Reason == "" || d.Component == "" {
 			t.Errorf("refused entry %+v", d)
 		}
 	}
-	if len(disc.MQTT) != 3 || disc.MDNS == nil {
-		t.Errorf("discovered --errors --json = %s, want the 3 hostile configs and an mdns array", out)
+	if len(disc.MQTT) != 4 || disc.MDNS == nil {
+		t.Errorf("discovered --errors --json = %s, want the 3 hostile configs, the partial one and an mdns array", out)
 	}
 	ag.healthz(t, 5*time.Second)
 	ds := listDevices(t, dir, "--config", "hubagent.toml")
@@ -216,7 +228,8 @@ func TestMQTTLightEndToEnd(t *testing.T) {
 		t.Errorf("lamp after hostile input: %+v", d)
 	}
 	out, _, code = hubagent(t, dir, "discovered", "--config", "hubagent.toml")
-	if code != 0 || !strings.Contains(out, "MQTT discovery: 5 configs, 3 refused") || !strings.Contains(out, e2eLampTopic) {
+	if code != 0 || !strings.Contains(out, "MQTT discovery: 6 configs, 3 refused") || !strings.Contains(out, e2eLampTopic) ||
+		!strings.Contains(out, "accepted with warnings: climate: property mode is write-only") {
 		t.Errorf("discovered: exit %d\n%s", code, out)
 	}
 }

@@ -28,6 +28,15 @@ const (
 	CategoryTV             Category = "tv"
 	CategorySpeaker        Category = "speaker"
 	CategoryOther          Category = "other"
+
+	// Extensions (docs/protocol.md "Extensions to the profile"): families
+	// Home Assistant's MQTT integration has that the profile lacks.
+	CategoryAlarmPanel Category = "alarmPanel"
+	CategoryValve      Category = "valve"
+	CategorySiren      Category = "siren"
+	CategoryCamera     Category = "camera"
+	CategoryScene      Category = "scene"
+	CategoryRemote     Category = "remote" // buttons and triggers that only send events
 )
 
 // Categories returns every known category in a stable order.
@@ -38,6 +47,7 @@ func Categories() []Category {
 		CategoryWaterHeater, CategoryRefrigerator, CategoryWasher, CategoryDryer, CategoryDishwasher,
 		CategoryOven, CategoryRangeHood, CategoryRobotVacuum, CategoryLock, CategorySensor,
 		CategoryTV, CategorySpeaker, CategoryOther,
+		CategoryAlarmPanel, CategoryValve, CategorySiren, CategoryCamera, CategoryScene, CategoryRemote,
 	}
 }
 
@@ -51,9 +61,10 @@ func (c Category) Valid() bool {
 	return false
 }
 
-// Sensitive reports whether the category controls physical access or safety,
+// Sensitive reports whether the category controls physical access, safety or
+// privacy (locks, alarm panels, cameras),
 // so exposing it to a partner needs the owner's explicit opt-in even when
 // "share everything" was chosen.
 func (c Category) Sensitive() bool {
-	return c == CategoryLock
+	return c == CategoryLock || c == CategoryAlarmPanel || c == CategoryCamera
 }

@@ -18,11 +18,14 @@ import (
 // DiscoveredConfig is one discovery config the client has seen, for
 // `hubagent discovered`.
 type DiscoveredConfig struct {
-	Topic     string    `json:"topic"`
-	Component string    `json:"component"`
-	DeviceID  string    `json:"deviceId,omitempty"`
-	Status    string    `json:"status"` // accepted or refused
-	Reason    string    `json:"reason,omitempty"`
+	Topic     string `json:"topic"`
+	Component string `json:"component"`
+	DeviceID  string `json:"deviceId,omitempty"`
+	Status    string `json:"status"` // accepted or refused
+	Reason    string `json:"reason,omitempty"`
+	// Warnings list what an accepted config lost: each names the
+	// component, the config key and the construct (see hadiscovery).
+	Warnings  []string  `json:"warnings,omitempty"`
 	FirstSeen time.Time `json:"firstSeen"`
 	LastSeen  time.Time `json:"lastSeen"`
 }
@@ -226,6 +229,10 @@ func payloadHash(b []byte) uint64 {
 
 // config handles a discovery config: new, changed, repeated or removed.
 func (d *discovery) config(topic, component string, payload []byte) {
+	if component == "device" && hadiscovery.IsDeviceConfigTopic(topic) {
+		d.deviceConfig(topic, payload) // device-based discovery: mqtt_device_discovery.go
+		return
+	}
 	now := time.Now()
 	if len(payload) == 0 {
 		if te := d.entities[topic]; te != nil {
@@ -279,9 +286,9 @@ func (d *discovery) config(topic, component string, payload []byte) {
 	d.tabMu.Lock()
 	rec.hash = h
 	if err != nil {
-		rec.Status, rec.Reason = StatusRefused, strings.TrimPrefix(strings.TrimPrefix(err.Error(), "hadiscovery: "), topic+": ")
+		rec.Status, rec.Reason, rec.Warnings = StatusRefused, strings.TrimPrefix(strings.TrimPrefix(err.Error(), "hadiscovery: "), topic+": "), nil
 	} else {
-		rec.Status, rec.Reason = StatusAccepted, ""
+		rec.Status, rec.Reason, rec.Warnings = StatusAccepted, "", e.Warnings
 		rec.DeviceID = d.entities[topic].dev.id
 	}
 	d.tabMu.Unlock()
@@ -290,6 +297,8 @@ func (d *discovery) config(topic, component string, payload []byte) {
 		// config does not flood the log.
 		d.m.refused.Add(1)
 		d.m.log.Warn("MQTT discovery config refused", "topic", topic, "reason", rec.Reason)
+	} else if len(e.Warnings) > 0 {
+		d.m.log.Warn("MQTT discovery config accepted in part", "topic", topic, "warnings", strings.Join(e.Warnings, "; "))
 	}
 }
 

@@ -27,7 +27,22 @@ func busFixtures() []busFixture {
 			pubs = append(pubs, p.Topic+" "+p.Payload)
 		}
 		out = append(out, busFixture{name: fx.Name, topic: fx.Topic, config: fx.Config, stateTopic: fx.StateTopic,
-			state: fx.State, wantState: fx.WantState, write: fx.Write, wantPublish: pubs})
+			state: fx.State, wantState: rename(fx.WantState, fx.DeviceNames), write: rename(fx.Write, fx.DeviceNames), wantPublish: pubs})
+	}
+	return out
+}
+
+// rename gives a fixture's entity-local values under the device's names.
+func rename(m map[string]device.Value, names map[string]string) map[string]device.Value {
+	if m == nil || names == nil {
+		return m
+	}
+	out := make(map[string]device.Value, len(m))
+	for k, v := range m {
+		if n, ok := names[k]; ok {
+			k = n
+		}
+		out[k] = v
 	}
 	return out
 }

@@ -29,7 +29,7 @@ func TestHostileInputDoesNoHarm(t *testing.T) {
 		"homeassistant/teleporter/beam/config":   `{"name":"Beam","command_topic":"beam/set"}`,
 		"homeassistant/sensor/huge/config":       `{"name":"Huge","state_topic":"huge/state","pad":"` + strings.Repeat("A", 1<<20) + `"}`,
 		"homeassistant/sensor/deep/config":       strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000),
-		"homeassistant/sensor/tpl/config":        `{"name":"Tpl","state_topic":"tpl/state","value_template":"{{ value_json.x | regex_replace('a','b') }}"}`,
+		"homeassistant/sensor/tpl/config":        `{"name":"Tpl","state_topic":"tpl/state","value_template":"{{ value_json.x | slugify }}"}`,
 		"homeassistant/switch/array/config":      `[1,2,3]`,
 		"homeassistant/switch/binary/config":     "\xff\xfe\x00\x01",
 		"homeassistant/switch/wild/config":       `{"name":"W","command_topic":"a/+/set","state_topic":"a/#"}`,

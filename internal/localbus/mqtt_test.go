@@ -235,7 +235,7 @@ func TestEmptyConfigRemovesEntityThenDeviceAndChangedConfigUpdates(t *testing.T)
 	r.publish("zigbee2mqtt/Climate", `{"temperature":21.5,"humidity":40}`, true)
 	id := "mqtt-zigbee2mqtt_0xabc"
 	waitFor(t, 5*time.Second, "both sensors' state (the second entity shares the state topic)", func() bool {
-		return hasState(r.device(id), map[string]device.Value{"currentTemperature": device.Float(21.5), "humidity": device.Int(40)})
+		return hasState(r.device(id), map[string]device.Value{"currentTemperature": device.Float(21.5), "humidity": device.Float(40)})
 	})
 
 	r.publish(tempTopic, strings.ReplaceAll(temp, "Climate sensor", "Bedroom climate"), true)

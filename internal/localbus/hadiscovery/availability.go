@@ -1,8 +1,6 @@
 package hadiscovery
 
 import (
-	"fmt"
-
 	"github.com/hubagent/hubagent/internal/localbus/hatemplate"
 )
 
@@ -46,7 +44,9 @@ func (e *Entity) parseAvailability() error {
 			if s, ok := m["value_template"].(string); ok {
 				tpl, err := hatemplate.Parse(s)
 				if err != nil {
-					return fmt.Errorf("availability[%d].value_template: %w", i, err)
+					// Degrade: this topic no longer decides availability.
+					e.warnf("%s: availability[%d].value_template ignored, with its topic: %v", e.Component, i, err)
+					continue
 				}
 				t.template = tpl
 			}
@@ -58,7 +58,8 @@ func (e *Entity) parseAvailability() error {
 		if s, ok := e.cfg["availability_template"].(string); ok {
 			tpl, err := hatemplate.Parse(s)
 			if err != nil {
-				return fmt.Errorf("availability_template: %w", err)
+				e.warnf("%s: availability_template ignored, with availability_topic: %v", e.Component, err)
+				return nil
 			}
 			t.template = tpl
 		}

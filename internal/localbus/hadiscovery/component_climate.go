@@ -71,13 +71,16 @@ func buildClimate(e *Entity) error {
 	if err := e.parseTemplates("mode_state_template", "mode_command_template", "temperature_state_template",
 		"temperature_command_template", "current_temperature_template", "fan_mode_state_template",
 		"fan_mode_command_template", "current_humidity_template", "target_humidity_state_template",
-		"target_humidity_command_template"); err != nil {
+		"target_humidity_command_template", "action_template"); err != nil {
 		return err
 	}
 	modes := e.strList("modes")
 	if !e.present("modes") {
 		modes = []string{"auto", "off", "cool", "heat", "dry", "fan_only"}
 	}
+	// What the unit is doing (Home Assistant's hvac_action), read-only.
+	e.addEnum("hvacAction", []string{"off", "heating", "cooling", "drying", "idle", "fan", "preheating", "defrosting"},
+		"action_topic", "action_template", "", "")
 	e.addEnum("mode", modes, "mode_state_topic", "mode_state_template", "mode_command_topic", "mode_command_template")
 	e.addTemperatures(7, 35)
 	fanModes := e.strList("fan_modes")
@@ -85,7 +88,7 @@ func buildClimate(e *Entity) error {
 		fanModes = []string{"auto", "low", "medium", "high"}
 	}
 	e.addEnum("fanSpeed", fanModes, "fan_mode_state_topic", "fan_mode_state_template", "fan_mode_command_topic", "fan_mode_command_template")
-	e.addNum(numSpec{name: "humidity", unit: "percent", typ: device.TypeInt, lo: 0, hi: 100,
+	e.addNum(numSpec{name: "humidity", unit: "percent", typ: device.TypeFloat, lo: 0, hi: 100,
 		stateKey: "current_humidity_topic", tplKey: "current_humidity_template"})
 	e.addNum(numSpec{name: "targetHumidity", unit: "percent", typ: device.TypeInt,
 		lo: e.num("min_humidity", 30), hi: e.num("max_humidity", 99), step: device.Num(1),

@@ -66,7 +66,7 @@ func buildHumidifier(e *Entity) error {
 		stateKey: "target_humidity_state_topic", tplKey: "target_humidity_state_template",
 		cmdKey: "target_humidity_command_topic", cmdTpl: "target_humidity_command_template"})
 	e.addEnum("mode", e.strList("modes"), "mode_state_topic", "mode_state_template", "mode_command_topic", "mode_command_template")
-	e.addNum(numSpec{name: "humidity", unit: "percent", typ: device.TypeInt, lo: 0, hi: 100,
+	e.addNum(numSpec{name: "humidity", unit: "percent", typ: device.TypeFloat, lo: 0, hi: 100,
 		stateKey: "current_humidity_topic", tplKey: "current_humidity_template"})
 	return nil
 }

@@ -117,6 +117,8 @@ func buildLight(e *Entity) error {
 		return buildLightDefault(e)
 	case "json":
 		return buildLightJSON(e)
+	case "template":
+		return buildLightTemplate(e)
 	default:
 		return fmt.Errorf("light schema %q is not supported", schema)
 	}

@@ -14,7 +14,7 @@ func sensorName(class string) (string, device.Type, string) {
 	case "temperature":
 		return "currentTemperature", device.TypeFloat, "celsius"
 	case "humidity":
-		return "humidity", device.TypeInt, "percent"
+		return "humidity", device.TypeFloat, "percent"
 	case "battery":
 		return "battery", device.TypeInt, "percent"
 	case "illuminance":
@@ -74,6 +74,19 @@ func buildSensor(e *Entity) error {
 	if typ == device.TypeString {
 		f.decode = stringDecoder
 	} else {
+		if e.present("suggested_display_precision") {
+			// Round to the precision the publisher asks to show; without
+			// one the value keeps what the device reported (58.3 % stays).
+			if p := e.num("suggested_display_precision", -1); p >= 0 && p <= 10 && typ == device.TypeFloat {
+				mul, prev := math.Pow(10, math.Trunc(p)), conv
+				conv = func(f float64) float64 {
+					if prev != nil {
+						f = prev(f)
+					}
+					return math.Round(f*mul) / mul
+				}
+			}
+		}
 		dec := numDecoder(typ, conv)
 		f.decode = func(s string) (device.Value, bool) {
 			// "None" is Home Assistant's unknown: the state becomes null.

@@ -38,6 +38,18 @@ func requiredKeys(component string) ([]string, bool) {
 		return []string{"state_topic"}, true
 	case "select":
 		return []string{"command_topic", "options"}, true
+	case "alarm_control_panel":
+		return []string{"state_topic", "command_topic"}, true
+	case "valve", "siren", "update", "device_tracker":
+		return nil, true
+	case "scene", "text":
+		return []string{"command_topic"}, true
+	case "event":
+		return []string{"state_topic", "event_types"}, true
+	case "device_automation":
+		return []string{"topic", "type", "subtype"}, true
+	case "tag", "camera":
+		return []string{"topic"}, true
 	}
 	return nil, false
 }
@@ -75,7 +87,16 @@ func ParseConfig(topic string, payload []byte) (*Entity, error) {
 	if !ok {
 		return nil, fail("config is not a JSON object")
 	}
-	cfg := expandConfig(obj)
+	return parseEntity(topic, component, nodeID, objectID, expandConfig(obj))
+}
+
+// parseEntity builds an entity from an expanded config: the part of
+// ParseConfig shared with device-based discovery, whose components arrive
+// inside one device config.
+func parseEntity(topic, component, nodeID, objectID string, cfg map[string]any) (*Entity, error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("hadiscovery: %s: %s", topic, fmt.Sprintf(format, args...))
+	}
 	if err := applyBaseTopic(cfg); err != nil {
 		return nil, fail("%v", err)
 	}
@@ -83,6 +104,9 @@ func ParseConfig(topic string, payload []byte) (*Entity, error) {
 		return nil, fail("%v", err)
 	}
 	required, _ := requiredKeys(component)
+	if component == "light" && cfg["schema"] == "template" {
+		required = []string{"command_topic", "command_on_template", "command_off_template"}
+	}
 	for _, k := range required {
 		if v, ok := cfg[k]; !ok || v == nil || v == "" {
 			return nil, fail("%s requires %s", component, k)
@@ -103,9 +127,12 @@ func ParseConfig(topic string, payload []byte) (*Entity, error) {
 		return nil, fail("%v", err)
 	}
 	if err := e.build(); err != nil {
-		return nil, fail("%v", err)
+		return nil, fail("%s: %v", component, err)
 	}
-	if len(e.facets) == 0 && e.encodeAll == nil {
+	if len(e.facets) == 0 && (e.encodeAll == nil || len(e.broken) > 0) {
+		if len(e.Warnings) > 0 {
+			return nil, fail("%s has nothing left to read or control: %s", component, strings.Join(e.Warnings, "; "))
+		}
 		return nil, fail("%s has nothing to read or control", component)
 	}
 	e.cfg = nil // everything read later was copied out (keepSettings) or captured by the build
@@ -132,7 +159,18 @@ func parseConfigTopic(topic string) (component, nodeID, objectID string, err err
 		}
 	}
 	if component == "" {
-		return "", "", "", fmt.Errorf("hadiscovery: %s: unsupported component %q", topic, parts[n-3])
+		// Name the segment that is the component: with a node id level
+		// (<prefix>/<component>/<node>/<object>/config) it is the fourth
+		// from the end, unless that is the prefix's last level. Without
+		// knowing the prefix, a known component name two levels up, or a
+		// three-level prefix-less topic, settle it; else prefer the
+		// node-id reading when the third-from-end looks like a node id
+		// (Zigbee2MQTT's 0x..., long hex or containing digits).
+		name := parts[n-3]
+		if n >= 5 && looksLikeNodeID(parts[n-3]) {
+			name = parts[n-4]
+		}
+		return "", "", "", fmt.Errorf("hadiscovery: %s: unsupported component %q", topic, name)
 	}
 	if !validID(objectID) || (nodeID != "" && !validID(nodeID)) {
 		return "", "", "", fmt.Errorf("hadiscovery: %s: node and object ids must be [A-Za-z0-9_-]", topic)
@@ -246,7 +284,8 @@ func expandMap(m map[string]any, expand func(string) string) map[string]any {
 }
 
 // isTopicKey reports whether a config key names an MQTT topic.
-func isTopicKey(k string) bool { return strings.HasSuffix(k, "_topic") }
+// "topic" is the one topic of device triggers, tags and cameras.
+func isTopicKey(k string) bool { return k == "topic" || strings.HasSuffix(k, "_topic") }
 
 // applyBaseTopic replaces a leading or trailing "~" in every topic with the
 // "~" value, as Home Assistant does.
@@ -333,4 +372,18 @@ func checkTopics(cfg map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// looksLikeNodeID reports whether a topic level reads as a node id rather
+// than a component name: component names are lower-case words with
+// underscores, node ids carry digits or upper case (0x0017880104e45520,
+// ESP_3C71BF, shellyplus1-a8032ab1).
+func looksLikeNodeID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z') && c != '_' {
+			return true
+		}
+	}
+	return false
 }

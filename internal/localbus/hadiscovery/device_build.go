@@ -102,8 +102,9 @@ func DeviceID(key string) string {
 
 // rank orders components for choosing a device's main entity; lower wins.
 func rank(component string) int {
-	order := []string{"climate", "light", "fan", "cover", "lock", "switch", "humidifier", "water_heater", "vacuum",
-		"sensor", "binary_sensor", "number", "select", "button"}
+	order := []string{"climate", "alarm_control_panel", "light", "fan", "cover", "valve", "lock", "switch", "siren",
+		"humidifier", "water_heater", "vacuum", "camera", "sensor", "binary_sensor", "device_tracker", "number", "select",
+		"text", "update", "scene", "button", "event", "device_automation", "tag"}
 	if i := slices.Index(order, component); i >= 0 {
 		return i
 	}
@@ -136,8 +137,20 @@ func category(main *Entity) device.Category {
 		return device.CategoryWaterHeater
 	case "vacuum":
 		return device.CategoryRobotVacuum
-	case "sensor", "binary_sensor":
+	case "sensor", "binary_sensor", "device_tracker":
 		return device.CategorySensor
+	case "alarm_control_panel":
+		return device.CategoryAlarmPanel
+	case "valve":
+		return device.CategoryValve
+	case "siren":
+		return device.CategorySiren
+	case "camera":
+		return device.CategoryCamera
+	case "scene":
+		return device.CategoryScene
+	case "button", "event", "device_automation", "tag":
+		return device.CategoryRemote
 	}
 	return device.CategoryOther
 }

@@ -7,14 +7,22 @@
 // DecodeState and an Availability; writes go through Binding.Split and
 // EncodeCommand.
 //
+// Device-based discovery (<prefix>/device/<id>/config, "cmps") is read by
+// ParseDeviceConfig: shared keys merged under each component's own, each
+// component parsed as a per-entity config, identity "<topic>#<component>".
+//
+// Degradation is per property: a template outside the hatemplate subset,
+// or a field the agent cannot use, costs only the properties that need it
+// (read side, write side, or both); Entity.Warnings names the component,
+// the key and the construct. Only an entity left with nothing is refused.
+//
 // Parsing. An empty config payload is a removal (ErrRemoved). Abbreviations
 // (stat_t, cmd_t, dev/ids/mf/mdl/mdl_id/cns/sa, avty/t/pl_avail, ...) and a
 // leading or trailing "~" in topics are expanded first; a full key wins over
 // its abbreviation. Refused, with the reason: unsupported components,
 // configs over 64 KiB, JSON nested deeper than 32, anything but a JSON
-// object, topics with wildcards, missing required keys, light schema
-// "template", and any template the component uses that is outside the
-// hatemplate subset (templates the component never renders are ignored).
+// object, topics with wildcards, missing required keys, unknown light
+// schemas, and entities that have nothing left to read or control.
 //
 // Properties use the architecture's standard names. light: power,
 // brightness (int %, scaled from brightness_scale, default 255),
@@ -42,7 +50,9 @@
 // presence), leak (moisture), smoke, else lowerCamel. number: int when
 // min/max/step are whole, else float. select: enum of options. button: a
 // write-only bool named after the entity; writing true publishes
-// payload_press, false publishes nothing.
+// payload_press, false publishes nothing. alarm_control_panel, valve,
+// siren, scene, update, text, device_tracker, event, device_automation,
+// tag and camera: see their component_*.go files and docs/protocol.md.
 //
 // Devices. Entities sharing device.identifiers[0] (else the first
 // connection) are one device; an entity with neither is its own device,

@@ -83,6 +83,15 @@ type Entity struct {
 	expect func(props map[string]device.Value) map[string]device.Value
 
 	availability []AvailabilityTopic
+
+	// Warnings are what the agent could not use of the config, each naming
+	// the component, the config key and the construct; the entity works
+	// without them (see degrade).
+	Warnings []string
+	broken   []brokenField
+	// probe, while set, makes command() record the template keys it would
+	// render instead of rendering (see writeTemplates).
+	probe *[]string
 }
 
 // keyedTopic is one topic of the config under its key.
@@ -112,6 +121,9 @@ type facet struct {
 	tplKey   string // config key of the value template ("" = the payload itself)
 	decode   func(s string) (device.Value, bool)
 	encode   func(v device.Value) ([]Publish, error)
+	// anyPayload: decode sees every message, text or not, as "" (camera
+	// images are binary; only their arrival is reported).
+	anyPayload bool
 }
 
 // Properties returns the entity's property descriptors under entity-local
@@ -258,9 +270,10 @@ func (e *Entity) qos() byte { return e.qosLevel }
 // holds an equal string.
 func intern(s string) string { return unique.Make(s).Value() }
 
-// parseTemplates parses the templates the component uses; an unsupported
-// one refuses the entity. Templates the component never renders are not
-// looked at.
+// parseTemplates parses the templates the component uses. One that is
+// not a string or falls outside the hatemplate subset is marked broken:
+// the properties that need it degrade (see degrade), the others work.
+// Templates the component never renders are not looked at.
 func (e *Entity) parseTemplates(keys ...string) error {
 	for _, k := range keys {
 		v, ok := e.cfg[k]
@@ -269,11 +282,13 @@ func (e *Entity) parseTemplates(keys ...string) error {
 		}
 		s, ok := v.(string)
 		if !ok {
-			return fmt.Errorf("%s must be a string", k)
+			e.markBroken(k, fmt.Errorf("must be a string"))
+			continue
 		}
 		t, err := hatemplate.Parse(s)
 		if err != nil {
-			return fmt.Errorf("%s: %w", k, err)
+			e.markBroken(k, err)
+			continue
 		}
 		e.templates = append(e.templates, keyedTemplate{key: k, t: t})
 	}
@@ -362,9 +377,18 @@ func EncodeCommand(e *Entity, props map[string]device.Value) ([]Publish, error) 
 // value, plus extra variables) or, without one, the value formatted as
 // Home Assistant would.
 func (e *Entity) command(topicKey, tplKey string, value any, extra map[string]any) ([]Publish, error) {
+	if e.probe != nil {
+		if tplKey != "" {
+			*e.probe = append(*e.probe, tplKey)
+		}
+		return nil, nil
+	}
 	topic := e.topic(topicKey)
 	if topic == "" {
 		return nil, fmt.Errorf("hadiscovery: %s: no %s", e.ConfigTopic, topicKey)
+	}
+	if err, ok := e.isBroken(tplKey); ok {
+		return nil, fmt.Errorf("hadiscovery: %s: %s: %w", e.ConfigTopic, tplKey, err)
 	}
 	var payload string
 	if t := e.template(tplKey); t != nil {

@@ -19,6 +19,7 @@ func (e *Entity) build() error {
 	if err := e.buildFacets(); err != nil {
 		return err
 	}
+	e.degrade()
 	for _, f := range e.facets {
 		if err := f.prop.Validate(); err != nil {
 			return err
@@ -58,6 +59,28 @@ func (e *Entity) buildFacets() error {
 		return buildNumber(e)
 	case "select":
 		return buildSelect(e)
+	case "alarm_control_panel":
+		return buildAlarmPanel(e)
+	case "valve":
+		return buildValve(e)
+	case "scene":
+		return buildScene(e)
+	case "siren":
+		return buildSiren(e)
+	case "update":
+		return buildUpdate(e)
+	case "text":
+		return buildText(e)
+	case "device_tracker":
+		return buildDeviceTracker(e)
+	case "event":
+		return buildEvent(e)
+	case "device_automation":
+		return buildDeviceTrigger(e)
+	case "tag":
+		return buildTag(e)
+	case "camera":
+		return buildCamera(e)
 	}
 	return fmt.Errorf("unsupported component %q", e.Component)
 }

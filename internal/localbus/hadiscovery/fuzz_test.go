@@ -77,3 +77,30 @@ func FuzzDecodeState(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseDeviceConfig feeds arbitrary device-based discovery configs to
+// ParseDeviceConfig; accepted components must build into one device.
+func FuzzParseDeviceConfig(f *testing.F) {
+	f.Add("homeassistant/device/kitchen01/config", []byte(testDeviceConfig))
+	f.Add("homeassistant/device/x/config", []byte(`{"dev":{"ids":"x"},"cmps":{"a":{"p":"sensor"},"b":{"p":"switch","cmd_t":"c","~":"base","stat_t":"~/s"}},"avty_t":"av"}`))
+	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
+		comps, err := ParseDeviceConfig(topic, payload)
+		if err != nil {
+			return
+		}
+		var ents []*Entity
+		for _, c := range comps {
+			if c.Entity != nil {
+				ents = append(ents, c.Entity)
+				for _, st := range c.Entity.StateTopics() {
+					_, _ = DecodeState(c.Entity, st, payload)
+				}
+			}
+		}
+		if len(ents) > 0 {
+			if _, err := BuildDevice(ents); err != nil {
+				t.Fatalf("components of one device config do not build: %v", err)
+			}
+		}
+	})
+}

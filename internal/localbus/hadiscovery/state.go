@@ -3,6 +3,7 @@ package hadiscovery
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/hubagent/hubagent/internal/device"
@@ -117,10 +118,22 @@ func DecodeState(e *Entity, topic string, payload []byte) (map[string]device.Val
 // it adds the values decoded from msg to out (which it does not clear), so
 // a caller can reuse one map per message or per worker.
 func DecodeStateInto(e *Entity, msg *State, out map[string]device.Value) error {
-	switch msg.check() {
-	case stateTooLarge:
-		return fmt.Errorf("hadiscovery: %s: state payload of %d bytes exceeds %d", e.ConfigTopic, len(msg.payload), MaxStateLen)
-	case stateNotText:
+	if fault := msg.check(); fault != stateOK {
+		// Facets that only note a message's arrival (camera images,
+		// binary and possibly large) still see it.
+		for _, f := range e.facets {
+			if f.anyPayload && e.topic(f.topicKey) == msg.topic {
+				if v, ok := f.decode(""); ok {
+					out[f.prop.Name] = v
+				}
+			}
+		}
+		if len(out) > 0 {
+			return nil
+		}
+		if fault == stateTooLarge {
+			return fmt.Errorf("hadiscovery: %s: state payload of %d bytes exceeds %d", e.ConfigTopic, len(msg.payload), MaxStateLen)
+		}
 		return fmt.Errorf("hadiscovery: %s: state payload on %s is not text", e.ConfigTopic, msg.topic)
 	}
 	if e.jsonDecode != nil && e.topic(e.jsonTopicKey) == msg.topic {
@@ -134,13 +147,21 @@ func DecodeStateInto(e *Entity, msg *State, out map[string]device.Value) error {
 		if f.topicKey == "" || f.decode == nil || e.topic(f.topicKey) != msg.topic {
 			continue
 		}
+		if f.anyPayload {
+			if v, ok := f.decode(""); ok {
+				out[f.prop.Name] = v
+			}
+			continue
+		}
 		s := msg.str()
 		if t := e.template(f.tplKey); t != nil {
 			r, err := t.Render(msg.templateVars())
 			if err != nil {
 				continue // Home Assistant logs and keeps the state
 			}
-			s = r
+			// Home Assistant strips rendered state (Zigbee2MQTT's cover
+			// template renders " stopped ").
+			s = strings.TrimSpace(r)
 		}
 		if v, ok := f.decode(s); ok {
 			out[f.prop.Name] = v

@@ -4,12 +4,52 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 )
 
 // evaluator holds one render's variables.
 type evaluator struct {
 	vars   map[string]any
 	locals map[string]any // {% set %} results
+	t      *Template      // for its regex cache
+	env    Env
+	nowAt  time.Time // the first now() of the render, so one render sees one instant
+}
+
+func (ev *evaluator) now() time.Time {
+	if ev.nowAt.IsZero() {
+		if ev.env.Now != nil {
+			ev.nowAt = ev.env.Now()
+		} else {
+			ev.nowAt = time.Now()
+		}
+	}
+	return ev.nowAt
+}
+
+func (ev *evaluator) loc() *time.Location {
+	if ev.env.Location != nil {
+		return ev.env.Location
+	}
+	return time.Local
+}
+
+// evalArgs evaluates bound arguments; a parameter not given is absent.
+func (ev *evaluator) evalArgs(first any, ns []node, depth int) ([]any, error) {
+	out := make([]any, 1, len(ns)+1)
+	out[0] = first
+	for _, n := range ns {
+		if n == nil {
+			out = append(out, absent{})
+			continue
+		}
+		v, err := ev.eval(n, depth)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 func (ev *evaluator) lookup(name string) any {
@@ -55,17 +95,54 @@ func (ev *evaluator) eval(n node, depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		args, err := ev.evalAll(x.args, depth)
+		args, err := ev.evalArgs(v, x.args, depth)
 		if err != nil {
 			return nil, err
 		}
-		return applyFilter(x.name, v, args)
+		return x.fn.fn(ev, args)
+	case funcNode:
+		args := make([]any, 0, len(x.args))
+		for _, n := range x.args {
+			if n == nil {
+				args = append(args, absent{})
+				continue
+			}
+			v, err := ev.eval(n, depth)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, v)
+		}
+		return x.fn.fn(ev, args)
 	case testNode:
 		v, err := ev.eval(x.x, depth)
 		if err != nil {
 			return nil, err
 		}
-		return applyTest(x.name, v) != x.neg, nil
+		var a any
+		if x.arg != nil {
+			if a, err = ev.eval(x.arg, depth); err != nil {
+				return nil, err
+			}
+		}
+		ok, err := ev.applyTest(x.name, v, a)
+		if err != nil {
+			return nil, err
+		}
+		return ok != x.neg, nil
+	case posNode:
+		v, err := ev.eval(x.x, depth)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := number(v); !ok {
+			return nil, fmt.Errorf("hatemplate: bad operand type for unary +: %s", typeName(v))
+		}
+		if b, ok := v.(bool); ok {
+			i, _ := integer(b)
+			return i, nil
+		}
+		return v, nil
 	case notNode:
 		v, err := ev.eval(x.x, depth)
 		if err != nil {
@@ -76,6 +153,9 @@ func (ev *evaluator) eval(n node, depth int) (any, error) {
 		v, err := ev.eval(x.x, depth)
 		if err != nil {
 			return nil, err
+		}
+		if _, ok := number(v); !ok {
+			return nil, fmt.Errorf("hatemplate: bad operand type for unary -: %s", typeName(v))
 		}
 		return arith("-", int64(0), v)
 	case condNode:
@@ -165,6 +245,10 @@ func item(v, k any) any {
 			if i >= 0 && i < int64(len(x)) {
 				return normalize(x[i])
 			}
+		}
+	case dateTime:
+		if s, ok := k.(string); ok {
+			return x.attr(s)
 		}
 	case string:
 		if i, ok := integer(k); ok {
@@ -362,6 +446,9 @@ func arith(op string, l, r any) (any, error) {
 			return m, nil
 		}
 	}
+	if op == "**" {
+		return power(li, ri, lint && rint, lf, rf)
+	}
 	switch op {
 	case "+":
 		return lf + rf, nil
@@ -390,4 +477,44 @@ func arith(op string, l, r any) (any, error) {
 		return m, nil
 	}
 	return nil, fmt.Errorf("hatemplate: unsupported operator %q", op)
+}
+
+// power is Python's **: ints stay ints while they fit (a negative integer
+// exponent gives a float), else floats.
+func power(li, ri int64, ints bool, lf, rf float64) (any, error) {
+	if ints && ri >= 0 {
+		r, b, e := int64(1), li, ri
+		ok := true
+		for e > 0 && ok {
+			if e&1 == 1 {
+				if p := r * b; b != 0 && p/b != r {
+					ok = false
+				} else {
+					r = p
+				}
+			}
+			e >>= 1
+			if e > 0 {
+				if sq := b * b; b != 0 && sq/b != b {
+					ok = false
+				} else {
+					b = sq
+				}
+			}
+		}
+		if ok {
+			return r, nil
+		}
+	}
+	if lf == 0 && rf < 0 {
+		return nil, fmt.Errorf("hatemplate: 0.0 cannot be raised to a negative power")
+	}
+	f := math.Pow(lf, rf)
+	if math.IsNaN(f) && !math.IsNaN(lf) && !math.IsNaN(rf) {
+		return nil, fmt.Errorf("hatemplate: math domain error")
+	}
+	if math.IsInf(f, 0) && !math.IsInf(lf, 0) && !math.IsInf(rf, 0) {
+		return nil, fmt.Errorf("hatemplate: numerical result out of range")
+	}
+	return f, nil
 }

@@ -2,25 +2,19 @@ package hatemplate
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// knownFilter lists the filters the subset supports. Everything else
-// (timestamp_local, regex_*, from_json, ...) is refused at parse time.
-func knownFilter(name string) bool {
-	switch name {
-	case "int", "float", "round", "lower", "upper", "default", "d", "string", "trim", "abs", "join":
-		return true
-	}
-	return false
-}
-
-// knownMethod lists the few methods publishers call on dicts and strings.
+// knownMethod lists the methods publishers call on dicts, strings and
+// datetimes.
 func knownMethod(name string) bool {
 	switch name {
-	case "keys", "values", "get", "lower", "upper", "strip":
+	case "keys", "values", "items", "get", "lower", "upper", "strip", "split", "replace", "startswith", "endswith",
+		"isoformat", "timestamp", "strftime":
 		return true
 	}
 	return false
@@ -31,82 +25,6 @@ func wantArgs(name string, args []any, lo, hi int) error {
 		return fmt.Errorf("hatemplate: %s takes %d to %d arguments, got %d", name, lo, hi, len(args))
 	}
 	return nil
-}
-
-func applyFilter(name string, v any, args []any) (any, error) {
-	switch name {
-	case "default", "d":
-		if err := wantArgs(name, args, 0, 2); err != nil {
-			return nil, err
-		}
-		def := any("")
-		if len(args) > 0 {
-			def = args[0]
-		}
-		_, undef := v.(undefined)
-		if undef || (len(args) > 1 && truthy(args[1]) && !truthy(v)) {
-			return def, nil
-		}
-		return v, nil
-	case "int":
-		if err := wantArgs(name, args, 0, 1); err != nil {
-			return nil, err
-		}
-		if i, ok := toInt(v); ok {
-			return i, nil
-		}
-		if len(args) == 1 {
-			return args[0], nil
-		}
-		return nil, fmt.Errorf("hatemplate: int got invalid input %s and no default was specified", reprOf(v))
-	case "float":
-		if err := wantArgs(name, args, 0, 1); err != nil {
-			return nil, err
-		}
-		if f, ok := toFloat(v); ok {
-			return f, nil
-		}
-		if len(args) == 1 {
-			return args[0], nil
-		}
-		return nil, fmt.Errorf("hatemplate: float got invalid input %s and no default was specified", reprOf(v))
-	case "round":
-		return round(v, args)
-	case "lower", "upper", "trim", "string":
-		if err := wantArgs(name, args, 0, 0); err != nil {
-			return nil, err
-		}
-		s, err := toStr(v)
-		if err != nil {
-			return nil, err
-		}
-		switch name {
-		case "lower":
-			return strings.ToLower(s), nil
-		case "upper":
-			return strings.ToUpper(s), nil
-		case "trim":
-			return strings.TrimSpace(s), nil
-		}
-		return s, nil
-	case "join":
-		return join(v, args)
-	case "abs":
-		if err := wantArgs(name, args, 0, 0); err != nil {
-			return nil, err
-		}
-		if i, ok := integer(v); ok && i != math.MinInt64 {
-			if i < 0 {
-				i = -i
-			}
-			return i, nil
-		}
-		if f, ok := number(v); ok {
-			return math.Abs(f), nil
-		}
-		return nil, fmt.Errorf("hatemplate: bad operand type for abs(): %s", typeName(v))
-	}
-	return nil, fmt.Errorf("hatemplate: filter %q: %w", name, ErrUnsupported)
 }
 
 func reprOf(v any) string {
@@ -216,38 +134,95 @@ func round(v any, args []any) (any, error) {
 	return f, nil
 }
 
-func applyTest(name string, v any) bool {
+// knownTest returns how many arguments a test takes.
+func knownTest(name string) (int, bool) {
+	switch name {
+	case "defined", "undefined", "none", "number", "string", "mapping", "boolean", "integer", "float",
+		"true", "false", "sequence", "iterable", "odd", "even", "is_number", "list":
+		return 0, true
+	case "eq", "ne", "lt", "le", "gt", "ge", "in", "match", "search", "divisibleby":
+		return 1, true
+	}
+	return 0, false
+}
+
+func (ev *evaluator) applyTest(name string, v, a any) (bool, error) {
 	switch name {
 	case "defined":
 		_, undef := v.(undefined)
-		return !undef
+		return !undef, nil
 	case "undefined":
 		_, undef := v.(undefined)
-		return undef
+		return undef, nil
 	case "none":
-		return v == nil
+		return v == nil, nil
 	case "number":
 		_, ok := number(v)
-		return ok
+		return ok, nil
+	case "is_number":
+		return isNumber(v), nil
 	case "integer":
 		_, ok := v.(int64)
-		return ok
+		return ok, nil
 	case "float":
 		_, ok := v.(float64)
-		return ok
+		return ok, nil
 	case "boolean":
 		_, ok := v.(bool)
-		return ok
+		return ok, nil
+	case "true", "false":
+		b, ok := v.(bool)
+		return ok && b == (name == "true"), nil
 	case "string":
 		_, ok := v.(string)
-		return ok
+		return ok, nil
 	case "mapping":
 		switch v.(type) {
 		case map[string]any, *dict:
-			return true
+			return true, nil
 		}
+		return false, nil
+	case "list":
+		_, ok := v.([]any)
+		return ok, nil
+	case "sequence", "iterable":
+		switch v.(type) {
+		case string, []any, map[string]any, *dict:
+			return true, nil
+		}
+		return false, nil
+	case "odd", "even", "divisibleby":
+		i, ok := integer(v)
+		if !ok {
+			return false, fmt.Errorf("hatemplate: test %s needs an int, not %s", name, typeName(v))
+		}
+		switch name {
+		case "odd":
+			return i%2 != 0, nil
+		case "even":
+			return i%2 == 0, nil
+		}
+		n, ok := integer(a)
+		if !ok || n == 0 {
+			return false, fmt.Errorf("hatemplate: divisibleby needs a non-zero int")
+		}
+		return i%n == 0, nil
+	case "eq":
+		return pyEqual(v, a), nil
+	case "ne":
+		return !pyEqual(v, a), nil
+	case "lt", "le", "gt", "ge":
+		return compare(map[string]string{"lt": "<", "le": "<=", "gt": ">", "ge": ">="}[name], v, a)
+	case "in":
+		return contains(a, v)
+	case "match", "search":
+		r, err := fRegexMatch(name == "match")(ev, []any{v, a})
+		if err != nil {
+			return false, err
+		}
+		return r.(bool), nil
 	}
-	return false
+	return false, fmt.Errorf("hatemplate: test %q: %w", name, ErrUnsupported)
 }
 
 func (ev *evaluator) call(c callNode, depth int) (any, error) {
@@ -263,16 +238,28 @@ func (ev *evaluator) call(c callNode, depth int) (any, error) {
 	switch r := recv.(type) {
 	case map[string]any, *dict:
 		keys, vals := dictItems(r)
+		if m, ok := r.(map[string]any); ok {
+			keys, vals = sortedItems(m)
+		}
 		switch a.name {
 		case "keys":
 			return keys, wantArgs(a.name, args, 0, 0)
 		case "values":
 			return vals, wantArgs(a.name, args, 0, 0)
+		case "items":
+			if err := wantArgs(a.name, args, 0, 0); err != nil {
+				return nil, err
+			}
+			out := make([]any, len(keys))
+			for i := range keys {
+				out[i] = []any{keys[i], vals[i]}
+			}
+			return out, nil
 		case "get":
 			if err := wantArgs(a.name, args, 1, 2); err != nil {
 				return nil, err
 			}
-			if v := item(r, args[0]); !applyTest("undefined", v) {
+			if v := item(r, args[0]); v != (undefined{}) {
 				return v, nil
 			}
 			if len(args) == 2 {
@@ -281,17 +268,9 @@ func (ev *evaluator) call(c callNode, depth int) (any, error) {
 			return nil, nil
 		}
 	case string:
-		if err := wantArgs(a.name, args, 0, 0); err != nil {
-			return nil, err
-		}
-		switch a.name {
-		case "lower":
-			return strings.ToLower(r), nil
-		case "upper":
-			return strings.ToUpper(r), nil
-		case "strip":
-			return strings.TrimSpace(r), nil
-		}
+		return strMethod(r, a.name, args)
+	case dateTime:
+		return r.method(a.name, args)
 	}
 	return nil, fmt.Errorf("hatemplate: %s has no method %s", typeName(recv), a.name)
 }
@@ -347,4 +326,107 @@ func join(v any, args []any) (any, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// sortedItems lists a JSON object's items by key: Go maps keep no order
+// (Python keeps the payload's; see the package documentation).
+func sortedItems(m map[string]any) (keys, vals []any) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		keys = append(keys, k)
+		vals = append(vals, normalize(m[k]))
+	}
+	return keys, vals
+}
+
+// strMethod calls a str method.
+func strMethod(s, name string, args []any) (any, error) {
+	strArg := func(i int) (string, error) {
+		a, ok := args[i].(string)
+		if !ok {
+			return "", fmt.Errorf("hatemplate: %s: argument must be str, not %s", name, typeName(args[i]))
+		}
+		return a, nil
+	}
+	switch name {
+	case "lower", "upper", "strip":
+		if err := wantArgs(name, args, 0, 1); err != nil {
+			return nil, err
+		}
+		switch name {
+		case "lower":
+			return strings.ToLower(s), wantArgs(name, args, 0, 0)
+		case "upper":
+			return strings.ToUpper(s), wantArgs(name, args, 0, 0)
+		}
+		if len(args) == 1 && args[0] != nil {
+			cs, err := strArg(0)
+			if err != nil {
+				return nil, err
+			}
+			return strings.Trim(s, cs), nil
+		}
+		return strings.TrimSpace(s), nil
+	case "split":
+		if err := wantArgs(name, args, 0, 2); err != nil {
+			return nil, err
+		}
+		n := -1
+		if len(args) == 2 {
+			m, ok := integer(args[1])
+			if !ok {
+				return nil, fmt.Errorf("hatemplate: split: maxsplit must be an int")
+			}
+			if m >= 0 {
+				n = int(min(m, int64(len(s)))) + 1
+			}
+		}
+		var parts []string
+		if len(args) == 0 || args[0] == nil {
+			parts = strings.Fields(s)
+			if n > 0 && len(parts) > n {
+				// Python keeps the rest of the text after maxsplit words.
+				rest := s
+				parts = parts[:0]
+				for i := 0; i < n-1; i++ {
+					rest = strings.TrimLeft(rest, " \t\r\n\v\f")
+					j := strings.IndexAny(rest, " \t\r\n\v\f")
+					parts = append(parts, rest[:j])
+					rest = rest[j:]
+				}
+				parts = append(parts, strings.TrimLeft(rest, " \t\r\n\v\f"))
+			}
+		} else {
+			sep, err := strArg(0)
+			if err != nil {
+				return nil, err
+			}
+			if sep == "" {
+				return nil, fmt.Errorf("hatemplate: split: empty separator")
+			}
+			parts = strings.SplitN(s, sep, n)
+		}
+		out := make([]any, len(parts))
+		for i, p := range parts {
+			out[i] = p
+		}
+		return out, nil
+	case "replace":
+		if err := wantArgs(name, args, 2, 3); err != nil {
+			return nil, err
+		}
+		return fReplace(nil, append([]any{s}, args...))
+	case "startswith", "endswith":
+		if err := wantArgs(name, args, 1, 1); err != nil {
+			return nil, err
+		}
+		p, err := strArg(0)
+		if err != nil {
+			return nil, err
+		}
+		if name == "startswith" {
+			return strings.HasPrefix(s, p), nil
+		}
+		return strings.HasSuffix(s, p), nil
+	}
+	return nil, fmt.Errorf("hatemplate: str has no method %s", name)
 }

@@ -20,22 +20,36 @@ type (
 		x    node // an attrNode: the method and its receiver
 		args []node
 	}
+	// funcNode calls a global function (now, iif, float, ...); args are
+	// bound to the builtin's parameters at parse time, nil = not given.
+	funcNode struct {
+		fn   *builtin
+		args []node
+	}
+	// filterNode applies a filter; args are bound like funcNode's, the
+	// filtered value not included.
 	filterNode struct {
 		x    node
-		name string
+		fn   *builtin
 		args []node
 	}
 	testNode struct {
 		x    node
 		name string
 		neg  bool
+		arg  node // match/search pattern, eq/ne/... operand
 	}
 	binNode struct {
 		op   string
 		l, r node
 	}
-	notNode  struct{ x node }
-	negNode  struct{ x node }
+	notNode struct{ x node }
+	negNode struct{ x node }
+	posNode struct{ x node }
+	kwarg   struct {
+		name string
+		x    node
+	}
 	condNode struct{ cond, a, b node } // b nil renders undefined, as Jinja does
 	listNode struct{ items []node }
 	dictNode struct{ keys, vals []node }
@@ -194,11 +208,6 @@ func (p *parser) compare() (node, error) {
 				return nil, p.errorf("expected \"in\" after \"not\", found %s", p.describe())
 			}
 			op = "not in"
-		case p.isName("is"):
-			if l, err = p.test(l); err != nil {
-				return nil, err
-			}
-			continue
 		default:
 			return l, nil
 		}
@@ -228,51 +237,99 @@ func (p *parser) test(x node) (node, error) {
 		return nil, p.errorf("expected a test name after \"is\", found %s", p.describe())
 	}
 	name := p.tok.text
-	switch name {
-	case "defined", "undefined", "none", "number", "string", "mapping", "boolean", "integer", "float":
-	default:
-		return nil, p.errorf("unsupported test %q", name)
+	arity, ok := knownTest(name)
+	if !ok {
+		return nil, fmt.Errorf("hatemplate: at offset %d: test %q: %w", p.tok.pos, name, ErrUnsupported)
 	}
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
-	return testNode{x: x, name: name, neg: neg}, nil
+	tn := testNode{x: x, name: name, neg: neg}
+	if arity == 1 {
+		// Jinja2 takes the argument in parentheses or bare: "is eq(3)", "is eq 3".
+		var err error
+		if p.isOp("(") {
+			args, kw, err := p.args()
+			if err != nil {
+				return nil, err
+			}
+			if len(args) != 1 || len(kw) != 0 {
+				return nil, p.errorf("test %q takes one argument", name)
+			}
+			tn.arg = args[0]
+		} else if tn.arg, err = p.primary(); err != nil {
+			return nil, err
+		}
+	}
+	return tn, nil
 }
 
+// Binary operators bind as in Jinja2: + - below ~ below * / // % below **
+// below unary minus, which is below filters and tests: -x | int is
+// (-x) | int, a + b is defined is a + (b is defined).
 func (p *parser) add() (node, error) {
-	l, err := p.mul()
-	for err == nil && p.tok.kind == tokOp && (p.tok.text == "+" || p.tok.text == "-" || p.tok.text == "~") {
+	l, err := p.concat()
+	for err == nil && p.tok.kind == tokOp && (p.tok.text == "+" || p.tok.text == "-") {
 		op := p.tok.text
 		if err = p.advance(); err != nil {
 			return nil, err
 		}
 		var r node
-		if r, err = p.mul(); err == nil {
+		if r, err = p.concat(); err == nil {
 			l = binNode{op: op, l: l, r: r}
+		}
+	}
+	return l, err
+}
+
+func (p *parser) concat() (node, error) {
+	l, err := p.mul()
+	for err == nil && p.isOp("~") {
+		if err = p.advance(); err != nil {
+			return nil, err
+		}
+		var r node
+		if r, err = p.mul(); err == nil {
+			l = binNode{op: "~", l: l, r: r}
+		}
+	}
+	return l, err
+}
+
+func (p *parser) pow() (node, error) {
+	l, err := p.unary(true)
+	for err == nil && p.isOp("**") {
+		if err = p.advance(); err != nil {
+			return nil, err
+		}
+		var r node
+		if r, err = p.unary(true); err == nil {
+			l = binNode{op: "**", l: l, r: r}
 		}
 	}
 	return l, err
 }
 
 func (p *parser) mul() (node, error) {
-	l, err := p.unary()
+	l, err := p.pow()
 	for err == nil && p.tok.kind == tokOp && (p.tok.text == "*" || p.tok.text == "/" || p.tok.text == "//" || p.tok.text == "%") {
 		op := p.tok.text
 		if err = p.advance(); err != nil {
 			return nil, err
 		}
 		var r node
-		if r, err = p.unary(); err == nil {
+		if r, err = p.pow(); err == nil {
 			l = binNode{op: op, l: l, r: r}
 		}
-	}
-	if err == nil && p.isOp("**") {
-		return nil, p.errorf("unsupported operator \"**\"")
 	}
 	return l, err
 }
 
-func (p *parser) unary() (node, error) {
+// unary is Jinja2's parse_unary: a sign applies to the operand with its
+// postfix (attributes, calls), and the filters and tests that follow apply
+// to the signed value.
+func (p *parser) unary(withFilter bool) (node, error) {
+	var x node
 	if p.isOp("-") || p.isOp("+") {
 		neg := p.tok.text == "-"
 		if err := p.enter(); err != nil {
@@ -282,75 +339,125 @@ func (p *parser) unary() (node, error) {
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
-		x, err := p.unary()
-		if err != nil || !neg {
-			return x, err
-		}
-		return negNode{x}, nil
-	}
-	x, err := p.postfix()
-	if err != nil {
-		return nil, err
-	}
-	for p.isOp("|") {
-		if err := p.advance(); err != nil {
+		inner, err := p.unary(false)
+		if err != nil {
 			return nil, err
 		}
-		if p.tok.kind != tokName {
-			return nil, p.errorf("expected a filter name, found %s", p.describe())
+		x = inner
+		if neg {
+			x = negNode{inner}
+		} else {
+			x = posNode{inner}
 		}
-		name := p.tok.text
-		if !knownFilter(name) {
-			return nil, p.errorf("unsupported filter %q", name)
-		}
-		if err := p.advance(); err != nil {
+	} else {
+		var err error
+		if x, err = p.primary(); err != nil {
 			return nil, err
 		}
-		var args []node
-		if p.isOp("(") {
-			if args, err = p.args(); err != nil {
+	}
+	x, err := p.postfixOf(x)
+	if err != nil || !withFilter {
+		return x, err
+	}
+	for {
+		switch {
+		case p.isOp("|"):
+			if x, err = p.filter(x); err != nil {
 				return nil, err
 			}
+		case p.isName("is"):
+			if x, err = p.test(x); err != nil {
+				return nil, err
+			}
+		default:
+			return x, nil
 		}
-		x = filterNode{x: x, name: name, args: args}
 	}
-	return x, nil
 }
 
-// args parses "(a, b, ...)"; the current token is "(". Keyword arguments
-// are refused: no supported filter needs them.
-func (p *parser) args() ([]node, error) {
+func (p *parser) filter(x node) (node, error) {
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	if p.tok.kind != tokName {
+		return nil, p.errorf("expected a filter name, found %s", p.describe())
+	}
+	name, pos := p.tok.text, p.tok.pos
+	fn := filters[name]
+	if fn == nil {
+		return nil, fmt.Errorf("hatemplate: at offset %d: filter %q: %w", pos, name, ErrUnsupported)
+	}
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
 	var args []node
-	for !p.isOp(")") {
-		a, err := p.expr()
+	if p.isOp("(") {
+		pos, kw, err := p.args()
 		if err != nil {
 			return nil, err
 		}
-		if p.isOp("=") {
-			return nil, p.errorf("keyword arguments are not supported")
+		if args, err = fn.bind(pos, kw); err != nil {
+			return nil, p.errorf("filter %s: %v", name, err)
 		}
-		args = append(args, a)
-		if len(args) > 8 {
-			return nil, p.errorf("too many arguments")
+	} else if fn.required > 0 {
+		return nil, p.errorf("filter %s needs arguments", name)
+	}
+	return filterNode{x: x, fn: fn, args: args}, nil
+}
+
+// args parses "(a, b, k=v, ...)"; the current token is "(".
+func (p *parser) args() ([]node, []kwarg, error) {
+	if err := p.advance(); err != nil {
+		return nil, nil, err
+	}
+	var args []node
+	var kws []kwarg
+	for !p.isOp(")") {
+		if p.tok.kind == tokName {
+			// A keyword argument: name "=" expr (lookahead on a copy).
+			save, saveLex := p.tok, *p.lex
+			name := p.tok.text
+			if err := p.advance(); err != nil {
+				return nil, nil, err
+			}
+			if p.isOp("=") {
+				if err := p.advance(); err != nil {
+					return nil, nil, err
+				}
+				v, err := p.expr()
+				if err != nil {
+					return nil, nil, err
+				}
+				kws = append(kws, kwarg{name, v})
+				goto next
+			}
+			p.tok, *p.lex = save, saveLex
+		}
+		if len(kws) > 0 {
+			return nil, nil, p.errorf("positional argument after a keyword argument")
+		}
+		{
+			a, err := p.expr()
+			if err != nil {
+				return nil, nil, err
+			}
+			args = append(args, a)
+		}
+	next:
+		if len(args)+len(kws) > 8 {
+			return nil, nil, p.errorf("too many arguments")
 		}
 		if !p.isOp(",") {
 			break
 		}
 		if err := p.advance(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return args, p.expectOp(")")
+	return args, kws, p.expectOp(")")
 }
 
-func (p *parser) postfix() (node, error) {
-	x, err := p.primary()
-	if err != nil {
-		return nil, err
-	}
+func (p *parser) postfixOf(x node) (node, error) {
 	for {
 		switch {
 		case p.isOp("."):
@@ -377,29 +484,50 @@ func (p *parser) postfix() (node, error) {
 				return nil, err
 			}
 			if p.isOp(":") {
-				return nil, p.errorf("slices are not supported")
+				return nil, fmt.Errorf("hatemplate: at offset %d: slice: %w", p.tok.pos, ErrUnsupported)
 			}
 			idx, err := p.expr()
 			if err != nil {
 				return nil, err
 			}
 			if p.isOp(":") {
-				return nil, p.errorf("slices are not supported")
+				return nil, fmt.Errorf("hatemplate: at offset %d: slice: %w", p.tok.pos, ErrUnsupported)
 			}
 			if err := p.expectOp("]"); err != nil {
 				return nil, err
 			}
 			x = indexNode{x: x, idx: idx}
 		case p.isOp("("):
-			a, ok := x.(attrNode)
-			if !ok || !knownMethod(a.name) {
-				return nil, p.errorf("unsupported function call")
+			switch f := x.(type) {
+			case attrNode:
+				if !knownMethod(f.name) {
+					return nil, fmt.Errorf("hatemplate: at offset %d: method %s(): %w", p.tok.pos, f.name, ErrUnsupported)
+				}
+				args, kw, err := p.args()
+				if err != nil {
+					return nil, err
+				}
+				if len(kw) > 0 {
+					return nil, p.errorf("method %s: keyword arguments are not supported", f.name)
+				}
+				x = callNode{x: f, args: args}
+			case nameNode:
+				fn := functions[f.name]
+				if fn == nil {
+					return nil, fmt.Errorf("hatemplate: at offset %d: function %s(): %w", p.tok.pos, f.name, ErrUnsupported)
+				}
+				args, kw, err := p.args()
+				if err != nil {
+					return nil, err
+				}
+				bound, err := fn.bind(args, kw)
+				if err != nil {
+					return nil, p.errorf("%s(): %v", f.name, err)
+				}
+				x = funcNode{fn: fn, args: bound}
+			default:
+				return nil, fmt.Errorf("hatemplate: at offset %d: calling this expression: %w", p.tok.pos, ErrUnsupported)
 			}
-			args, err := p.args()
-			if err != nil {
-				return nil, err
-			}
-			x = callNode{x: a, args: args}
 		default:
 			return x, nil
 		}

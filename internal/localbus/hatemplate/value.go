@@ -57,7 +57,7 @@ func normalize(v any) any {
 		return int64(x)
 	case float32:
 		return float64(x)
-	case bool, int64, float64, string, []any, map[string]any, *dict, undefined:
+	case bool, int64, float64, string, []any, map[string]any, *dict, undefined, dateTime:
 		return v
 	}
 	return undefined{}
@@ -98,6 +98,8 @@ func typeName(v any) string {
 		return "dict"
 	case undefined:
 		return "Undefined"
+	case dateTime:
+		return "datetime"
 	}
 	return fmt.Sprintf("%T", v)
 }
@@ -254,6 +256,8 @@ func writeStr(b *strings.Builder, v any, depth int) error {
 		b.WriteString(pyFloat(x))
 	case string:
 		b.WriteString(x)
+	case dateTime:
+		b.WriteString(x.isoformat(" "))
 	case []any:
 		b.WriteByte('[')
 		for i, e := range x {
@@ -306,6 +310,9 @@ func writeRepr(b *strings.Builder, v any, depth int) error {
 		return nil
 	case undefined:
 		b.WriteString("Undefined")
+		return nil
+	case dateTime:
+		b.WriteString("datetime.datetime(...)")
 		return nil
 	default:
 		return writeStr(b, x, depth)

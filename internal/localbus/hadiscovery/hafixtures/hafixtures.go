@@ -25,6 +25,10 @@ type Fixture struct {
 	// Write, when set, is encoded into WantPublish, in order.
 	Write       map[string]device.Value
 	WantPublish []Publish
+	// DeviceNames maps entity-local property names to the device's when
+	// another entity of the same device took the name first (a dual
+	// cover's second position is position_<object id>).
+	DeviceNames map[string]string
 }
 
 // Publish is an expected MQTT publish (hadiscovery.Publish, which this
@@ -51,7 +55,9 @@ func Availability() map[string]string {
 }
 
 // All returns the fixtures, freshly built: callers may modify them.
-func All() []Fixture {
+func All() []Fixture { return append(base(), Upstream()...) }
+
+func base() []Fixture {
 	return []Fixture{
 		{
 			Name:  "zigbee2mqtt IKEA LED1545G12 json light",
