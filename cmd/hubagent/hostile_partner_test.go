@@ -195,6 +195,18 @@ func TestSubscribeFloodAndFailingCallbackAgainstTheAgent(t *testing.T) {
 		"\n[notify]\nca_file = \""+cb.caFile+"\"\nmax_subscriptions_per_grant = 1000\n")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read subscriptions", []string{e2eLampID},
 		"--config", "hubagent.toml", "--callback-host", "127.0.0.1", "--allow-private-callback", "--notify-hmac-secret", "hostile-test-hmac-secret")
+	// The lamp's first state is held in the state writer's coalescing window
+	// for a moment after the agent reports it; committed after the
+	// subscriptions exist, it would reach them as a change of its own.
+	db := readOnlyDB(t, w.dir)
+	waitUntil(t, 10*time.Second, "the lamp's first state committed", func() bool {
+		var n int
+		err := db.QueryRow(`SELECT count(*) FROM state WHERE device_id = ? AND name = 'brightness'`, e2eLampID).Scan(&n)
+		if err != nil {
+			t.Fatalf("reading the state table: %v", err)
+		}
+		return n == 1
+	})
 	var subs []string
 	refused := 0
 	for i := range 1000 {
