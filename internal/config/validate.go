@@ -51,6 +51,7 @@ func (c *Config) check() []*Error {
 		v.fail("mqtt.client_id", "must be UTF-8 text without NUL characters")
 	}
 	v.topicLevel("mqtt.discovery_prefix", c.MQTT.DiscoveryPrefix)
+	v.mqttLimits(&c.MQTT)
 
 	for _, name := range c.MDNS.Interfaces {
 		if name == "" || strings.ContainsAny(name, " \t\r\n/") {
@@ -68,6 +69,7 @@ func (c *Config) check() []*Error {
 		v.fail("store.coalesce_window", fmt.Sprintf("must be between 0 (no coalescing) and %v, got %v", maxCoalesceWindow, w))
 	}
 	v.positive("notify.max_age", c.Notify.MaxAge)
+	v.atLeast("store.min_free_bytes", c.Store.MinFreeBytes, 0)
 
 	v.tunnel(&c.Tunnel)
 	return v.errs

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"sync/atomic"
 	"syscall"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -21,16 +23,22 @@ type BrokerOptions struct {
 	// 127.0.0.1:1883).
 	Listen string
 	// Username and Password, when set, are required of every client;
-	// otherwise any client may connect (sensible on loopback only).
+	// otherwise any client may connect, which is allowed on loopback only
+	// unless AllowAnonymous is set.
 	Username, Password string
-	Logger             *slog.Logger
+	// AllowAnonymous lets clients without credentials connect to a broker
+	// listening beyond loopback.
+	AllowAnonymous bool
+	Limits         BrokerLimits
+	Logger         *slog.Logger
 }
 
 // Broker is the embedded MQTT broker (mochi-mqtt): a fallback so that a
 // household without a broker can point its appliances at the hub itself.
 type Broker struct {
-	srv  *mqtt.Server
-	addr string
+	srv      *mqtt.Server
+	addr     string
+	retained *retainLimit
 }
 
 // ErrAddrInUse reports that the broker's port is taken.
@@ -41,13 +49,22 @@ func StartBroker(opts BrokerOptions) (*Broker, error) {
 	if opts.Listen == "" {
 		opts.Listen = "127.0.0.1:1883"
 	}
+	if opts.Username == "" && !opts.AllowAnonymous && !isLoopback(opts.Listen) {
+		return nil, fmt.Errorf("localbus: embedded MQTT broker on %s: %w", opts.Listen, ErrAnonymousBeyondLoopback)
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	lim := opts.Limits.withDefaults()
 	// The broker logs every client connect and hook at info; only its
 	// warnings and errors belong in the agent's log.
-	srv := mqtt.New(&mqtt.Options{Logger: slog.New(minLevel{log.Handler(), slog.LevelWarn}), InlineClient: false})
+	srv := mqtt.New(&mqtt.Options{Logger: slog.New(minLevel{log.Handler(), slog.LevelWarn}), InlineClient: false,
+		Capabilities: lim.capabilities()})
+	retained := newRetainLimit(srv, lim, log)
+	if err := srv.AddHook(retained, nil); err != nil {
+		return nil, fmt.Errorf("localbus: broker limits: %w", err)
+	}
 	var err error
 	if opts.Username != "" {
 		err = srv.AddHook(new(auth.Hook), &auth.Options{Ledger: &auth.Ledger{
@@ -71,7 +88,41 @@ func StartBroker(opts BrokerOptions) (*Broker, error) {
 		srv.Close()
 		return nil, fmt.Errorf("localbus: embedded MQTT broker: %w", err)
 	}
-	return &Broker{srv: srv, addr: tcp.Address()}, nil
+	return &Broker{srv: srv, addr: tcp.Address(), retained: retained}, nil
+}
+
+// ErrAnonymousBeyondLoopback refuses an embedded broker that would let
+// anyone on the network publish to the agent without credentials.
+var ErrAnonymousBeyondLoopback = errors.New("listening beyond loopback needs [mqtt] username and password " +
+	"(anonymous clients are refused there), or [mqtt] allow_anonymous = true")
+
+// isLoopback reports whether a listen address only accepts local clients.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// BrokerStats are the embedded broker's counters for metrics.
+type BrokerStats struct {
+	Clients         int64  // connected now
+	Retained        int64  // retained messages held
+	RetainedBytes   int64  // their topics and payloads
+	RetainRefused   uint64 // retained messages not kept (over a limit)
+	MessagesDropped int64  // messages dropped for slow clients (pending writes full)
+}
+
+// Stats returns the broker's counters.
+func (b *Broker) Stats() BrokerStats {
+	n, bytes, refused := b.retained.stats()
+	return BrokerStats{Clients: atomic.LoadInt64(&b.srv.Info.ClientsConnected), Retained: n, RetainedBytes: bytes,
+		RetainRefused: refused, MessagesDropped: atomic.LoadInt64(&b.srv.Info.MessagesDropped)}
 }
 
 // Addr is the address the broker listens on.
