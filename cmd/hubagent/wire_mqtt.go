@@ -29,6 +29,8 @@ func newMQTTLink(cfg *config.Config, hubID string, h *hub.Hub, url string, embed
 		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
 		CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile,
 		ClientID: cfg.MQTT.ClientID, DiscoveryPrefix: cfg.MQTT.DiscoveryPrefix, EmbeddedBroker: embedded, Logger: log,
+		MaxEntitiesPerDevice: cfg.MQTT.MaxEntitiesPerDevice, MaxStatePayload: cfg.MQTT.MaxStatePayload,
+		StateQueueBytes: cfg.MQTT.StateQueueBytes,
 	})
 	if err != nil {
 		return nil, err
@@ -42,6 +44,8 @@ func newMQTTLink(cfg *config.Config, hubID string, h *hub.Hub, url string, embed
 	m.Counter("hubagent_mqtt_messages_total", "MQTT messages received.", func() float64 { return float64(mq.Stats().Messages) })
 	m.Counter("hubagent_mqtt_discovery_refused_total", "Home Assistant discovery configs refused (invalid or over the entity limit).",
 		func() float64 { return float64(mq.Stats().Refused) })
+	m.Counter("hubagent_mqtt_state_dropped_total", "MQTT state messages dropped for being over mqtt.max_state_payload.",
+		func() float64 { return float64(mq.Stats().StateDropped) })
 	mq.Start()
 	return &mqttLink{mq: mq}, nil
 }
@@ -61,3 +65,22 @@ func (l *mqttLink) addRoutes(routes map[string]http.Handler) map[string]http.Han
 
 // close says "offline" to the broker and disconnects.
 func (l *mqttLink) close() { l.mq.Close() }
+
+// brokerLimits are the embedded broker's limits from the configuration.
+func brokerLimits(cfg *config.Config) localbus.BrokerLimits {
+	return localbus.BrokerLimits{MaxPacketSize: cfg.MQTT.MaxPacketSize, MaxClients: cfg.MQTT.MaxClients,
+		MaxPendingWrites: cfg.MQTT.MaxPendingWrites, MaxRetained: cfg.MQTT.MaxRetained, MaxRetainedBytes: cfg.MQTT.MaxRetainedBytes}
+}
+
+// registerBrokerMetrics exposes the embedded broker's counters.
+func registerBrokerMetrics(m *metrics.Metrics, b *localbus.Broker) {
+	m.Gauge("hubagent_broker_clients", "Clients connected to the embedded MQTT broker.", func() float64 { return float64(b.Stats().Clients) })
+	m.Gauge("hubagent_broker_retained", "Retained messages held by the embedded MQTT broker.",
+		func() float64 { return float64(b.Stats().Retained) })
+	m.Gauge("hubagent_broker_retained_bytes", "Bytes (topics and payloads) of the retained messages held by the embedded MQTT broker.",
+		func() float64 { return float64(b.Stats().RetainedBytes) })
+	m.Counter("hubagent_broker_retain_refused_total", "Retained messages the embedded MQTT broker did not keep (over mqtt.max_retained or mqtt.max_retained_bytes).",
+		func() float64 { return float64(b.Stats().RetainRefused) })
+	m.Counter("hubagent_broker_messages_dropped_total", "Messages the embedded MQTT broker dropped for clients with mqtt.max_pending_writes packets waiting.",
+		func() float64 { return float64(b.Stats().MessagesDropped) })
+}

@@ -90,21 +90,25 @@ func (d *discovery) rebuild(td *trackedDevice) {
 	td.bind = bind
 	d.tabMu.Unlock()
 	td.rebuild.built = make(map[string]bool, len(td.entities))
-	var fresh []*trackedEntity
-	for topic, te := range td.entities {
+	for topic := range td.entities {
 		td.rebuild.built[topic] = true
-		if !te.bound {
-			te.bound = true
-			fresh = append(fresh, te)
-		}
 	}
 	dev.Online = d.online(td)
 	if err := d.m.hub.UpsertDevice(d.m.ctx, dev); err != nil {
-		d.m.log.Error("MQTT device not stored", "device", td.id, "err", err)
+		// A full or failing disk: try again later. New entities stay
+		// unbound, their state stashed, until the device is stored.
+		d.m.log.Error("MQTT device not stored; will retry", "device", td.id, "err", err)
+		td.rebuild.cost = max(time.Since(start), time.Second)
+		d.markDirty(td)
+		return
 	}
 	// State that arrived before the entities were bound.
 	d.stashMu.Lock()
-	for _, te := range fresh {
+	for _, te := range td.entities {
+		if te.bound {
+			continue
+		}
+		te.bound = true
 		if len(te.stash) > 0 {
 			if props := bind.ToDevice(te.e.ConfigTopic, te.stash); len(props) > 0 {
 				d.m.hub.ReportState(td.id, props, time.Now())
