@@ -127,6 +127,7 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	// With no broker configured ("auto": until mDNS finds one) the agent
 	// runs its own; a broker already on that port is used instead.
 	brokerURL, embedded := cfg.MQTT.Broker, false
+	var inproc localbus.LocalBroker
 	switch cfg.MQTT.Broker {
 	case "", "auto":
 		broker, err := localbus.StartBroker(localbus.BrokerOptions{Listen: cfg.MQTT.Listen,
@@ -136,7 +137,7 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		case err == nil:
 			defer broker.Close()
 			registerBrokerMetrics(m, broker)
-			brokerURL, embedded = broker.URL(), true
+			brokerURL, embedded, inproc = broker.URL(), true, broker
 			log.Info("embedded MQTT broker listening", "addr", broker.Addr())
 		case errors.Is(err, localbus.ErrAddrInUse) && localbus.ProbeBroker(cfg.MQTT.Listen, cfg.MQTT.Username, cfg.MQTT.Password, 2*time.Second):
 			brokerURL = "tcp://" + cfg.MQTT.Listen
@@ -145,7 +146,7 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			return err
 		}
 	}
-	ml, err := newMQTTLink(cfg, hubID, h, brokerURL, embedded, m, log.With("component", "mqtt"))
+	ml, err := newMQTTLink(cfg, hubID, h, brokerURL, embedded, inproc, m, log.With("component", "mqtt"))
 	if err != nil {
 		return err
 	}

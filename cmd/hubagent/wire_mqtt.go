@@ -20,17 +20,19 @@ type mqttLink struct {
 }
 
 // newMQTTLink starts the MQTT client on url (the configured broker, or the
-// embedded or found one; for "auto" mDNS later calls mq.SetBroker) and
+// embedded or found one; for "auto" mDNS later calls mq.SetBroker; local is
+// the embedded broker, nil when another is used) and
 // registers its metrics. It does not wait for the broker: devices are
 // served from the store meanwhile.
-func newMQTTLink(cfg *config.Config, hubID string, h *hub.Hub, url string, embedded bool, m *metrics.Metrics, log *slog.Logger) (*mqttLink, error) {
+func newMQTTLink(cfg *config.Config, hubID string, h *hub.Hub, url string, embedded bool,
+	local localbus.LocalBroker, m *metrics.Metrics, log *slog.Logger) (*mqttLink, error) {
 	mq, err := localbus.NewMQTT(localbus.MQTTOptions{
 		Hub: h, HubID: hubID, Broker: url,
 		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
 		CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile,
 		ClientID: cfg.MQTT.ClientID, DiscoveryPrefix: cfg.MQTT.DiscoveryPrefix, EmbeddedBroker: embedded, Logger: log,
 		MaxEntitiesPerDevice: cfg.MQTT.MaxEntitiesPerDevice, MaxStatePayload: cfg.MQTT.MaxStatePayload,
-		StateQueueBytes: cfg.MQTT.StateQueueBytes,
+		StateQueueBytes: cfg.MQTT.StateQueueBytes, Local: local,
 	})
 	if err != nil {
 		return nil, err

@@ -147,7 +147,7 @@ func Default() *Config {
 			DiscoveryPrefix:      "homeassistant",
 			MaxPacketSize:        128 << 10,
 			MaxClients:           64,
-			MaxPendingWrites:     1024,
+			MaxPendingWrites:     256,
 			MaxRetained:          10000,
 			MaxRetainedBytes:     16 << 20,
 			MaxStatePayload:      64 << 10,

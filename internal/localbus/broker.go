@@ -15,6 +15,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // BrokerOptions configure the embedded broker.
@@ -59,7 +60,7 @@ func StartBroker(opts BrokerOptions) (*Broker, error) {
 	lim := opts.Limits.withDefaults()
 	// The broker logs every client connect and hook at info; only its
 	// warnings and errors belong in the agent's log.
-	srv := mqtt.New(&mqtt.Options{Logger: slog.New(minLevel{log.Handler(), slog.LevelWarn}), InlineClient: false,
+	srv := mqtt.New(&mqtt.Options{Logger: slog.New(minLevel{log.Handler(), slog.LevelWarn}), InlineClient: true,
 		Capabilities: lim.capabilities()})
 	retained := newRetainLimit(srv, lim, log)
 	if err := srv.AddHook(retained, nil); err != nil {
@@ -108,6 +109,26 @@ func isLoopback(addr string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// inlineSubID identifies the agent's in-process subscriptions.
+const inlineSubID = 1
+
+// Subscribe delivers the messages matching filter to fn in-process: first
+// the retained ones, then each as it is published, on the publisher's
+// goroutine (a slow fn slows that publisher down; nothing is queued or
+// dropped on the way). The agent's own client takes its subscriptions
+// this way (MQTTOptions.Local): over TCP, the broker hands a subscribing
+// client all its retained messages at once and drops what does not fit
+// its pending writes (mqtt.max_pending_writes), and a burst of live
+// messages likewise.
+func (b *Broker) Subscribe(filter string, fn func(topic string, payload []byte)) error {
+	return b.srv.Subscribe(filter, inlineSubID, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
+		fn(pk.TopicName, pk.Payload)
+	})
+}
+
+// Unsubscribe ends an in-process subscription.
+func (b *Broker) Unsubscribe(filter string) error { return b.srv.Unsubscribe(filter, inlineSubID) }
 
 // BrokerStats are the embedded broker's counters for metrics.
 type BrokerStats struct {

@@ -35,7 +35,7 @@ type BrokerLimits struct {
 const (
 	DefaultMaxPacketSize    = 128 << 10
 	DefaultMaxClients       = 64
-	DefaultMaxPendingWrites = 1024
+	DefaultMaxPendingWrites = 256
 	DefaultMaxRetained      = 10000
 	DefaultMaxRetainedBytes = 16 << 20
 	// brokerSessionExpiry is how long the broker keeps a disconnected

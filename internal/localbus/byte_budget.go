@@ -6,47 +6,52 @@ import (
 )
 
 // byteBudget bounds the bytes held by a queue: acquire waits while taking n
-// more would go past max. One goroutine acquires (paho's delivery
-// goroutine), any may release. A single item larger than max still passes
-// when the queue is empty, so it cannot wait for ever.
+// more would go past max. A single item larger than max still passes when
+// the queue is empty, so it cannot wait for ever.
 type byteBudget struct {
-	mu    sync.Mutex
-	used  int64
-	max   int64
-	freed chan struct{} // signalled by release
+	mu      sync.Mutex
+	used    int64
+	max     int64
+	waiting int
+	wake    chan struct{} // closed (and replaced) by a release while someone waits
 }
 
-func newByteBudget(max int64) byteBudget {
-	return byteBudget{max: max, freed: make(chan struct{}, 1)}
+func newByteBudget(max int64) *byteBudget {
+	return &byteBudget{max: max, wake: make(chan struct{})}
 }
 
 // acquire takes n bytes, waiting for room; false if ctx ended first.
 func (b *byteBudget) acquire(ctx context.Context, n int64) bool {
-	for {
-		b.mu.Lock()
-		if b.used == 0 || b.used+n <= b.max {
-			b.used += n
-			b.mu.Unlock()
-			return true
-		}
+	b.mu.Lock()
+	for b.used != 0 && b.used+n > b.max {
+		b.waiting++
+		wake := b.wake
 		b.mu.Unlock()
 		select {
-		case <-b.freed:
+		case <-wake:
 		case <-ctx.Done():
+			b.mu.Lock()
+			b.waiting--
+			b.mu.Unlock()
 			return false
 		}
+		b.mu.Lock()
+		b.waiting--
 	}
+	b.used += n
+	b.mu.Unlock()
+	return true
 }
 
 // release gives n bytes back.
 func (b *byteBudget) release(n int64) {
 	b.mu.Lock()
 	b.used -= n
-	b.mu.Unlock()
-	select {
-	case b.freed <- struct{}{}:
-	default:
+	if b.waiting > 0 {
+		close(b.wake)
+		b.wake = make(chan struct{})
 	}
+	b.mu.Unlock()
 }
 
 // inUse is the bytes held now.

@@ -42,6 +42,12 @@ type MQTTOptions struct {
 	// QoS 1 the embedded broker was seen to drop state subscriptions made
 	// while it was still delivering the retained configs.
 	EmbeddedBroker bool
+	// Local, when set (the embedded broker), takes the client's
+	// subscriptions in-process while the client is on Broker: nothing for
+	// the agent waits in the broker's queues, where a burst past
+	// mqtt.max_pending_writes would be dropped. Publishing still goes
+	// over the connection.
+	Local LocalBroker
 	// MaxEntities bounds the discovery configs tracked (default 10,000);
 	// configs beyond it are refused and counted.
 	MaxEntities int
@@ -59,6 +65,12 @@ type MQTTOptions struct {
 	// MaxReconnectInterval caps the reconnect backoff (default 30 s).
 	MaxReconnectInterval time.Duration
 	Logger               *slog.Logger
+}
+
+// LocalBroker is a broker in the same process (Broker).
+type LocalBroker interface {
+	Subscribe(filter string, fn func(topic string, payload []byte)) error
+	Unsubscribe(filter string) error
 }
 
 // MQTTStats are the client's counters for metrics.
@@ -226,6 +238,9 @@ func (m *MQTT) SetBroker(url string) error {
 		return nil
 	}
 	m.log.Info("switching MQTT broker", "broker", redactURL(url))
+	if m.broker == m.opts.Broker {
+		m.subs.dropLocal()
+	}
 	m.disconnectLocked()
 	m.broker = url
 	m.disc.newBroker()

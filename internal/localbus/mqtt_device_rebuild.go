@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hubagent/hubagent/internal/device"
@@ -20,6 +21,9 @@ import (
 // about a tenth of the time while its configs keep coming, and a burst of N
 // configs costs a bounded number of O(N) rebuilds.
 const rebuildDelay = 100 * time.Millisecond
+
+// rebuildCounter counts device builds (tests pin that a burst costs few).
+type rebuildCounter = atomic.Uint64
 
 // deviceRebuild is a device's rebuild schedule (under procMu).
 type deviceRebuild struct {
@@ -82,6 +86,7 @@ func (d *discovery) rebuild(td *trackedDevice) {
 		return
 	}
 	start := time.Now()
+	d.rebuilds.Add(1)
 	dev, bind := d.build(td)
 	if dev == nil {
 		return

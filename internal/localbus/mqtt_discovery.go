@@ -46,7 +46,7 @@ type discovery struct {
 	prefix string
 	work   []chan busMessage
 
-	queued byteBudget // payload bytes waiting in work
+	queued *byteBudget // payload bytes waiting in work
 
 	procMu    sync.RWMutex
 	connected bool
@@ -54,7 +54,8 @@ type discovery struct {
 	routes    map[string][]route
 	limitHit  bool // "too many configs" was logged
 
-	stashMu sync.Mutex // trackedEntity.stash, written by state workers
+	stashMu  sync.Mutex // trackedEntity.stash, written by state workers
+	rebuilds rebuildCounter
 
 	scratch sync.Pool // *stateScratch, for state messages
 
