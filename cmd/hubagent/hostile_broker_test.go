@@ -41,7 +41,9 @@ func TestHostileRetainedFloodKeepsTheAgentSmall(t *testing.T) {
 	}
 	pub(app, "homeassistant/sensor/meter/power/config",
 		[]byte(`{"name":"Power","state_topic":"meter/power","unit_of_measurement":"W","device":{"identifiers":["meter"]}}`), true)
-	pub(app, "meter/power", []byte("5"), false)
+	// Retained: the agent subscribes to a state topic only once it has
+	// the config, as Home Assistant does.
+	pub(app, "meter/power", []byte("5"), true)
 	pollDevices(t, dir, 10*time.Second, "the meter", func(ds map[string]device.Device) bool {
 		return ds["mqtt-meter"].State["power"].Equal(device.Float(5))
 	})
@@ -174,4 +176,78 @@ func TestHostileAnonymousBrokerBeyondLoopbackRefused(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "mqtt.listen") || !strings.Contains(errOut, "allow_anonymous") {
 		t.Errorf("exit %d, stderr %q: want a refusal naming mqtt.listen and allow_anonymous", code, errOut)
 	}
+}
+
+// A client that subscribes to everything and never reads can make the
+// broker hold at most mqtt.max_pending_writes packets for it; the rest is
+// dropped and counted, and the agent's own subscriptions, delivered
+// in-process, lose nothing meanwhile.
+func TestHostileSlowSubscriberHoldsBoundedMemory(t *testing.T) {
+	dir := t.TempDir()
+	writeHostileConfig(t, dir)
+	mqttAddr := freePort(t)
+	ag := startAgent(t, dir, "--config", "hubagent.toml", "--mqtt-listen", mqttAddr)
+	ag.healthz(t, 10*time.Second)
+	pid := ag.cmd.Process.Pid
+
+	slow, code := dialRaw(t, mqttAddr, "never-reads")
+	if code != 0 {
+		t.Fatalf("CONNACK %d", code)
+	}
+	defer slow.close()
+	// SUBSCRIBE packet id 1, "#" at QoS 0; the SUBACK is never read.
+	if _, err := slow.c.Write(mqttPacket(0x82, append([]byte{0, 1}, append(mqttString("#"), 0)...))); err != nil {
+		t.Fatal(err)
+	}
+
+	app := pahoAt(t, mqttAddr, "appliance")
+	pub := func(topic string, payload []byte) {
+		t.Helper()
+		if tok := app.Publish(topic, 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish %s: %v", topic, tok.Error())
+		}
+	}
+	pub("homeassistant/sensor/meter/power/config",
+		[]byte(`{"name":"Power","state_topic":"meter/power","unit_of_measurement":"W","device":{"identifiers":["meter"]}}`))
+	// 1,000 messages of 50 KB (50 MB) that only the slow client wants,
+	// then a state change for the agent. The broker copies each message
+	// it queues for a client: at most 256 of them (12.5 MB) are held.
+	kb50 := bytes.Repeat([]byte("C"), 50<<10)
+	for i := range 1000 {
+		pub(fmt.Sprintf("noise/%d", i%10), kb50)
+	}
+	pub("meter/power", []byte("9"))
+	pollDevices(t, dir, 10*time.Second, "the meter's state past the slow client", func(ds map[string]device.Device) bool {
+		return ds["mqtt-meter"].State["power"].Equal(device.Float(9))
+	})
+	rss, peak := procStatus(t, pid, "VmRSS"), procStatus(t, pid, "VmHWM")
+	dropped := ag.metric(t, "hubagent_broker_messages_dropped_total")
+	t.Logf("slow subscriber: %v messages dropped for it; agent RSS %d MB, peak %d MB", dropped, rss>>20, peak>>20)
+	if dropped < 500 {
+		t.Errorf("%v messages dropped for a client that never reads 1,000, want most of them", dropped)
+	}
+	if rss > 150<<20 {
+		t.Errorf("RSS %d MB with a client that never reads, want at most 150 MB", rss>>20)
+	}
+}
+
+// A discovery config close to the 64 KiB limit fits under the packet
+// limit with its topic.
+func TestHostileLargestDiscoveryConfigStillFits(t *testing.T) {
+	dir := t.TempDir()
+	writeHostileConfig(t, dir)
+	mqttAddr := freePort(t)
+	ag := startAgent(t, dir, "--config", "hubagent.toml", "--mqtt-listen", mqttAddr)
+	ag.healthz(t, 10*time.Second)
+	app := pahoAt(t, mqttAddr, "appliance")
+	cfg := `{"name":"Power","state_topic":"fat/power","device":{"identifiers":["fat"]},"json_attributes_template":"` +
+		strings.Repeat("x", 63<<10) + `"}`
+	topic := "homeassistant/sensor/" + strings.Repeat("f", 200) + "/config"
+	if tok := app.Publish(topic, 1, true, cfg); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	pollDevices(t, dir, 10*time.Second, "the device of a 63 KiB config", func(ds map[string]device.Device) bool {
+		_, ok := ds["mqtt-fat"]
+		return ok
+	})
 }
