@@ -2,6 +2,7 @@ package localbus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -130,4 +131,38 @@ func TestEmbeddedBrokerBoundsRetainedMessages(t *testing.T) {
 	if st := br.Stats(); st.RetainedBytes > maxBytes {
 		t.Errorf("retained bytes %d over %d", st.RetainedBytes, maxBytes)
 	}
+}
+
+// Beyond loopback the broker refuses to start without credentials (the
+// check comes before anything listens); with credentials, a client
+// without them is refused.
+func TestEmbeddedBrokerRefusesAnonymousClients(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "192.0.2.1:1883"} {
+		if br, err := StartBroker(BrokerOptions{Listen: addr}); !errors.Is(err, ErrAnonymousBeyondLoopback) {
+			if br != nil {
+				br.Close()
+			}
+			t.Errorf("StartBroker(%s) without credentials: %v, want ErrAnonymousBeyondLoopback", addr, err)
+		}
+	}
+	for _, addr := range []string{"127.0.0.1:0", "localhost:0", "[::1]:0"} {
+		if !isLoopback(addr) {
+			t.Errorf("%s not taken for loopback", addr)
+		}
+	}
+	br, err := StartBroker(BrokerOptions{Listen: testutil.FreeAddr(t), Username: "hub", Password: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close()
+	anon := paho.NewClient(paho.NewClientOptions().AddBroker(br.URL()).SetClientID("anon"))
+	if tok := anon.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+		anon.Disconnect(50)
+		t.Error("an anonymous client was accepted by a broker with a username")
+	}
+	good := paho.NewClient(paho.NewClientOptions().AddBroker(br.URL()).SetClientID("good").SetUsername("hub").SetPassword("s3cret"))
+	if tok := good.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("a client with the credentials was refused: %v", tok.Error())
+	}
+	good.Disconnect(50)
 }
