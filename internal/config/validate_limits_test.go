@@ -16,7 +16,7 @@ func TestLimitsAreValidated(t *testing.T) {
 		{"no clients", func(c *Config) { c.MQTT.MaxClients = 0 }, "mqtt.max_clients"},
 		{"pending writes past 65535", func(c *Config) { c.MQTT.MaxPendingWrites = 70000 }, "mqtt.max_pending_writes"},
 		{"negative retained bytes", func(c *Config) { c.MQTT.MaxRetainedBytes = -1 }, "mqtt.max_retained_bytes"},
-		{"state payload over the queue", func(c *Config) { c.MQTT.MaxStatePayload, c.MQTT.StateQueueBytes = 1 << 20, 1 << 16 }, "mqtt.max_state_payload"},
+		{"state payload over the queue", func(c *Config) { c.MQTT.MaxStatePayload, c.MQTT.StateQueueBytes = 1<<20, 1<<16 }, "mqtt.max_state_payload"},
 		{"no entities per device", func(c *Config) { c.MQTT.MaxEntitiesPerDevice = 0 }, "mqtt.max_entities_per_device"},
 		{"negative min free", func(c *Config) { c.Store.MinFreeBytes = -1 }, "store.min_free_bytes"},
 		{"embedded broker on every interface, anonymous", func(c *Config) { c.MQTT.Listen = "0.0.0.0:1883" }, "mqtt.listen"},
