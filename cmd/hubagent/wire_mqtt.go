@@ -83,6 +83,10 @@ func registerBrokerMetrics(m *metrics.Metrics, b *localbus.Broker) {
 		func() float64 { return float64(b.Stats().RetainedBytes) })
 	m.Counter("hubagent_broker_retain_refused_total", "Retained messages the embedded MQTT broker did not keep (over mqtt.max_retained or mqtt.max_retained_bytes).",
 		func() float64 { return float64(b.Stats().RetainRefused) })
+	m.Counter("hubagent_broker_sessions_refused_total", "Clients the embedded MQTT broker refused because it already remembers twice mqtt.max_clients sessions.",
+		func() float64 { return float64(b.Stats().SessionsRefused) })
+	m.Counter("hubagent_broker_offline_dropped_total", "Messages the embedded MQTT broker did not queue for a disconnected session past its budget.",
+		func() float64 { return float64(b.Stats().OfflineDropped) })
 	m.Counter("hubagent_broker_messages_dropped_total", "Messages the embedded MQTT broker dropped for clients with mqtt.max_pending_writes packets waiting.",
 		func() float64 { return float64(b.Stats().MessagesDropped) })
 }

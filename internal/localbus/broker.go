@@ -13,7 +13,6 @@ import (
 	"syscall"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
@@ -40,6 +39,7 @@ type Broker struct {
 	srv      *mqtt.Server
 	addr     string
 	retained *retainLimit
+	gate     *clientGate
 }
 
 // ErrAddrInUse reports that the broker's port is taken.
@@ -66,16 +66,8 @@ func StartBroker(opts BrokerOptions) (*Broker, error) {
 	if err := srv.AddHook(retained, nil); err != nil {
 		return nil, fmt.Errorf("localbus: broker limits: %w", err)
 	}
-	var err error
-	if opts.Username != "" {
-		err = srv.AddHook(new(auth.Hook), &auth.Options{Ledger: &auth.Ledger{
-			Auth: auth.AuthRules{{Username: auth.RString(opts.Username), Password: auth.RString(opts.Password), Allow: true}},
-			ACL:  auth.ACLRules{{Username: auth.RString(opts.Username), Filters: auth.Filters{"#": auth.ReadWrite}}},
-		}})
-	} else {
-		err = srv.AddHook(new(auth.AllowHook), nil)
-	}
-	if err != nil {
+	gate := newClientGate(srv, opts, lim, log)
+	if err := srv.AddHook(gate, nil); err != nil {
 		return nil, fmt.Errorf("localbus: broker auth: %w", err)
 	}
 	tcp := listeners.NewTCP(listeners.Config{ID: "tcp", Address: opts.Listen})
@@ -89,7 +81,7 @@ func StartBroker(opts BrokerOptions) (*Broker, error) {
 		srv.Close()
 		return nil, fmt.Errorf("localbus: embedded MQTT broker: %w", err)
 	}
-	return &Broker{srv: srv, addr: tcp.Address(), retained: retained}, nil
+	return &Broker{srv: srv, addr: tcp.Address(), retained: retained, gate: gate}, nil
 }
 
 // ErrAnonymousBeyondLoopback refuses an embedded broker that would let
@@ -137,13 +129,18 @@ type BrokerStats struct {
 	RetainedBytes   int64  // their topics and payloads
 	RetainRefused   uint64 // retained messages not kept (over a limit)
 	MessagesDropped int64  // messages dropped for slow clients (pending writes full)
+	// SessionsRefused counts clients refused because the broker already
+	// remembers 2 × max_clients sessions; OfflineDropped, messages not
+	// queued for a disconnected session past its budget.
+	SessionsRefused, OfflineDropped uint64
 }
 
 // Stats returns the broker's counters.
 func (b *Broker) Stats() BrokerStats {
 	n, bytes, refused := b.retained.stats()
 	return BrokerStats{Clients: atomic.LoadInt64(&b.srv.Info.ClientsConnected), Retained: n, RetainedBytes: bytes,
-		RetainRefused: refused, MessagesDropped: atomic.LoadInt64(&b.srv.Info.MessagesDropped)}
+		RetainRefused: refused, MessagesDropped: atomic.LoadInt64(&b.srv.Info.MessagesDropped),
+		SessionsRefused: b.gate.sessionsRefused.Load(), OfflineDropped: b.gate.offlineDropped.Load()}
 }
 
 // Addr is the address the broker listens on.

@@ -166,3 +166,63 @@ func TestEmbeddedBrokerRefusesAnonymousClients(t *testing.T) {
 	}
 	good.Disconnect(50)
 }
+
+// Disconnected persistent sessions are not bounded by max_clients: the
+// broker remembers at most twice as many sessions as clients, and queues at
+// most offlineMaxMessages (and offlineMaxBytes) for each while it is away.
+func TestEmbeddedBrokerBoundsRememberedSessions(t *testing.T) {
+	br, err := StartBroker(BrokerOptions{Listen: testutil.FreeAddr(t), Limits: BrokerLimits{MaxClients: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close()
+	persistent := func(id string, onMsg paho.MessageHandler) (paho.Client, error) {
+		o := paho.NewClientOptions().AddBroker(br.URL()).SetClientID(id).SetCleanSession(false).SetAutoReconnect(false)
+		if onMsg != nil {
+			o.SetDefaultPublishHandler(onMsg)
+		}
+		c := paho.NewClient(o)
+		tok := c.Connect()
+		if !tok.WaitTimeout(5 * time.Second) {
+			return nil, errors.New("connect timed out")
+		}
+		return c, tok.Error()
+	}
+	pub := pahoClient(t, br.URL(), "publisher") // clean session: forgotten when it leaves
+	for i := range 5 {
+		c, err := persistent(fmt.Sprintf("away-%d", i), nil)
+		if err != nil {
+			t.Fatalf("session %d of 5 besides the publisher: %v", i+1, err)
+		}
+		c.Subscribe("off/#", 1, nil).Wait()
+		c.Disconnect(50)
+	}
+	if c, err := persistent("a-seventh-one", nil); err == nil {
+		c.Disconnect(50)
+		t.Fatal("a seventh session was accepted with max_clients = 3 (six sessions)")
+	}
+	if br.Stats().SessionsRefused == 0 {
+		t.Error("the refused session was not counted")
+	}
+
+	payload := strings.Repeat("p", 4<<10)
+	const n = 300
+	for i := range n {
+		pub.Publish(fmt.Sprintf("off/%d", i), 1, false, payload).Wait()
+	}
+	if br.Stats().OfflineDropped == 0 {
+		t.Fatal("nothing dropped for sessions that are away")
+	}
+	// The first session comes back and gets what was kept for it.
+	var got atomic.Int64
+	back, err := persistent("away-0", func(paho.Client, paho.Message) { got.Add(1) })
+	if err != nil {
+		t.Fatalf("a remembered session could not come back: %v", err)
+	}
+	defer back.Disconnect(50)
+	waitFor(t, 5*time.Second, "the kept messages", func() bool { return got.Load() >= offlineMaxMessages })
+	time.Sleep(200 * time.Millisecond) // anything more would arrive now
+	if g := got.Load(); g > offlineMaxMessages {
+		t.Errorf("%d messages kept for a session that was away, want at most %d", g, offlineMaxMessages)
+	}
+}
