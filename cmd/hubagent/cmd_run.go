@@ -134,18 +134,22 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	defer h.Close()
 	m := metrics.New(h)
+	health := newStorageHealth(cfg, h, m, log.With("component", "store"))
 
 	// With no broker configured ("auto": until mDNS finds one) the agent
 	// runs its own; a broker already on that port is used instead.
 	brokerURL, embedded := cfg.MQTT.Broker, false
+	var inproc localbus.LocalBroker
 	switch cfg.MQTT.Broker {
 	case "", "auto":
 		broker, err := localbus.StartBroker(localbus.BrokerOptions{Listen: cfg.MQTT.Listen,
-			Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, Logger: log.With("component", "broker")})
+			Username: cfg.MQTT.Username, Password: cfg.MQTT.Password, AllowAnonymous: cfg.MQTT.AllowAnonymous,
+			Limits: brokerLimits(cfg), Logger: log.With("component", "broker")})
 		switch {
 		case err == nil:
 			defer broker.Close()
-			brokerURL, embedded = broker.URL(), true
+			registerBrokerMetrics(m, broker)
+			brokerURL, embedded, inproc = broker.URL(), true, broker
 			log.Info("embedded MQTT broker listening", "addr", broker.Addr())
 		case errors.Is(err, localbus.ErrAddrInUse) && localbus.ProbeBroker(cfg.MQTT.Listen, cfg.MQTT.Username, cfg.MQTT.Password, 2*time.Second):
 			brokerURL = "tcp://" + cfg.MQTT.Listen
@@ -154,7 +158,7 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			return err
 		}
 	}
-	ml, err := newMQTTLink(cfg, hubID, h, brokerURL, embedded, m, log.With("component", "mqtt"))
+	ml, err := newMQTTLink(cfg, hubID, h, brokerURL, embedded, inproc, m, log.With("component", "mqtt"))
 	if err != nil {
 		return err
 	}
@@ -162,7 +166,8 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	md := newMDNSLink(cfg, hubID, apiLn.Addr(), h, m, ml.mq, log.With("component", "mdns"))
 
 	srv := cloudlink.NewServer(cloudlink.Options{Hub: h, HubID: hubID, Version: version,
-		Logger: log.With("component", "api"), Metrics: m.Handler(), Wrap: m.Wrap})
+		Logger: log.With("component", "api"), Metrics: m.Handler(), Wrap: m.Wrap,
+		Health: func() (bool, string) { st := health.Health(); return st.OK, st.Problem }})
 	oa, err := newOAuthLink(cfg, st, h, srv, log.With("component", "oauth"))
 	if err != nil {
 		return err
@@ -176,6 +181,7 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	oa.srv.AddSection(cloudlink.RemoteAccessSection(tl.status))
 	oa.srv.AddSection(cloudlink.NotificationsSection(st.DB(), oa.srv.Store()))
 	oa.srv.AddSection(md.statusSection())
+	oa.srv.AddSection(cloudlink.StorageSection(health.Health))
 	local := localapi.NewServer(localapi.Options{Hub: h, HubID: hubID, Version: version,
 		Metrics: m.Handler(), Logger: log.With("component", "localapi"), Extra: ml.addRoutes(mergeRoutes(tl.routes(), oa.routes(), md.routes()))})
 
@@ -198,6 +204,7 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	serve(tl.run) // in the background: start-up never waits on the relay
 	serve(md.run) // browse, drive WLED/Shelly, advertise; never fatal
 	serve(cl.run) // deliver notifications
+	serve(health.Run)
 	log.Info("hubagent running", "version", version, "api", apiLn.Addr().String(), "data", cfg.DataDir,
 		"devices", h.Len(), "startup", time.Since(started).Round(time.Millisecond))
 

@@ -20,15 +20,19 @@ type mqttLink struct {
 }
 
 // newMQTTLink starts the MQTT client on url (the configured broker, or the
-// embedded or found one; for "auto" mDNS later calls mq.SetBroker) and
+// embedded or found one; for "auto" mDNS later calls mq.SetBroker; local is
+// the embedded broker, nil when another is used) and
 // registers its metrics. It does not wait for the broker: devices are
 // served from the store meanwhile.
-func newMQTTLink(cfg *config.Config, hubID string, h *hub.Hub, url string, embedded bool, m *metrics.Metrics, log *slog.Logger) (*mqttLink, error) {
+func newMQTTLink(cfg *config.Config, hubID string, h *hub.Hub, url string, embedded bool,
+	local localbus.LocalBroker, m *metrics.Metrics, log *slog.Logger) (*mqttLink, error) {
 	mq, err := localbus.NewMQTT(localbus.MQTTOptions{
 		Hub: h, HubID: hubID, Broker: url,
 		Username: cfg.MQTT.Username, Password: cfg.MQTT.Password,
 		CAFile: cfg.MQTT.CAFile, CertFile: cfg.MQTT.CertFile, KeyFile: cfg.MQTT.KeyFile,
 		ClientID: cfg.MQTT.ClientID, DiscoveryPrefix: cfg.MQTT.DiscoveryPrefix, EmbeddedBroker: embedded, Logger: log,
+		MaxEntitiesPerDevice: cfg.MQTT.MaxEntitiesPerDevice, MaxStatePayload: cfg.MQTT.MaxStatePayload,
+		StateQueueBytes: cfg.MQTT.StateQueueBytes, Local: local,
 	})
 	if err != nil {
 		return nil, err
@@ -42,6 +46,8 @@ func newMQTTLink(cfg *config.Config, hubID string, h *hub.Hub, url string, embed
 	m.Counter("hubagent_mqtt_messages_total", "MQTT messages received.", func() float64 { return float64(mq.Stats().Messages) })
 	m.Counter("hubagent_mqtt_discovery_refused_total", "Home Assistant discovery configs refused (invalid or over the entity limit).",
 		func() float64 { return float64(mq.Stats().Refused) })
+	m.Counter("hubagent_mqtt_state_dropped_total", "MQTT state messages dropped for being over mqtt.max_state_payload.",
+		func() float64 { return float64(mq.Stats().StateDropped) })
 	mq.Start()
 	return &mqttLink{mq: mq}, nil
 }
@@ -61,3 +67,26 @@ func (l *mqttLink) addRoutes(routes map[string]http.Handler) map[string]http.Han
 
 // close says "offline" to the broker and disconnects.
 func (l *mqttLink) close() { l.mq.Close() }
+
+// brokerLimits are the embedded broker's limits from the configuration.
+func brokerLimits(cfg *config.Config) localbus.BrokerLimits {
+	return localbus.BrokerLimits{MaxPacketSize: cfg.MQTT.MaxPacketSize, MaxClients: cfg.MQTT.MaxClients,
+		MaxPendingWrites: cfg.MQTT.MaxPendingWrites, MaxRetained: cfg.MQTT.MaxRetained, MaxRetainedBytes: cfg.MQTT.MaxRetainedBytes}
+}
+
+// registerBrokerMetrics exposes the embedded broker's counters.
+func registerBrokerMetrics(m *metrics.Metrics, b *localbus.Broker) {
+	m.Gauge("hubagent_broker_clients", "Clients connected to the embedded MQTT broker.", func() float64 { return float64(b.Stats().Clients) })
+	m.Gauge("hubagent_broker_retained", "Retained messages held by the embedded MQTT broker.",
+		func() float64 { return float64(b.Stats().Retained) })
+	m.Gauge("hubagent_broker_retained_bytes", "Bytes (topics and payloads) of the retained messages held by the embedded MQTT broker.",
+		func() float64 { return float64(b.Stats().RetainedBytes) })
+	m.Counter("hubagent_broker_retain_refused_total", "Retained messages the embedded MQTT broker did not keep (over mqtt.max_retained or mqtt.max_retained_bytes).",
+		func() float64 { return float64(b.Stats().RetainRefused) })
+	m.Counter("hubagent_broker_sessions_refused_total", "Clients the embedded MQTT broker refused because it already remembers twice mqtt.max_clients sessions.",
+		func() float64 { return float64(b.Stats().SessionsRefused) })
+	m.Counter("hubagent_broker_offline_dropped_total", "Messages the embedded MQTT broker did not queue for a disconnected session past its budget.",
+		func() float64 { return float64(b.Stats().OfflineDropped) })
+	m.Counter("hubagent_broker_messages_dropped_total", "Messages the embedded MQTT broker dropped for clients with mqtt.max_pending_writes packets waiting.",
+		func() float64 { return float64(b.Stats().MessagesDropped) })
+}

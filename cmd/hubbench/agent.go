@@ -32,7 +32,10 @@ type agentProc struct {
 // agentConfig is the agent's config file for a run: rate limits out of
 // the way (the query scenario measures the agent, not the limiter),
 // commands confirmed within the default timeout, no mDNS on the
-// machine's interfaces, and the partners' CA trusted for notifications.
+// machine's interfaces, the partners' CA trusted for notifications, and
+// with the embedded broker, queues for slow clients as unlimited as the
+// mosquitto of a run with it (the ingest publisher runs up to ingestWindow
+// messages ahead of the bare baseline subscriber).
 func agentConfig(broker, caFile string) string {
 	return fmt.Sprintf(`[log]
 level = "warn"
@@ -43,6 +46,7 @@ rate_burst = 1000000
 
 [mqtt]
 broker = %q
+max_pending_writes = 65535
 
 [mdns]
 enabled = false

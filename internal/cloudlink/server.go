@@ -30,6 +30,9 @@ type Options struct {
 	// Wrap, if set, wraps every route's handler (request metrics). It gets
 	// the route pattern as label.
 	Wrap func(route string, h http.Handler) http.Handler
+	// Health, if set, is asked by /healthz: a problem turns its status to
+	// "degraded" with HTTP 503 (a full or failing store).
+	Health func() (ok bool, problem string)
 }
 
 // Server is the agent's HTTPS front.
@@ -70,10 +73,11 @@ func (s *Server) Handler() http.Handler { return securityHeaders(lingeringClose(
 
 // Health is the /healthz answer.
 type Health struct {
-	Status  string `json:"status"`
+	Status  string `json:"status"` // "ok" or "degraded"
 	Version string `json:"version"`
 	HubID   string `json:"hubId"`
 	Devices int    `json:"devices"`
+	Problem string `json:"problem,omitempty"`
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -81,7 +85,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Hub != nil {
 		h.Devices = s.opts.Hub.Len()
 	}
-	writeJSON(w, http.StatusOK, h)
+	code := http.StatusOK
+	if s.opts.Health != nil {
+		if ok, problem := s.opts.Health(); !ok {
+			h.Status, h.Problem, code = "degraded", problem, http.StatusServiceUnavailable
+		}
+	}
+	writeJSON(w, code, h)
 }
 
 // Listen binds the HTTPS listener. An occupied port is reported as such.

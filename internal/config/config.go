@@ -71,6 +71,19 @@ type MQTT struct {
 	KeyFile         string
 	ClientID        string // "" lets the agent derive one from the hub id
 	DiscoveryPrefix string // Home Assistant discovery topic prefix
+	// AllowAnonymous lets clients without credentials use an embedded
+	// broker that listens beyond loopback.
+	AllowAnonymous bool
+	// Limits of the embedded broker (see docs/limits.md).
+	MaxPacketSize    int // bytes
+	MaxClients       int
+	MaxPendingWrites int // per client
+	MaxRetained      int
+	MaxRetainedBytes int
+	// Limits of discovery and state intake, with any broker.
+	MaxStatePayload      int // bytes
+	StateQueueBytes      int
+	MaxEntitiesPerDevice int
 }
 
 // MDNS configures service discovery on the LAN.
@@ -92,6 +105,9 @@ type Store struct {
 	// CoalesceWindow is how long repeated writes to one property are merged
 	// before they reach the disk; 0 writes every change.
 	CoalesceWindow time.Duration
+	// MinFreeBytes: with less free space than this on the data directory's
+	// file system the store is reported unhealthy.
+	MinFreeBytes int
 }
 
 // Notify configures delivery of state changes to partner clouds.
@@ -146,8 +162,16 @@ func Default() *Config {
 			AuditMaxBytes:       2 << 20,
 		},
 		MQTT: MQTT{
-			Listen:          "127.0.0.1:1883",
-			DiscoveryPrefix: "homeassistant",
+			Listen:               "127.0.0.1:1883",
+			DiscoveryPrefix:      "homeassistant",
+			MaxPacketSize:        128 << 10,
+			MaxClients:           64,
+			MaxPendingWrites:     256,
+			MaxRetained:          10000,
+			MaxRetainedBytes:     16 << 20,
+			MaxStatePayload:      64 << 10,
+			StateQueueBytes:      4 << 20,
+			MaxEntitiesPerDevice: 512,
 		},
 		MDNS: MDNS{
 			Enabled:    true,
@@ -159,7 +183,7 @@ func Default() *Config {
 			Advertise: true,
 		},
 		Drivers: Drivers{PollInterval: 5 * time.Second},
-		Store:   Store{CoalesceWindow: 200 * time.Millisecond},
+		Store:   Store{CoalesceWindow: 200 * time.Millisecond, MinFreeBytes: 4 << 20},
 		Notify: Notify{MaxAge: 24 * time.Hour, MaxSubscriptionsPerGrant: 16, MaxSubscriptionsPerPartner: 64,
 			MaxPendingPerPartner: 10000},
 		Tunnel: Tunnel{User: "hubagent"},

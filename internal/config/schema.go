@@ -65,6 +65,15 @@ func schema() []field {
 		{key: "mqtt.key_file", ptr: func(c *Config) any { return &c.MQTT.KeyFile }},
 		{key: "mqtt.client_id", ptr: func(c *Config) any { return &c.MQTT.ClientID }},
 		{key: "mqtt.discovery_prefix", ptr: func(c *Config) any { return &c.MQTT.DiscoveryPrefix }},
+		{key: "mqtt.allow_anonymous", ptr: func(c *Config) any { return &c.MQTT.AllowAnonymous }},
+		{key: "mqtt.max_packet_size", ptr: func(c *Config) any { return &c.MQTT.MaxPacketSize }},
+		{key: "mqtt.max_clients", ptr: func(c *Config) any { return &c.MQTT.MaxClients }},
+		{key: "mqtt.max_pending_writes", ptr: func(c *Config) any { return &c.MQTT.MaxPendingWrites }},
+		{key: "mqtt.max_retained", ptr: func(c *Config) any { return &c.MQTT.MaxRetained }},
+		{key: "mqtt.max_retained_bytes", ptr: func(c *Config) any { return &c.MQTT.MaxRetainedBytes }},
+		{key: "mqtt.max_state_payload", ptr: func(c *Config) any { return &c.MQTT.MaxStatePayload }},
+		{key: "mqtt.state_queue_bytes", ptr: func(c *Config) any { return &c.MQTT.StateQueueBytes }},
+		{key: "mqtt.max_entities_per_device", ptr: func(c *Config) any { return &c.MQTT.MaxEntitiesPerDevice }},
 
 		{key: "mdns.enabled", ptr: func(c *Config) any { return &c.MDNS.Enabled }},
 		{key: "mdns.interfaces", ptr: func(c *Config) any { return &c.MDNS.Interfaces }},
@@ -75,6 +84,7 @@ func schema() []field {
 		{key: "drivers.shelly_password", ptr: func(c *Config) any { return &c.Drivers.ShellyPassword }, secret: true},
 
 		{key: "store.coalesce_window", ptr: func(c *Config) any { return &c.Store.CoalesceWindow }},
+		{key: "store.min_free_bytes", ptr: func(c *Config) any { return &c.Store.MinFreeBytes }},
 
 		{key: "notify.ca_file", ptr: func(c *Config) any { return &c.Notify.CAFile }},
 		{key: "notify.max_age", ptr: func(c *Config) any { return &c.Notify.MaxAge }},

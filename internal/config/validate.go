@@ -55,6 +55,7 @@ func (c *Config) check() []*Error {
 		v.fail("mqtt.client_id", "must be UTF-8 text without NUL characters")
 	}
 	v.topicLevel("mqtt.discovery_prefix", c.MQTT.DiscoveryPrefix)
+	v.mqttLimits(&c.MQTT)
 
 	for _, name := range c.MDNS.Interfaces {
 		if name == "" || strings.ContainsAny(name, " \t\r\n/") {
@@ -75,6 +76,7 @@ func (c *Config) check() []*Error {
 	v.atLeast("notify.max_subscriptions_per_grant", c.Notify.MaxSubscriptionsPerGrant, 1)
 	v.atLeast("notify.max_subscriptions_per_partner", c.Notify.MaxSubscriptionsPerPartner, 1)
 	v.atLeast("notify.max_pending_per_partner", c.Notify.MaxPendingPerPartner, 100)
+	v.atLeast("store.min_free_bytes", c.Store.MinFreeBytes, 0)
 
 	v.tunnel(&c.Tunnel)
 	return v.errs

@@ -42,12 +42,35 @@ type MQTTOptions struct {
 	// QoS 1 the embedded broker was seen to drop state subscriptions made
 	// while it was still delivering the retained configs.
 	EmbeddedBroker bool
+	// Local, when set (the embedded broker), takes the client's
+	// subscriptions in-process while the client is on Broker: nothing for
+	// the agent waits in the broker's queues, where a burst past
+	// mqtt.max_pending_writes would be dropped. Publishing still goes
+	// over the connection.
+	Local LocalBroker
 	// MaxEntities bounds the discovery configs tracked (default 10,000);
 	// configs beyond it are refused and counted.
 	MaxEntities int
+	// MaxEntitiesPerDevice bounds the entities grouped into one device
+	// (default DefaultMaxEntitiesPerDevice); more are refused and counted.
+	MaxEntitiesPerDevice int
+	// MaxStatePayload is the largest state or availability payload
+	// decoded (default DefaultMaxStatePayload); larger ones are dropped
+	// and counted before they are queued.
+	MaxStatePayload int
+	// StateQueueBytes bounds the payload bytes waiting for the state
+	// workers (default DefaultStateQueueBytes); past it, reading from the
+	// broker waits.
+	StateQueueBytes int
 	// MaxReconnectInterval caps the reconnect backoff (default 30 s).
 	MaxReconnectInterval time.Duration
 	Logger               *slog.Logger
+}
+
+// LocalBroker is a broker in the same process (Broker).
+type LocalBroker interface {
+	Subscribe(filter string, fn func(topic string, payload []byte)) error
+	Unsubscribe(filter string) error
 }
 
 // MQTTStats are the client's counters for metrics.
@@ -55,7 +78,17 @@ type MQTTStats struct {
 	Connected bool
 	Messages  uint64 // messages received
 	Refused   uint64 // discovery configs refused (invalid, over a limit)
+	// StateDropped counts state and availability messages dropped for
+	// being larger than MaxStatePayload.
+	StateDropped uint64
 }
+
+// Defaults of the MQTT client's limits.
+const (
+	DefaultMaxEntitiesPerDevice = 512
+	DefaultMaxStatePayload      = 64 << 10
+	DefaultStateQueueBytes      = 4 << 20
+)
 
 // MQTT is the Home Assistant discovery client: it turns discovery configs
 // into hub devices, state and availability messages into hub state, and
@@ -75,6 +108,7 @@ type MQTT struct {
 	connected atomic.Bool
 	messages  atomic.Uint64
 	refused   atomic.Uint64
+	dropped   atomic.Uint64
 
 	disc *discovery
 	subs *subscriber
@@ -97,6 +131,15 @@ func NewMQTT(opts MQTTOptions) (*MQTT, error) {
 	}
 	if opts.MaxEntities <= 0 {
 		opts.MaxEntities = 10000
+	}
+	if opts.MaxEntitiesPerDevice <= 0 {
+		opts.MaxEntitiesPerDevice = DefaultMaxEntitiesPerDevice
+	}
+	if opts.MaxStatePayload <= 0 {
+		opts.MaxStatePayload = DefaultMaxStatePayload
+	}
+	if opts.StateQueueBytes <= 0 {
+		opts.StateQueueBytes = DefaultStateQueueBytes
 	}
 	if opts.MaxReconnectInterval <= 0 {
 		opts.MaxReconnectInterval = 30 * time.Second
@@ -195,6 +238,9 @@ func (m *MQTT) SetBroker(url string) error {
 		return nil
 	}
 	m.log.Info("switching MQTT broker", "broker", redactURL(url))
+	if m.broker == m.opts.Broker {
+		m.subs.dropLocal()
+	}
 	m.disconnectLocked()
 	m.broker = url
 	m.disc.newBroker()
@@ -207,6 +253,7 @@ func (m *MQTT) Close() error {
 	m.connMu.Lock()
 	m.disconnectLocked()
 	m.connMu.Unlock()
+	m.disc.flushRebuilds()
 	m.cancel()
 	m.wg.Wait()
 	return nil
@@ -214,7 +261,8 @@ func (m *MQTT) Close() error {
 
 // Stats returns the client's counters.
 func (m *MQTT) Stats() MQTTStats {
-	return MQTTStats{Connected: m.connected.Load(), Messages: m.messages.Load(), Refused: m.refused.Load()}
+	return MQTTStats{Connected: m.connected.Load(), Messages: m.messages.Load(), Refused: m.refused.Load(),
+		StateDropped: m.dropped.Load()}
 }
 
 func (m *MQTT) currentClient() paho.Client {

@@ -3,6 +3,7 @@ package localbus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"maps"
 	"runtime"
@@ -48,11 +49,16 @@ type discovery struct {
 	prefix string
 	work   []chan busMessage
 
+	queued *byteBudget // payload bytes waiting in work
+
 	procMu    sync.RWMutex
 	connected bool
 	gen       uint64 // bumped by SetBroker: entities not replayed by the new broker are offline
 	routes    map[string][]route
 	limitHit  bool // "too many configs" was logged
+
+	stashMu  sync.Mutex // trackedEntity.stash, written by state workers
+	rebuilds rebuildCounter
 
 	scratch sync.Pool // *stateScratch, for state messages
 
@@ -68,12 +74,18 @@ type trackedEntity struct {
 	avail *hadiscovery.Availability
 	dev   *trackedDevice
 	gen   uint64
+	// bound: the device's binding includes the entity. Until then its
+	// state is kept in stash (under discovery.stashMu) and reported by the
+	// rebuild that binds it.
+	bound bool
+	stash map[string]device.Value
 }
 
 type trackedDevice struct {
 	key, id  string
 	entities map[string]*trackedEntity // config topic →
 	bind     *hadiscovery.Binding
+	rebuild  deviceRebuild
 }
 
 // route is one entity listening on a topic, for state, availability or
@@ -94,6 +106,7 @@ func newDiscovery(m *MQTT) *discovery {
 		work[i] = make(chan busMessage, 256)
 	}
 	d := &discovery{m: m, prefix: m.opts.DiscoveryPrefix, routes: map[string][]route{}, work: work,
+		queued:   newByteBudget(int64(m.opts.StateQueueBytes)),
 		entities: map[string]*trackedEntity{}, devices: map[string]*trackedDevice{},
 		byID: map[string]*trackedDevice{}, seen: map[string]*seenConfig{}}
 	d.scratch.New = func() any {
@@ -134,6 +147,7 @@ func (d *discovery) runWorkers(ctx context.Context, wg *sync.WaitGroup) {
 					return
 				case msg := <-ch:
 					d.message(msg.topic, msg.payload)
+					d.queued.release(int64(len(msg.payload)))
 				}
 			}
 		}()
@@ -142,13 +156,24 @@ func (d *discovery) runWorkers(ctx context.Context, wg *sync.WaitGroup) {
 
 // handle takes one message from the broker (on paho's delivery
 // goroutine): configs are processed at once, in order; state goes to the
-// topic's worker. A full queue blocks, so the broker connection slows
-// down instead of memory growing.
+// topic's worker. A state payload over MaxStatePayload is dropped and
+// counted; a full queue (in messages or in bytes) blocks, so the broker
+// connection slows down instead of memory growing.
 func (d *discovery) handle(ctx context.Context, topic string, payload []byte) {
 	if comp, ok := d.configTopic(topic); ok {
 		d.procMu.Lock()
 		d.config(topic, comp, payload)
 		d.procMu.Unlock()
+		return
+	}
+	if len(payload) > d.m.opts.MaxStatePayload {
+		if d.m.dropped.Add(1) == 1 {
+			d.m.log.Warn("MQTT state payload over the limit dropped (logged once; see hubagent_mqtt_state_dropped_total)",
+				"topic", truncate(topic, 200), "bytes", len(payload), "limit", d.m.opts.MaxStatePayload)
+		}
+		return
+	}
+	if !d.queued.acquire(ctx, int64(len(payload))) {
 		return
 	}
 	// FNV-1a of the topic, inline: no allocation per message.
@@ -159,6 +184,7 @@ func (d *discovery) handle(ctx context.Context, topic string, payload []byte) {
 	select {
 	case d.work[h%uint32(len(d.work))] <- busMessage{topic, payload}:
 	case <-ctx.Done():
+		d.queued.release(int64(len(payload)))
 	}
 }
 
@@ -212,6 +238,10 @@ func (d *discovery) state(sc *stateScratch, te *trackedEntity) {
 		return
 	}
 	if len(sc.local) == 0 {
+		return
+	}
+	if !te.bound {
+		d.stash(te, sc.local)
 		return
 	}
 	clear(sc.props)
@@ -302,8 +332,8 @@ func (d *discovery) config(topic, component string, payload []byte) {
 	}
 }
 
-// track adds or replaces an entity and upserts its device. On error
-// nothing changed.
+// track adds or replaces an entity and schedules its device's rebuild (see
+// markDirty). On error nothing changed.
 func (d *discovery) track(e *hadiscovery.Entity) error {
 	key := hadiscovery.DeviceKey(e)
 	old := d.entities[e.ConfigTopic]
@@ -311,18 +341,12 @@ func (d *discovery) track(e *hadiscovery.Entity) error {
 	if td == nil {
 		td = &trackedDevice{key: key, id: hadiscovery.DeviceID(key), entities: map[string]*trackedEntity{}}
 	}
-	ents := []*hadiscovery.Entity{e}
-	for t, other := range td.entities {
-		if t != e.ConfigTopic {
-			ents = append(ents, other.e)
-		}
+	if (old == nil || old.dev != td) && len(td.entities) >= d.m.opts.MaxEntitiesPerDevice {
+		return fmt.Errorf("device %s already has %d entities (the per-device limit)", td.id, len(td.entities))
 	}
-	dev, err := hadiscovery.BuildDevice(ents)
-	if err != nil {
-		return err
-	}
-	bind, err := hadiscovery.ParseBinding(dev.Binding)
-	if err != nil {
+	// The entity must make a device on its own; how it combines with the
+	// device's other entities is checked by the rebuild.
+	if _, err := hadiscovery.BuildDevice([]*hadiscovery.Entity{e}); err != nil {
 		return err
 	}
 	te := &trackedEntity{e: e, avail: hadiscovery.NewAvailability(e), dev: td, gen: d.gen}
@@ -334,19 +358,15 @@ func (d *discovery) track(e *hadiscovery.Entity) error {
 		delete(old.dev.entities, e.ConfigTopic)
 	}
 	td.entities[e.ConfigTopic] = te
-	td.bind = bind
 	d.entities[e.ConfigTopic] = te
 	d.devices[key] = td
 	d.byID[td.id] = td
 	d.tabMu.Unlock()
 	d.addRoutes(te)
 	if old != nil && old.dev != td {
-		d.rebuild(old.dev) // the entity moved to another device
+		d.markDirty(old.dev) // the entity moved to another device
 	}
-	dev.Online = d.online(td)
-	if err := d.m.hub.UpsertDevice(d.m.ctx, dev); err != nil {
-		d.m.log.Error("MQTT device not stored", "device", td.id, "err", err)
-	}
+	d.markDirty(td)
 	return nil
 }
 
@@ -357,39 +377,7 @@ func (d *discovery) untrack(te *trackedEntity) {
 	delete(d.entities, te.e.ConfigTopic)
 	delete(te.dev.entities, te.e.ConfigTopic)
 	d.tabMu.Unlock()
-	d.rebuild(te.dev)
-}
-
-// rebuild upserts a device after one of its entities left, or removes it.
-func (d *discovery) rebuild(td *trackedDevice) {
-	if len(td.entities) == 0 {
-		d.tabMu.Lock()
-		delete(d.devices, td.key)
-		delete(d.byID, td.id)
-		d.tabMu.Unlock()
-		if err := d.m.hub.RemoveDevice(d.m.ctx, td.id); err != nil && device.CodeOf(err) != device.CodeDeviceNotFound {
-			d.m.log.Error("MQTT device not removed", "device", td.id, "err", err)
-		}
-		return
-	}
-	ents := make([]*hadiscovery.Entity, 0, len(td.entities))
-	for _, te := range td.entities {
-		ents = append(ents, te.e)
-	}
-	dev, err := hadiscovery.BuildDevice(ents)
-	if err != nil {
-		d.m.log.Error("MQTT device not rebuilt", "device", td.id, "err", err)
-		return
-	}
-	if bind, err := hadiscovery.ParseBinding(dev.Binding); err == nil {
-		d.tabMu.Lock()
-		td.bind = bind
-		d.tabMu.Unlock()
-	}
-	dev.Online = d.online(td)
-	if err := d.m.hub.UpsertDevice(d.m.ctx, dev); err != nil {
-		d.m.log.Error("MQTT device not stored", "device", td.id, "err", err)
-	}
+	d.markDirty(te.dev)
 }
 
 // addRoutes subscribes the entity's topics. A topic another entity already

@@ -84,6 +84,47 @@ func (s *subscriber) signal() {
 	}
 }
 
+// local is the in-process broker while the client is on it, else nil.
+func (s *subscriber) local() LocalBroker {
+	if s.m.opts.Local == nil || s.m.Broker() != s.m.opts.Broker {
+		return nil
+	}
+	return s.m.opts.Local
+}
+
+// deliver takes a message from the in-process broker.
+func (s *subscriber) deliver(topic string, payload []byte) {
+	s.m.messages.Add(1)
+	s.m.disc.handle(s.m.ctx, topic, payload)
+}
+
+// flushLocal subscribes in-process (see MQTTOptions.Local). A filter the
+// broker refuses is not retried: it would be refused again.
+func (s *subscriber) flushLocal(local LocalBroker, subs map[string]byte, unsubs []string) {
+	for _, t := range slices.Sorted(maps.Keys(subs)) {
+		if err := local.Subscribe(t, s.deliver); err != nil {
+			s.m.log.Warn("MQTT subscribe refused by the embedded broker", "topic", truncate(t, 200), "err", err)
+		}
+	}
+	for _, t := range unsubs {
+		local.Unsubscribe(t) //nolint:errcheck // only fails for an invalid filter, never subscribed
+	}
+}
+
+// dropLocal ends every in-process subscription (the client moves to
+// another broker).
+func (s *subscriber) dropLocal() {
+	if s.m.opts.Local == nil {
+		return
+	}
+	s.mu.Lock()
+	topics := slices.Sorted(maps.Keys(s.want))
+	s.mu.Unlock()
+	for _, t := range topics {
+		s.m.opts.Local.Unsubscribe(t) //nolint:errcheck // see flushLocal
+	}
+}
+
 func (s *subscriber) run(ctx context.Context) {
 	for {
 		select {
@@ -127,6 +168,10 @@ func (s *subscriber) flush() {
 	}
 	clear(s.pending)
 	s.mu.Unlock()
+	if local := s.local(); local != nil {
+		s.flushLocal(local, subs, unsubs)
+		return
+	}
 	c := s.m.currentClient()
 	s.m.log.Debug("MQTT flush", "subs", len(subs), "unsubs", len(unsubs), "open", c != nil && c.IsConnectionOpen())
 	if c == nil || !c.IsConnectionOpen() {

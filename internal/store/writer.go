@@ -257,10 +257,17 @@ func (w *Writer) loop() {
 			commit()
 			continue
 		}
-		if b.add(op.change, coalesce) {
+		// While commits fail (a full disk) the batch is kept: changes are
+		// coalesced into it whatever the window, so it holds at most one
+		// value per property instead of growing with every change, and
+		// only the retry timer tries again, not every change that arrives.
+		failing := retry > 0
+		if b.add(op.change, coalesce || failing) {
 			w.coalesced.Add(1)
 		}
 		switch {
+		case failing:
+			arm(retry)
 		case len(b.changes) >= w.opts.MaxBatch:
 			commit()
 		case !coalesce:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,4 +126,47 @@ func TestWriterHookRunsInSameTransaction(t *testing.T) {
 		t.Fatalf("state rows %d, hook rows %d; want 1 and 1", n, logged)
 	}
 	w.Close()
+}
+
+// While commits fail, changes are coalesced whatever the window: the kept
+// batch holds one value per property, not one per change, and the last
+// value of each is written once commits succeed again.
+func TestWriterKeepsOneValuePerPropertyWhileFailing(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	s.UpsertDevice(ctx, lamp("l"))
+	var fail atomic.Bool
+	fail.Store(true)
+	var largest atomic.Int64
+	w := s.NewWriter(WriterOptions{MaxBatch: 16, Hook: func(ctx context.Context, tx *sql.Tx, batch []Change) error {
+		if int64(len(batch)) > largest.Load() {
+			largest.Store(int64(len(batch)))
+		}
+		if fail.Load() {
+			return fmt.Errorf("injected: database or disk is full")
+		}
+		return nil
+	}})
+	defer w.Close()
+	for i := range 5000 {
+		w.Put(Change{DeviceID: "l", Property: "brightness", Value: device.Int(int64(i % 100)), At: time.Now()})
+	}
+	w.Put(Change{DeviceID: "l", Property: "brightness", Value: device.Int(42), At: time.Now()})
+	if err := w.Flush(ctx); err == nil {
+		t.Fatal("flush succeeded while commits fail")
+	}
+	if w.Stats().Failures > 100 {
+		t.Errorf("%d commit attempts while failing, want the retry pace, not one per change", w.Stats().Failures)
+	}
+	fail.Store(false)
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Device(ctx, "l")
+	if !got.State["brightness"].Equal(device.Int(42)) {
+		t.Errorf("brightness = %v after recovery, want the last value 42", got.State["brightness"])
+	}
+	if n := largest.Load(); n > 16+1 {
+		t.Errorf("a batch of %d changes while failing, want at most MaxBatch plus one per property", n)
+	}
 }

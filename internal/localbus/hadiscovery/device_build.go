@@ -161,6 +161,10 @@ func category(main *Entity) device.Category {
 // provide the same standard name and one was suffixed).
 type Binding struct {
 	Entities []BoundEntity `json:"entities"`
+	// byTopic indexes Entities by config topic (made by ParseBinding): the
+	// state path looks an entity up per message, and a device may have
+	// hundreds.
+	byTopic map[string]int
 }
 
 // BoundEntity is one entity of a Binding.
@@ -175,6 +179,14 @@ func ParseBinding(raw []byte) (*Binding, error) {
 	if err := json.Unmarshal(raw, &b); err != nil {
 		return nil, fmt.Errorf("hadiscovery: binding: %w", err)
 	}
+	b.byTopic = make(map[string]int, len(b.Entities))
+	for i, be := range b.Entities {
+		if _, dup := b.byTopic[be.ConfigTopic]; dup {
+			b.byTopic = nil // not made by BuildDevice: scan instead
+			break
+		}
+		b.byTopic[be.ConfigTopic] = i
+	}
 	return &b, nil
 }
 
@@ -188,7 +200,15 @@ func (b *Binding) ToDevice(configTopic string, state map[string]device.Value) ma
 // ToDeviceInto is ToDevice adding to out (which it does not clear), so the
 // ingest path can reuse one map per worker.
 func (b *Binding) ToDeviceInto(configTopic string, state, out map[string]device.Value) {
-	for _, be := range b.Entities {
+	ents := b.Entities
+	if b.byTopic != nil {
+		i, ok := b.byTopic[configTopic]
+		if !ok {
+			return
+		}
+		ents = ents[i : i+1]
+	}
+	for _, be := range ents {
 		if be.ConfigTopic != configTopic {
 			continue
 		}

@@ -1,0 +1,13 @@
+package store
+
+import "syscall"
+
+// freeBytes is the space an unprivileged writer may still use on dir's
+// file system.
+func freeBytes(dir string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil //nolint:unconvert // Bsize is int32 on some platforms
+}
