@@ -1,0 +1,149 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"time"
+)
+
+// SyncOptions configure the loop that keeps one relay in step with the
+// registry.
+type SyncOptions struct {
+	Registry *Registry
+	Self     Info
+	// MapFile is the nginx map include to keep; "" skips it.
+	MapFile string
+	// Reload is run (argv, no shell) after the map changed, e.g.
+	// ["systemctl", "reload", "nginx"].
+	Reload []string
+	// StopSessions ends the sshd session of a hub that is no longer
+	// enrolled on this relay (needs the right to signal sshd's session
+	// processes: root, or the hubs' login user).
+	StopSessions bool
+	Interval     time.Duration // registry poll; default 1 s
+	Logger       *slog.Logger
+}
+
+// Syncer announces the relay, heartbeats, and on every change of its hubs
+// rewrites the nginx map, reloads nginx and stops removed hubs' sessions.
+type Syncer struct {
+	o        SyncOptions
+	gen      int64
+	synced   bool
+	lastBeat time.Time
+}
+
+// NewSyncer checks the options.
+func NewSyncer(o SyncOptions) (*Syncer, error) {
+	if o.Registry == nil {
+		return nil, errors.New("relay: sync needs a registry")
+	}
+	if err := o.Self.Check(); err != nil {
+		return nil, err
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Syncer{o: o}, nil
+}
+
+// Run syncs until ctx ends. Registry or reload failures are logged and
+// retried at the next tick; they never stop the relay.
+func (s *Syncer) Run(ctx context.Context) error {
+	if err := s.o.Registry.Announce(ctx, s.o.Self); err != nil {
+		return err
+	}
+	s.lastBeat = time.Now()
+	t := time.NewTicker(s.o.Interval)
+	defer t.Stop()
+	for {
+		if err := s.Step(ctx); err != nil && ctx.Err() == nil {
+			s.o.Logger.Error("relay sync failed; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Step does one round: heartbeat when due, and a full sync when the
+// relay's hubs changed since the last successful one.
+func (s *Syncer) Step(ctx context.Context) error {
+	if time.Since(s.lastBeat) >= HeartbeatInterval {
+		if err := s.o.Registry.Announce(ctx, s.o.Self); err != nil {
+			return err
+		}
+		s.lastBeat = time.Now()
+	}
+	gen, err := s.o.Registry.Gen(ctx, s.o.Self.Name)
+	if err != nil {
+		return err
+	}
+	if s.synced && gen == s.gen {
+		return nil
+	}
+	if err := s.sync(ctx); err != nil {
+		return err
+	}
+	s.gen, s.synced = gen, true
+	return nil
+}
+
+func (s *Syncer) sync(ctx context.Context) error {
+	hubs, err := s.o.Registry.Hubs(ctx, s.o.Self.Name)
+	if err != nil {
+		return err
+	}
+	if s.o.MapFile != "" {
+		changed, err := writeAtomic(s.o.MapFile, RenderMap(hubs))
+		if err != nil {
+			return err
+		}
+		if changed && len(s.o.Reload) > 0 {
+			out, err := exec.CommandContext(ctx, s.o.Reload[0], s.o.Reload[1:]...).CombinedOutput()
+			if err != nil {
+				// Rewrite and retry next time: drop the map so it differs.
+				return fmt.Errorf("relay: reload %v: %w: %s", s.o.Reload, err, clip(string(out)))
+			}
+		}
+	}
+	if s.o.StopSessions {
+		if err := s.stopOrphans(hubs); err != nil {
+			return err
+		}
+	}
+	s.o.Logger.Info("relay synced", "hubs", len(hubs))
+	return nil
+}
+
+// stopOrphans ends the sessions listening on ports of this relay's set
+// that no enrolled hub holds any more.
+func (s *Syncer) stopOrphans(hubs []Hub) error {
+	ls, err := Listeners()
+	if err != nil {
+		return err
+	}
+	held := map[int]bool{}
+	for _, h := range hubs {
+		held[h.Port] = true
+	}
+	orphans := map[uint64]bool{}
+	for port, ino := range ls {
+		if s.o.Self.Ports.Contains(port) && !held[port] {
+			orphans[ino] = true
+		}
+	}
+	pids, err := stopHolders(orphans)
+	if len(pids) > 0 {
+		s.o.Logger.Info("stopped sessions of removed hubs", "pids", pids)
+	}
+	return err
+}
