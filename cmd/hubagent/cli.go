@@ -33,7 +33,7 @@ func commands() []command {
 		{"devices", "[--json]", "list devices", cmdDevices},
 		{"device", "get ID [--json] | set ID PROP=VALUE...", "show or control one device", cmdDevice},
 		{"discovered", "[--errors] [--json]", "list what discovery found: MQTT configs (accepted or refused), mDNS services", cmdDiscovered},
-		{"tunnel", "pubkey | status [--json]", "remote access: the relay's key line for this hub, tunnel state", cmdTunnel},
+		{"tunnel", "enroll URL --token T [--ca-file F] | leave [--force] | status [--json] | pubkey", "remote access: enroll with a relay, leave it, tunnel state, the key line for a manual relay", cmdTunnel},
 		{"relay", relaySynopsis, "run a relay: enrollment service, tokens, sshd key lookup, hubs", cmdRelay},
 		{"audit", "[--since DURATION|TIME] [--json]", "show the commands partners sent", cmdAudit},
 		{"partner", "add --name NAME --redirect-uri URI... [--public] [--json] | list [--json] | remove CLIENT_ID", "partner clouds allowed to link (OAuth clients)", cmdPartner},

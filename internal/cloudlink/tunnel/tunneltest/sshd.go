@@ -47,6 +47,10 @@ type SSHD struct {
 	User     string        // the user hubs log in as (the test's own user)
 	HostKey  ssh.PublicKey // the relay's host key
 	KeysFile string        // authorized_keys
+	// KeysCommand, when set, is sshd's AuthorizedKeysCommand (an absolute
+	// path in a directory tree sshd deems safe, then its arguments, e.g.
+	// "%u %k"); run as the test's user.
+	KeysCommand string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -58,6 +62,13 @@ type SSHD struct {
 // user, and a fresh ed25519 host key. authorizedKeys is the initial
 // authorized_keys content.
 func StartSSHD(t testing.TB, authorizedKeys string) *SSHD {
+	t.Helper()
+	return StartSSHDWith(t, authorizedKeys, "")
+}
+
+// StartSSHDWith is StartSSHD with sshd asking keysCommand for keys (as the
+// relay drop-in does with 'hubagent relay keys'), after authorized_keys.
+func StartSSHDWith(t testing.TB, authorizedKeys, keysCommand string) *SSHD {
 	t.Helper()
 	bin := testutil.LookTool(t, "sshd")
 	u, err := user.Current()
@@ -72,7 +83,7 @@ func StartSSHD(t testing.TB, authorizedKeys string) *SSHD {
 	}
 	dir := t.TempDir()
 	s := &SSHD{t: t, bin: bin, dir: dir, Addr: testutil.FreeAddr(t), User: u.Username,
-		KeysFile: filepath.Join(dir, "authorized_keys")}
+		KeysFile: filepath.Join(dir, "authorized_keys"), KeysCommand: keysCommand}
 	s.HostKey = s.NewHostKey()
 	s.SetAuthorizedKeys(authorizedKeys)
 	s.writeConfig()
@@ -127,6 +138,22 @@ func (s *SSHD) writeConfig() {
 	}
 	d := strings.ReplaceAll(string(dropIn), "Match User hubagent", "Match User "+s.User)
 	d = strings.ReplaceAll(d, "/etc/hubagent-relay/authorized_keys", s.KeysFile)
+	var lines []string
+	for _, l := range strings.Split(d, "\n") {
+		switch {
+		case strings.HasPrefix(strings.TrimSpace(l), "AuthorizedKeysCommandUser "):
+			if s.KeysCommand != "" {
+				lines = append(lines, "\tAuthorizedKeysCommandUser "+s.User)
+			}
+		case strings.HasPrefix(strings.TrimSpace(l), "AuthorizedKeysCommand "):
+			if s.KeysCommand != "" {
+				lines = append(lines, "\tAuthorizedKeysCommand "+s.KeysCommand)
+			}
+		default:
+			lines = append(lines, l)
+		}
+	}
+	d = strings.Join(lines, "\n")
 	if err := os.WriteFile(filepath.Join(s.dir, "relay.conf"), []byte(d), 0o600); err != nil {
 		s.t.Fatal(err)
 	}
@@ -238,4 +265,15 @@ func descendants(pid int) []int {
 		}
 	}
 	return out
+}
+
+// CurrentUser is the user the relay sshd lets hubs log in as (the test's
+// own).
+func CurrentUser(t testing.TB) string {
+	t.Helper()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Username
 }
