@@ -56,13 +56,10 @@ func startRelay(t *testing.T, name, registry string, tlsFiles *testutil.TLSFiles
 	if err := os.WriteFile(r.hostKeyFile, []byte(r.sshd.HostKeyLine()+" root@relay\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r.mapFile = filepath.Join(r.data, "hubs.map")
-	if err := os.WriteFile(r.mapFile, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	r.mapFile = filepath.Join(r.data, "enrolled.map")
 	r.serveAddr = freePort(t)
 	r.https = freePort(t)
-	r.nginx = testutil.StartNginx(t, testutil.RelayNginxConf(t, r.https, r.domain, tlsFiles.CertFile, tlsFiles.KeyFile, r.mapFile, r.serveAddr), r.https)
+	r.nginx = testutil.StartNginx(t, testutil.RelayNginxConf(t, r.https, r.domain, tlsFiles.CertFile, tlsFiles.KeyFile, r.data, r.serveAddr), r.https)
 	r.startServe(t)
 	return r
 }
@@ -73,7 +70,7 @@ func (r *testRelay) startServe(t *testing.T) {
 	r.serveLog = &bytes.Buffer{}
 	r.serve = exec.Command(binPath, "relay", "serve", "--registry", r.registry, "--name", r.name, "--listen", r.serveAddr,
 		"--ssh-addr", r.sshd.Addr, "--host-key", r.hostKeyFile, "--user", r.sshd.User, "--domain", r.domain,
-		"--ports", r.ports, "--map", r.mapFile, "--reload", r.nginx.ReloadCommand())
+		"--ports", r.ports, "--map", r.mapFile, "--upstreams", filepath.Join(r.data, "enrolled.upstreams"), "--reload", r.nginx.ReloadCommand())
 	r.serve.Env = cleanEnv()
 	r.serve.Stderr = r.serveLog
 	if err := r.serve.Start(); err != nil {

@@ -142,6 +142,13 @@ func (r *Registry) enrollTx(ctx context.Context, tx *sql.Tx, self string, req *e
 		return nil, err
 	}
 	for _, name := range cands {
+		// Bumping the relay's generation first locks its row (PostgreSQL;
+		// SQLite's write transaction is exclusive anyway), so concurrent
+		// enrollments onto one relay pick ports one after the other
+		// instead of colliding on the same lowest free port.
+		if err := r.bump(ctx, tx, name); err != nil {
+			return nil, err
+		}
 		info, err := r.relayInfo(ctx, tx, name)
 		if err != nil {
 			return nil, err
@@ -156,9 +163,6 @@ func (r *Registry) enrollTx(ctx context.Context, tx *sql.Tx, self string, req *e
 		if _, err := tx.ExecContext(ctx, r.q(`INSERT INTO relay_hubs (id, key_blob, relay, port, public_name, enrolled_at)
 			VALUES (?, ?, ?, ?, ?, ?)`), req.HubID, blob, name, port, publicName(req.HubID, info.Domain), r.nowMs()); err != nil {
 			return nil, fmt.Errorf("relay: save hub: %w", err)
-		}
-		if err := r.bump(ctx, tx, name); err != nil {
-			return nil, err
 		}
 		return r.answer(ctx, tx, req.HubID, name, port)
 	}

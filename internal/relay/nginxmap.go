@@ -8,19 +8,25 @@ import (
 	"strconv"
 )
 
-// RenderMap is the nginx map include for a relay's hubs: one
-// "hub-<id>.<domain> PORT;" line per hub, in the registry's order. The
-// relay's nginx block maps $host through it to the hub's port.
-func RenderMap(hubs []Hub) []byte {
-	var b bytes.Buffer
-	b.WriteString("# Written by hubagent relay serve from the registry; do not edit.\n")
+// RenderNginx renders what the relay's nginx block includes for the
+// enrolled hubs: the map lines "hub-<id>.<domain> hub_<id>;" and one
+// upstream block per hub, so nginx keeps a few idle connections to each
+// hub's port. Without them every partner request opens a new forwarded
+// channel, and OpenSSH (no TCP_NODELAY on a session without a pty) then
+// stalls each channel open behind the hub's delayed ACK: a busy hub gets
+// tens of requests per second instead of thousands (see docs/relay.md,
+// capacity).
+func RenderNginx(hubs []Hub) (mapFile, upstreams []byte) {
+	var m, u bytes.Buffer
+	const head = "# Written by hubagent relay serve from the registry; do not edit.\n"
+	m.WriteString(head)
+	u.WriteString(head)
 	for _, h := range hubs {
-		b.WriteString(h.PublicName)
-		b.WriteByte(' ')
-		b.WriteString(strconv.Itoa(h.Port))
-		b.WriteString(";\n")
+		name := "hub_" + h.ID
+		m.WriteString(h.PublicName + " " + name + ";\n")
+		u.WriteString("upstream " + name + " { server 127.0.0.1:" + strconv.Itoa(h.Port) + " max_fails=0; keepalive 2; keepalive_timeout 60s; }\n")
 	}
-	return b.Bytes()
+	return m.Bytes(), u.Bytes()
 }
 
 // writeAtomic replaces path with data (mode 0644: nginx's workers read

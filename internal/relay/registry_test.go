@@ -343,9 +343,12 @@ func TestLoopbackListenersReadsProcNetTCP(t *testing.T) {
 	}
 }
 
-func TestRenderMap(t *testing.T) {
-	got := string(RenderMap([]Hub{{PublicName: "hub-00000000000000aa.r1.example", Port: 20001}}))
-	if !strings.HasSuffix(got, "\nhub-00000000000000aa.r1.example 20001;\n") {
-		t.Fatalf("map %q", got)
+func TestRenderNginx(t *testing.T) {
+	m, u := RenderNginx([]Hub{{ID: "00000000000000aa", PublicName: "hub-00000000000000aa.r1.example", Port: 20001}})
+	if !strings.HasSuffix(string(m), "\nhub-00000000000000aa.r1.example hub_00000000000000aa;\n") {
+		t.Fatalf("map %q", m)
+	}
+	if !strings.HasSuffix(string(u), "\nupstream hub_00000000000000aa { server 127.0.0.1:20001 max_fails=0; keepalive 2; keepalive_timeout 60s; }\n") {
+		t.Fatalf("upstreams %q", u)
 	}
 }

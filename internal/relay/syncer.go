@@ -14,8 +14,9 @@ import (
 type SyncOptions struct {
 	Registry *Registry
 	Self     Info
-	// MapFile is the nginx map include to keep; "" skips it.
-	MapFile string
+	// MapFile and UpstreamsFile are the nginx includes to keep (map lines
+	// and upstream blocks); "" skips them.
+	MapFile, UpstreamsFile string
 	// Reload is run (argv, no shell) after the map changed, e.g.
 	// ["systemctl", "reload", "nginx"].
 	Reload []string
@@ -33,6 +34,7 @@ type Syncer struct {
 	o        SyncOptions
 	gen      int64
 	synced   bool
+	reload   bool // files changed and nginx has not taken them yet
 	lastBeat time.Time
 }
 
@@ -102,18 +104,25 @@ func (s *Syncer) sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.o.MapFile != "" {
-		changed, err := writeAtomic(s.o.MapFile, RenderMap(hubs))
+	if s.o.MapFile != "" && s.o.UpstreamsFile != "" {
+		m, u := RenderNginx(hubs)
+		// Upstreams first: the map must never name one nginx lacks.
+		changedU, err := writeAtomic(s.o.UpstreamsFile, u)
 		if err != nil {
 			return err
 		}
-		if changed && len(s.o.Reload) > 0 {
+		changedM, err := writeAtomic(s.o.MapFile, m)
+		if err != nil {
+			return err
+		}
+		s.reload = s.reload || changedU || changedM
+		if s.reload && len(s.o.Reload) > 0 {
 			out, err := exec.CommandContext(ctx, s.o.Reload[0], s.o.Reload[1:]...).CombinedOutput()
 			if err != nil {
-				// Rewrite and retry next time: drop the map so it differs.
 				return fmt.Errorf("relay: reload %v: %w: %s", s.o.Reload, err, clip(string(out)))
 			}
 		}
+		s.reload = false
 	}
 	if s.o.StopSessions {
 		if err := s.stopOrphans(hubs); err != nil {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,14 +28,24 @@ type Nginx struct {
 
 // RelayNginxConf is the relay's nginx block from packaging, its server
 // blocks moved to listen (a loopback host:port, TLS), the domain
-// relay.example replaced by domain, its certificate and map paths and the
-// enrollment service's address pointed at the test's.
-func RelayNginxConf(t testing.TB, listen, domain, certFile, keyFile, mapFile, enrollAddr string) string {
+// relay.example replaced by domain, its certificate and the enrollment
+// service's address pointed at the test's, and its included files
+// (hubs.map, enrolled.map, enrolled.upstreams; made empty when missing)
+// in dir.
+func RelayNginxConf(t testing.TB, listen, domain, certFile, keyFile, dir, enrollAddr string) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	raw, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "packaging", "relay", "nginx", "hubagent-relay.conf"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range []string{"hubs.map", "enrolled.map", "enrolled.upstreams"} {
+		p := filepath.Join(dir, f)
+		if _, err := os.Stat(p); err != nil {
+			if err := os.WriteFile(p, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	c := string(raw)
 	var out []string
@@ -50,7 +61,7 @@ func RelayNginxConf(t testing.TB, listen, domain, certFile, keyFile, mapFile, en
 		"relay.example", domain,
 		"/etc/hubagent-relay/tls/fullchain.pem", certFile,
 		"/etc/hubagent-relay/tls/privkey.pem", keyFile,
-		"/etc/hubagent-relay/hubs.map", mapFile,
+		"/etc/hubagent-relay/", dir+"/",
 		"http://127.0.0.1:8089", "http://"+enrollAddr,
 		// One shared zone name per nginx; tests may run several.
 		"shared:hubagent:10m", "shared:hubagent:1m",
@@ -152,4 +163,26 @@ func (n *Nginx) Stop() {
 		<-n.done
 	}
 	n.cmd = nil
+}
+
+// PIDs lists nginx's master and worker processes.
+func (n *Nginx) PIDs() []int {
+	if n.cmd == nil {
+		return nil
+	}
+	pids := []int{n.cmd.Process.Pid}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		i := strings.LastIndexByte(string(stat), ')')
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(n.cmd.Process.Pid) {
+			p, _ := strconv.Atoi(e.Name())
+			pids = append(pids, p)
+		}
+	}
+	return pids
 }

@@ -70,6 +70,27 @@ func StartSSHD(t testing.TB, authorizedKeys string) *SSHD {
 // relay drop-in does with 'hubagent relay keys'), after authorized_keys.
 func StartSSHDWith(t testing.TB, authorizedKeys, keysCommand string) *SSHD {
 	t.Helper()
+	return startSSHD(t, authorizedKeys, keysCommand, "")
+}
+
+// StartSSHDAs is StartSSHD with hubs logging in as login, an unprivileged
+// system user (such as nobody), the way a real relay's dedicated user
+// does: sshd then separates privileges for each session, which changes
+// what a hub costs the relay. It needs root, and skips the test (saying
+// why) otherwise.
+func StartSSHDAs(t testing.TB, authorizedKeys, login string) *SSHD {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skipf("hubs logging in as %s needs sshd run as root", login)
+	}
+	if _, err := user.Lookup(login); err != nil {
+		t.Skipf("no user %s to log hubs in as: %v", login, err)
+	}
+	return startSSHD(t, authorizedKeys, "", login)
+}
+
+func startSSHD(t testing.TB, authorizedKeys, keysCommand, login string) *SSHD {
+	t.Helper()
 	bin := testutil.LookTool(t, "sshd")
 	u, err := user.Current()
 	if err != nil {
@@ -82,8 +103,16 @@ func StartSSHDWith(t testing.TB, authorizedKeys, keysCommand string) *SSHD {
 		}
 	}
 	dir := t.TempDir()
+	if login != "" {
+		// The login user reads authorized_keys: let it through the temp dirs.
+		os.Chmod(filepath.Dir(dir), 0o755)
+		os.Chmod(dir, 0o755)
+	}
 	s := &SSHD{t: t, bin: bin, dir: dir, Addr: testutil.FreeAddr(t), User: u.Username,
 		KeysFile: filepath.Join(dir, "authorized_keys"), KeysCommand: keysCommand}
+	if login != "" {
+		s.User = login
+	}
 	s.HostKey = s.NewHostKey()
 	s.SetAuthorizedKeys(authorizedKeys)
 	s.writeConfig()
@@ -123,7 +152,12 @@ func (s *SSHD) HostKeyLine() string {
 // SetAuthorizedKeys replaces authorized_keys; sshd reads it at each login.
 func (s *SSHD) SetAuthorizedKeys(content string) {
 	s.t.Helper()
-	if err := os.WriteFile(s.KeysFile, []byte(content), 0o600); err != nil {
+	// Readable by the login user (public keys only), written whole.
+	tmp := s.KeysFile + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, s.KeysFile); err != nil {
 		s.t.Fatal(err)
 	}
 }
@@ -276,4 +310,15 @@ func CurrentUser(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return u.Username
+}
+
+// PIDs lists sshd's listener process and every process it forked (the
+// hubs' sessions), for measurements.
+func (s *SSHD) PIDs() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return nil
+	}
+	return append([]int{s.cmd.Process.Pid}, descendants(s.cmd.Process.Pid)...)
 }
