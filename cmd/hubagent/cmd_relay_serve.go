@@ -20,7 +20,7 @@ import (
 // with the registry: nginx map, reloads, removed hubs' sessions.
 func relayServe(ctx context.Context, env *Env, args []string) error {
 	var rf relayFlags
-	const synopsis = "--ssh-addr HOST:PORT --host-key FILE --domain DOMAIN [--listen ADDR] [--user hubagent] [--ports 20000-29999] [--map FILE] [--upstreams FILE] [--reload CMD] [--registry DSN] [--name NAME]"
+	const synopsis = "--ssh-addr HOST:PORT --host-key FILE --domain DOMAIN [--listen ADDR] [--user hubagent] [--ports 20000-29999] [--map FILE] [--upstreams FILE] [--nginx-pid FILE | --reload CMD] [--registry DSN] [--name NAME]"
 	fs := newRelayFlags(env, "serve", synopsis, &rf, false)
 	listen := fs.String("listen", "127.0.0.1:8089", "enrollment service `ADDR` (HTTP; nginx proxies /v1/enroll and /v1/leave to it)")
 	sshAddr := fs.String("ssh-addr", "", "`HOST:PORT` hubs dial for this relay's sshd")
@@ -30,7 +30,8 @@ func relayServe(ctx context.Context, env *Env, args []string) error {
 	ports := fs.String("ports", "20000-29999", "loopback `PORTS` handed to hubs (ranges and lists: 20001,20005-20010)")
 	mapFile := fs.String("map", "/etc/hubagent-relay/enrolled.map", "nginx map include `FILE` kept from the registry (empty: none)")
 	upstreams := fs.String("upstreams", "/etc/hubagent-relay/enrolled.upstreams", "nginx upstreams include `FILE` kept from the registry")
-	reload := fs.String("reload", "nginx -s reload", "`CMD` run after the map changed (split on spaces, no shell)")
+	reload := fs.String("reload", "", "`CMD` run after the map changed (split on spaces, no shell), instead of --nginx-pid")
+	nginxPID := fs.String("nginx-pid", "/run/nginx.pid", "nginx's pid `FILE`: the map is reloaded by SIGHUP to it (empty: use --reload)")
 	stop := fs.Bool("stop-sessions", true, "end the sshd session of a removed hub (needs root or the hubs' login user)")
 	pos, err := parse(env, fs, synopsis, args)
 	if err != nil {
@@ -41,6 +42,9 @@ func relayServe(ctx context.Context, env *Env, args []string) error {
 	}
 	if *sshAddr == "" || *domain == "" {
 		return usagef("--ssh-addr and --domain are required")
+	}
+	if *reload != "" {
+		*nginxPID = ""
 	}
 	pset, err := relay.ParsePorts(*ports)
 	if err != nil {
@@ -61,7 +65,7 @@ func relayServe(ctx context.Context, env *Env, args []string) error {
 	defer reg.Close()
 	info := relay.Info{Name: rf.name, SSHAddr: *sshAddr, User: *login, HostKey: k, Domain: strings.ToLower(*domain), Ports: pset}
 	log := newLogger(env, config.Default().Log)
-	sy, err := relay.NewSyncer(relay.SyncOptions{Registry: reg, Self: info, MapFile: *mapFile, UpstreamsFile: *upstreams, Reload: strings.Fields(*reload),
+	sy, err := relay.NewSyncer(relay.SyncOptions{Registry: reg, Self: info, MapFile: *mapFile, UpstreamsFile: *upstreams, Reload: strings.Fields(*reload), ReloadPIDFile: *nginxPID,
 		StopSessions: *stop, Logger: log.With("component", "relay-sync")})
 	if err != nil {
 		return err

@@ -70,7 +70,7 @@ func (r *testRelay) startServe(t *testing.T) {
 	r.serveLog = &bytes.Buffer{}
 	r.serve = exec.Command(binPath, "relay", "serve", "--registry", r.registry, "--name", r.name, "--listen", r.serveAddr,
 		"--ssh-addr", r.sshd.Addr, "--host-key", r.hostKeyFile, "--user", r.sshd.User, "--domain", r.domain,
-		"--ports", r.ports, "--map", r.mapFile, "--upstreams", filepath.Join(r.data, "enrolled.upstreams"), "--reload", r.nginx.ReloadCommand())
+		"--ports", r.ports, "--map", r.mapFile, "--upstreams", filepath.Join(r.data, "enrolled.upstreams"), "--nginx-pid", r.nginx.PIDFile())
 	r.serve.Env = cleanEnv()
 	r.serve.Stderr = r.serveLog
 	if err := r.serve.Start(); err != nil {

@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -20,6 +24,10 @@ type SyncOptions struct {
 	// Reload is run (argv, no shell) after the map changed, e.g.
 	// ["systemctl", "reload", "nginx"].
 	Reload []string
+	// ReloadPIDFile, if set instead, names nginx's pid file: reloading is
+	// a SIGHUP to that process, which needs no access to nginx's
+	// configuration or keys (only CAP_KILL when not root).
+	ReloadPIDFile string
 	// StopSessions ends the sshd session of a hub that is no longer
 	// enrolled on this relay (needs the right to signal sshd's session
 	// processes: root, or the hubs' login user).
@@ -116,10 +124,9 @@ func (s *Syncer) sync(ctx context.Context) error {
 			return err
 		}
 		s.reload = s.reload || changedU || changedM
-		if s.reload && len(s.o.Reload) > 0 {
-			out, err := exec.CommandContext(ctx, s.o.Reload[0], s.o.Reload[1:]...).CombinedOutput()
-			if err != nil {
-				return fmt.Errorf("relay: reload %v: %w: %s", s.o.Reload, err, clip(string(out)))
+		if s.reload {
+			if err := s.reloadNginx(ctx); err != nil {
+				return err
 			}
 		}
 		s.reload = false
@@ -155,4 +162,29 @@ func (s *Syncer) stopOrphans(hubs []Hub) error {
 		s.o.Logger.Info("stopped sessions of removed hubs", "pids", pids)
 	}
 	return err
+}
+
+func (s *Syncer) reloadNginx(ctx context.Context) error {
+	if s.o.ReloadPIDFile != "" {
+		b, err := os.ReadFile(s.o.ReloadPIDFile)
+		if err != nil {
+			return fmt.Errorf("relay: reload nginx: %w", err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 1 {
+			return fmt.Errorf("relay: reload nginx: pid file %s holds %q", s.o.ReloadPIDFile, clip(string(b)))
+		}
+		if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+			return fmt.Errorf("relay: reload nginx (pid %d): %w", pid, err)
+		}
+		return nil
+	}
+	if len(s.o.Reload) == 0 {
+		return nil
+	}
+	out, err := exec.CommandContext(ctx, s.o.Reload[0], s.o.Reload[1:]...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("relay: reload %v: %w: %s", s.o.Reload, err, clip(string(out)))
+	}
+	return nil
 }

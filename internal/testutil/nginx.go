@@ -186,3 +186,6 @@ func (n *Nginx) PIDs() []int {
 	}
 	return pids
 }
+
+// PIDFile is nginx's pid file (for relay serve --nginx-pid).
+func (n *Nginx) PIDFile() string { return filepath.Join(n.Dir, "nginx.pid") }
