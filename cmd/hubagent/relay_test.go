@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -107,6 +111,11 @@ func TestRelayEnrollmentEndToEnd(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(hubDir, "hubagent-data", enroll.StateFileName)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("enrollment file: %v %v", err, fi)
+	}
+
+	// The household's status page shows the public address.
+	if page := statusPageOf(t, a.api); !strings.Contains(page, wantURL) {
+		t.Fatalf("status page lacks %s:\n%s", wantURL, page)
 	}
 
 	// A partner reaches /cic/v1 at the public name: nginx -> sshd -> hub.
@@ -218,6 +227,33 @@ func TestRelayEnrollmentEndToEnd(t *testing.T) {
 			t.Errorf("audit lacks %q: %v", want, seen)
 		}
 	}
+}
+
+// statusPageOf signs in to the agent's status page as the household's
+// user (addUser) and returns the page.
+func statusPageOf(t *testing.T, api string) string {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: insecure().Transport}
+	get := func() string {
+		resp, err := c.Get("https://" + api + "/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	m := csrfField.FindStringSubmatch(get())
+	if m == nil {
+		t.Fatal("no sign-in form on /status")
+	}
+	resp, err := c.PostForm("https://"+api+"/signin", url.Values{"csrf_token": {m[1]}, "username": {"alice"}, "password": {"correct horse battery"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return get()
 }
 
 // tryListen logs in to the relay's sshd with key and asks it to listen on

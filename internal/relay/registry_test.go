@@ -83,6 +83,19 @@ func TestTokensAreSingleUseHashedAtRestAndExpire(t *testing.T) {
 	if _, err := r.Enroll(ctx, "r1", req(hubB, b, "hrt_notatokenatallnotatoken"), b.PublicKey()); !errors.Is(err, ErrTokenRefused) {
 		t.Fatalf("unknown token: %v", err)
 	}
+	count := func() (n int) {
+		must(t, r.db.QueryRow(`SELECT COUNT(*) FROM relay_tokens`).Scan(&n))
+		return n
+	}
+	must(t, r.PurgeTokens(ctx, 2*time.Hour))
+	if n := count(); n != 2 {
+		t.Fatalf("purge within retention left %d tokens, want 2", n)
+	}
+	clk.add(3 * time.Hour)
+	must(t, r.PurgeTokens(ctx, 2*time.Hour))
+	if n := count(); n != 0 {
+		t.Fatalf("purge after retention left %d tokens", n)
+	}
 	r.Close()
 	for _, f := range []string{path, path + "-wal"} {
 		raw, _ := os.ReadFile(f)

@@ -13,6 +13,9 @@ import (
 	"time"
 )
 
+// TokenRetention is how long used and expired tokens stay in the registry.
+const TokenRetention = 30 * 24 * time.Hour
+
 // SyncOptions configure the loop that keeps one relay in step with the
 // registry.
 type SyncOptions struct {
@@ -89,6 +92,10 @@ func (s *Syncer) Run(ctx context.Context) error {
 func (s *Syncer) Step(ctx context.Context) error {
 	if time.Since(s.lastBeat) >= HeartbeatInterval {
 		if err := s.o.Registry.Announce(ctx, s.o.Self); err != nil {
+			return err
+		}
+		// Used and expired tokens are kept a while for the audit's sake.
+		if err := s.o.Registry.PurgeTokens(ctx, TokenRetention); err != nil {
 			return err
 		}
 		s.lastBeat = time.Now()
