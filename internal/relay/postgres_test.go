@@ -16,6 +16,9 @@ import (
 // on one real PostgreSQL: every token works once, no two hubs of a relay
 // share a port, and each relay's key lookup gives its own hubs only.
 func TestPostgresRegistryUnderConcurrentEnrollment(t *testing.T) {
+	if !postgresBuilt {
+		t.Skip("built with -tags nopostgres: no PostgreSQL driver")
+	}
 	pg := testutil.StartPostgres(t)
 	ctx := context.Background()
 	open := func() *Registry {

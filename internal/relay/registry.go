@@ -17,9 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
-	_ "modernc.org/sqlite"             // SQLite driver "sqlite"
+	_ "modernc.org/sqlite" // SQLite driver "sqlite"
 )
 
 // SQLiteFile is the registry's file name in the relay's data directory.
@@ -42,6 +40,9 @@ func Open(ctx context.Context, dsn string) (*Registry, error) {
 	r := &Registry{clock: time.Now}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		if !postgresBuilt {
+			return nil, errors.New("relay: this hubagent was built without PostgreSQL support (build tag nopostgres); use a SQLite registry or the standard build")
+		}
 		r.postgres = true
 		r.db, err = sql.Open("pgx", dsn)
 		if err != nil {
@@ -155,9 +156,8 @@ func (r *Registry) q(query string) string {
 
 // isUnique says whether err is a unique-constraint violation.
 func isUnique(err error) bool {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "23505"
+	if pgUnique(err) {
+		return true
 	}
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
