@@ -15,6 +15,9 @@
 #   APK_SIGN_KEY ECDSA P-256 private key (PEM) to sign the .apk with (default: unsigned)
 #   MAIN_PKG     Go package of the CLI (default ./cmd/hubagent)
 #   SRC_DIR      directory `go build` runs in (default: the repository root)
+#   PG_ARCHES    arches whose binary carries the relay's PostgreSQL driver (fleet
+#                registries; about 4 MB). Default: amd64. The others are built
+#                with -tags nopostgres: gateways never run a fleet relay.
 #   GO           go command (default: go)
 #   NFPM         nfpm command (default: go tool nfpm)
 set -euo pipefail
@@ -29,6 +32,7 @@ DIST=${DIST:-dist}
 MAIN_PKG=${MAIN_PKG:-./cmd/hubagent}
 SRC_DIR=${SRC_DIR:-$REPO}
 GO=${GO:-go}
+PG_ARCHES=${PG_ARCHES:-amd64}
 mkdir -p "$DIST"
 DIST=$(cd "$DIST" && pwd)
 
@@ -48,11 +52,12 @@ ipk_arches_of() {
 	esac
 }
 
-build_one() { # out GOARCH GOARM
-	local out=$1 goarch=$2 goarm=$3
-	echo ">> go build $MAIN_PKG  GOOS=linux GOARCH=$goarch${goarm:+ GOARM=$goarm}  version=$VERSION"
+build_one() { # out GOARCH GOARM arch
+	local out=$1 goarch=$2 goarm=$3 arch=$4 tags=nopostgres
+	case " $PG_ARCHES " in *" $arch "*) tags="" ;; esac
+	echo ">> go build $MAIN_PKG  GOOS=linux GOARCH=$goarch${goarm:+ GOARM=$goarm}${tags:+ -tags $tags}  version=$VERSION"
 	(cd "$SRC_DIR" && CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm \
-		"$GO" build -trimpath -buildvcs=false -ldflags "$LDFLAGS" -o "$out" "$MAIN_PKG")
+		"$GO" build -trimpath -buildvcs=false -tags "$tags" -ldflags "$LDFLAGS" -o "$out" "$MAIN_PKG")
 }
 
 size_table() {
@@ -103,7 +108,7 @@ fi
 
 for a in $ARCHES; do
 	goarch_of "$a" >/dev/null || { echo "unknown arch '$a' (want amd64, arm64, armv7)" >&2; exit 2; }
-	build_one "$DIST/hubagent_linux_$a" "$(goarch_of "$a")" "$(goarm_of "$a")"
+	build_one "$DIST/hubagent_linux_$a" "$(goarch_of "$a")" "$(goarm_of "$a")" "$a"
 done
 size_table
 

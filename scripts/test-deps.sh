@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real parts the test suite runs against (Debian packages):
-# mosquitto, OpenSSH's sshd, headless Chromium, Avahi, iproute2, qemu-user
-# and the packaging tools. Skips the install when everything is present.
+# mosquitto, OpenSSH's sshd, nginx, PostgreSQL, headless Chromium, Avahi,
+# iproute2, qemu-user and the packaging tools. Skips the install when everything is present.
 set -euo pipefail
 
 need=()
@@ -18,6 +18,8 @@ have file                    || need+=(file)
 have dpkg-deb                || need+=(dpkg-dev)
 have systemd-analyze         || need+=(systemd)
 have busybox                 || need+=(busybox)
+have nginx                   || need+=(nginx)        # the relay tests run the packaged nginx block
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)  # relay fleet registry tests
 have strip                   || need+=(binutils)
 # Independent HTTP clients for the early-answer test (cmd/hubagent).
 have python3                 || need+=(python3)

@@ -15,25 +15,45 @@ import (
 
 func cmdTunnel(ctx context.Context, env *Env, args []string) error {
 	var c common
-	const synopsis = "pubkey | status [--json]"
+	const synopsis = "pubkey | status [--json] | enroll URL [--token T] [--ca-file F] | leave [--force]"
 	fs := newFlags(env, "tunnel", synopsis, &c, true)
+	token := fs.String("token", "", "enroll: the one-time `TOKEN` from the relay's operator (not needed to rotate the key of an enrolled hub)")
+	caFile := fs.String("ca-file", "", "enroll, leave: PEM `FILE` of the CA that signed the relay's certificate (default: the system's roots)")
+	wait := fs.Duration("wait", 30*time.Second, "enroll: how long to wait for the running agent's tunnel to connect")
+	force := fs.Bool("force", false, "leave: forget the enrollment even when the relay cannot be told")
 	pos, err := parse(env, fs, synopsis, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("want 'pubkey' or 'status'")
+	if len(pos) == 0 {
+		return usagef("want 'pubkey', 'status', 'enroll URL' or 'leave'")
 	}
 	switch pos[0] {
 	case "pubkey":
-		if c.json {
-			return usagef("pubkey prints one authorized_keys line; --json is for status")
+		if c.json || len(pos) != 1 {
+			return usagef("pubkey takes no argument and prints one authorized_keys line; --json is for status")
 		}
 		return tunnelPubkey(ctx, env, &c)
 	case "status":
+		if len(pos) != 1 {
+			return usagef("status takes no argument")
+		}
 		return tunnelStatus(ctx, env, &c)
+	case "enroll":
+		if len(pos) != 2 {
+			return usagef("want 'enroll URL --token T', URL being the relay's enrollment address (https://...)")
+		}
+		if *wait < 0 {
+			return usagef("--wait must not be negative")
+		}
+		return tunnelEnroll(ctx, env, &c, pos[1], *token, *caFile, *wait)
+	case "leave":
+		if len(pos) != 1 {
+			return usagef("leave takes no argument")
+		}
+		return tunnelLeave(ctx, env, &c, *caFile, *force)
 	}
-	return usagef("unknown tunnel command %q; want 'pubkey' or 'status'", pos[0])
+	return usagef("unknown tunnel command %q; want 'pubkey', 'status', 'enroll' or 'leave'", pos[0])
 }
 
 // tunnelPubkey prints the authorized_keys line the relay operator adds for
@@ -128,6 +148,7 @@ func tunnelStatus(ctx context.Context, env *Env, c *common) error {
 	row("relay key", st.RelayKey)
 	row("remote", st.RemoteListen)
 	row("public url", st.PublicURL)
+	row("settings from", st.Source)
 	row("connected since", ago(st.Since))
 	if st.State != tunnel.StateOff || st.Attempts > 0 {
 		row("reconnects", fmt.Sprint(st.Reconnects))

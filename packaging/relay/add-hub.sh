@@ -40,7 +40,7 @@ trap 'rm -f "$tmp" "$tmp.map"' EXIT
 chmod 644 "$tmp"
 mv "$tmp" "$keys"
 
-{ grep -v "^$host " "$map" || true; echo "$host $port;"; } >"$tmp.map"
+{ grep -v "^$host " "$map" || true; echo "$host 127.0.0.1:$port;"; } >"$tmp.map"
 chmod 644 "$tmp.map"
 mv "$tmp.map" "$map"
 

@@ -100,7 +100,7 @@ func TestAddHubScriptKeepsOneLinePerHubAndPort(t *testing.T) {
 	if n := strings.Count(string(k), "\n"); n != 2 || strings.Count(string(k), "hubagent-"+hubA) != 1 {
 		t.Errorf("authorized_keys:\n%s", k)
 	}
-	wantMap := "hub-" + hubB + ".relay.example 20002;\nhub-" + hubA + ".relay.example 20001;\n"
+	wantMap := "hub-" + hubB + ".relay.example 127.0.0.1:20002;\nhub-" + hubA + ".relay.example 127.0.0.1:20001;\n"
 	if string(m) != wantMap {
 		t.Errorf("hubs.map:\n%s\nwant:\n%s", m, wantMap)
 	}

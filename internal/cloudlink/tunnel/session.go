@@ -50,6 +50,7 @@ func (t *Tunnel) session(ctx context.Context) (connected bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("dial relay %s: %w", t.opts.Relay, err)
 	}
+	conn = quickAck(conn)
 	// The handshake and the forward request must finish in DialTimeout: a
 	// relay that takes the TCP connection and then says nothing would
 	// otherwise hold this attempt for ever. Closing the connection is the

@@ -47,6 +47,10 @@ type SSHD struct {
 	User     string        // the user hubs log in as (the test's own user)
 	HostKey  ssh.PublicKey // the relay's host key
 	KeysFile string        // authorized_keys
+	// KeysCommand, when set, is sshd's AuthorizedKeysCommand (an absolute
+	// path in a directory tree sshd deems safe, then its arguments, e.g.
+	// "%u %k"); run as the test's user.
+	KeysCommand string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -58,6 +62,34 @@ type SSHD struct {
 // user, and a fresh ed25519 host key. authorizedKeys is the initial
 // authorized_keys content.
 func StartSSHD(t testing.TB, authorizedKeys string) *SSHD {
+	t.Helper()
+	return StartSSHDWith(t, authorizedKeys, "")
+}
+
+// StartSSHDWith is StartSSHD with sshd asking keysCommand for keys (as the
+// relay drop-in does with 'hubagent relay keys'), after authorized_keys.
+func StartSSHDWith(t testing.TB, authorizedKeys, keysCommand string) *SSHD {
+	t.Helper()
+	return startSSHD(t, authorizedKeys, keysCommand, "")
+}
+
+// StartSSHDAs is StartSSHD with hubs logging in as login, an unprivileged
+// system user (such as nobody), the way a real relay's dedicated user
+// does: sshd then separates privileges for each session, which changes
+// what a hub costs the relay. It needs root, and skips the test (saying
+// why) otherwise.
+func StartSSHDAs(t testing.TB, authorizedKeys, login string) *SSHD {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skipf("hubs logging in as %s needs sshd run as root", login)
+	}
+	if _, err := user.Lookup(login); err != nil {
+		t.Skipf("no user %s to log hubs in as: %v", login, err)
+	}
+	return startSSHD(t, authorizedKeys, "", login)
+}
+
+func startSSHD(t testing.TB, authorizedKeys, keysCommand, login string) *SSHD {
 	t.Helper()
 	bin := testutil.LookTool(t, "sshd")
 	u, err := user.Current()
@@ -71,8 +103,16 @@ func StartSSHD(t testing.TB, authorizedKeys string) *SSHD {
 		}
 	}
 	dir := t.TempDir()
+	if login != "" {
+		// The login user reads authorized_keys: let it through the temp dirs.
+		os.Chmod(filepath.Dir(dir), 0o755)
+		os.Chmod(dir, 0o755)
+	}
 	s := &SSHD{t: t, bin: bin, dir: dir, Addr: testutil.FreeAddr(t), User: u.Username,
-		KeysFile: filepath.Join(dir, "authorized_keys")}
+		KeysFile: filepath.Join(dir, "authorized_keys"), KeysCommand: keysCommand}
+	if login != "" {
+		s.User = login
+	}
 	s.HostKey = s.NewHostKey()
 	s.SetAuthorizedKeys(authorizedKeys)
 	s.writeConfig()
@@ -112,7 +152,12 @@ func (s *SSHD) HostKeyLine() string {
 // SetAuthorizedKeys replaces authorized_keys; sshd reads it at each login.
 func (s *SSHD) SetAuthorizedKeys(content string) {
 	s.t.Helper()
-	if err := os.WriteFile(s.KeysFile, []byte(content), 0o600); err != nil {
+	// Readable by the login user (public keys only), written whole.
+	tmp := s.KeysFile + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, s.KeysFile); err != nil {
 		s.t.Fatal(err)
 	}
 }
@@ -127,6 +172,22 @@ func (s *SSHD) writeConfig() {
 	}
 	d := strings.ReplaceAll(string(dropIn), "Match User hubagent", "Match User "+s.User)
 	d = strings.ReplaceAll(d, "/etc/hubagent-relay/authorized_keys", s.KeysFile)
+	var lines []string
+	for _, l := range strings.Split(d, "\n") {
+		switch {
+		case strings.HasPrefix(strings.TrimSpace(l), "AuthorizedKeysCommandUser "):
+			if s.KeysCommand != "" {
+				lines = append(lines, "\tAuthorizedKeysCommandUser "+s.User)
+			}
+		case strings.HasPrefix(strings.TrimSpace(l), "AuthorizedKeysCommand "):
+			if s.KeysCommand != "" {
+				lines = append(lines, "\tAuthorizedKeysCommand "+s.KeysCommand)
+			}
+		default:
+			lines = append(lines, l)
+		}
+	}
+	d = strings.Join(lines, "\n")
 	if err := os.WriteFile(filepath.Join(s.dir, "relay.conf"), []byte(d), 0o600); err != nil {
 		s.t.Fatal(err)
 	}
@@ -238,4 +299,26 @@ func descendants(pid int) []int {
 		}
 	}
 	return out
+}
+
+// CurrentUser is the user the relay sshd lets hubs log in as (the test's
+// own).
+func CurrentUser(t testing.TB) string {
+	t.Helper()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Username
+}
+
+// PIDs lists sshd's listener process and every process it forked (the
+// hubs' sessions), for measurements.
+func (s *SSHD) PIDs() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return nil
+	}
+	return append([]int{s.cmd.Process.Pid}, descendants(s.cmd.Process.Pid)...)
 }
