@@ -20,18 +20,11 @@ func (d *discovery) deviceConfig(topic string, payload []byte) {
 	prefix := topic + "#"
 	if len(payload) == 0 {
 		d.untrackComponents(prefix, nil)
-		d.tabMu.Lock()
-		delete(d.seen, topic)
-		d.tabMu.Unlock()
+		d.forgetSeen(topic)
 		return
 	}
 	h := payloadHash(payload)
-	d.tabMu.Lock()
-	rec := d.seen[topic]
-	if rec != nil {
-		rec.LastSeen = now
-	}
-	d.tabMu.Unlock()
+	rec := d.touchSeen(topic, now)
 	if rec != nil && rec.hash == h {
 		if rec.Status == StatusRefused {
 			d.m.refused.Add(1)

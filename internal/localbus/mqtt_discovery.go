@@ -257,6 +257,25 @@ func payloadHash(b []byte) uint64 {
 	return h.Sum64()
 }
 
+// touchSeen returns the record of a config topic already seen, marked as
+// seen now, or nil.
+func (d *discovery) touchSeen(topic string, now time.Time) *seenConfig {
+	d.tabMu.Lock()
+	defer d.tabMu.Unlock()
+	rec := d.seen[topic]
+	if rec != nil {
+		rec.LastSeen = now
+	}
+	return rec
+}
+
+// forgetSeen drops a removed config topic's record.
+func (d *discovery) forgetSeen(topic string) {
+	d.tabMu.Lock()
+	delete(d.seen, topic)
+	d.tabMu.Unlock()
+}
+
 // config handles a discovery config: new, changed, repeated or removed.
 func (d *discovery) config(topic, component string, payload []byte) {
 	if component == "device" && hadiscovery.IsDeviceConfigTopic(topic) {
@@ -269,18 +288,11 @@ func (d *discovery) config(topic, component string, payload []byte) {
 			d.m.log.Info("MQTT entity removed", "topic", topic, "device", te.dev.id)
 			d.untrack(te)
 		}
-		d.tabMu.Lock()
-		delete(d.seen, topic)
-		d.tabMu.Unlock()
+		d.forgetSeen(topic)
 		return
 	}
 	h := payloadHash(payload)
-	d.tabMu.Lock()
-	rec := d.seen[topic]
-	if rec != nil {
-		rec.LastSeen = now
-	}
-	d.tabMu.Unlock()
+	rec := d.touchSeen(topic, now)
 	if rec != nil && rec.hash == h {
 		// Republished unchanged (publishers do so on every restart).
 		if rec.Status == StatusRefused {

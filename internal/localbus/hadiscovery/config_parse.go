@@ -67,27 +67,35 @@ func ParseConfig(topic string, payload []byte) (*Entity, error) {
 	if len(payload) == 0 {
 		return nil, ErrRemoved
 	}
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("hadiscovery: %s: %s", topic, fmt.Sprintf(format, args...))
+	obj, err := decodeConfigObject(payload)
+	if err != nil {
+		return nil, fmt.Errorf("hadiscovery: %s: %w", topic, err)
 	}
+	return parseEntity(topic, component, nodeID, objectID, expandConfig(obj))
+}
+
+// decodeConfigObject checks a discovery payload's size, encoding and depth
+// and decodes it as a JSON object: the same gate for per-entity and
+// device-based configs.
+func decodeConfigObject(payload []byte) (map[string]any, error) {
 	if len(payload) > MaxConfigLen {
-		return nil, fail("config of %d bytes exceeds %d", len(payload), MaxConfigLen)
+		return nil, fmt.Errorf("config of %d bytes exceeds %d", len(payload), MaxConfigLen)
 	}
 	if !utf8.Valid(payload) {
-		return nil, fail("config is not valid UTF-8")
+		return nil, errors.New("config is not valid UTF-8")
 	}
 	if err := checkJSONDepth(payload, MaxJSONDepth); err != nil {
-		return nil, fail("%v", err)
+		return nil, err
 	}
 	raw, err := decodeJSON(payload)
 	if err != nil {
-		return nil, fail("invalid JSON: %v", err)
+		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
 	obj, ok := raw.(map[string]any)
 	if !ok {
-		return nil, fail("config is not a JSON object")
+		return nil, errors.New("config is not a JSON object")
 	}
-	return parseEntity(topic, component, nodeID, objectID, expandConfig(obj))
+	return obj, nil
 }
 
 // parseEntity builds an entity from an expanded config: the part of

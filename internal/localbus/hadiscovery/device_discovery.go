@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // MaxDeviceComponents bounds the components of one device-based discovery
@@ -56,22 +55,9 @@ func ParseDeviceConfig(topic string, payload []byte) ([]DeviceComponent, error) 
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("hadiscovery: %s: device: %s", topic, fmt.Sprintf(format, args...))
 	}
-	if len(payload) > MaxConfigLen {
-		return nil, fail("config of %d bytes exceeds %d", len(payload), MaxConfigLen)
-	}
-	if !utf8.Valid(payload) {
-		return nil, fail("config is not valid UTF-8")
-	}
-	if err := checkJSONDepth(payload, MaxJSONDepth); err != nil {
-		return nil, fail("%v", err)
-	}
-	raw, err := decodeJSON(payload)
+	obj, err := decodeConfigObject(payload)
 	if err != nil {
-		return nil, fail("invalid JSON: %v", err)
-	}
-	obj, ok := raw.(map[string]any)
-	if !ok {
-		return nil, fail("config is not a JSON object")
+		return nil, fail("%v", err)
 	}
 	cmpsKey := "components"
 	if _, ok := obj[cmpsKey]; !ok {
