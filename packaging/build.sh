@@ -16,6 +16,8 @@
 #   MAIN_PKG     Go package of the CLI (default ./cmd/hubagent)
 #   SRC_DIR      directory `go build` runs in (default: the repository root)
 #   GO           go command (default: go)
+#   TAGS         Go build tags (default: nethttpomithttp2 -- no HTTP/2, which the
+#                profile does not use [§7.1]: 0.5 MB less; see docs/performance.md)
 #   NFPM         nfpm command (default: go tool nfpm)
 set -euo pipefail
 
@@ -29,6 +31,7 @@ DIST=${DIST:-dist}
 MAIN_PKG=${MAIN_PKG:-./cmd/hubagent}
 SRC_DIR=${SRC_DIR:-$REPO}
 GO=${GO:-go}
+TAGS=${TAGS-nethttpomithttp2}
 mkdir -p "$DIST"
 DIST=$(cd "$DIST" && pwd)
 
@@ -52,7 +55,7 @@ build_one() { # out GOARCH GOARM
 	local out=$1 goarch=$2 goarm=$3
 	echo ">> go build $MAIN_PKG  GOOS=linux GOARCH=$goarch${goarm:+ GOARM=$goarm}  version=$VERSION"
 	(cd "$SRC_DIR" && CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm \
-		"$GO" build -trimpath -buildvcs=false -ldflags "$LDFLAGS" -o "$out" "$MAIN_PKG")
+		"$GO" build -trimpath -buildvcs=false -tags "$TAGS" -ldflags "$LDFLAGS" -o "$out" "$MAIN_PKG")
 }
 
 size_table() {
@@ -79,7 +82,7 @@ nfpm() {
 
 case "$MODE" in
 build)
-	(cd "$SRC_DIR" && CGO_ENABLED=0 "$GO" build -trimpath -buildvcs=false -ldflags "$LDFLAGS" -o "$DIST/hubagent" "$MAIN_PKG")
+	(cd "$SRC_DIR" && CGO_ENABLED=0 "$GO" build -trimpath -buildvcs=false -tags "$TAGS" -ldflags "$LDFLAGS" -o "$DIST/hubagent" "$MAIN_PKG")
 	echo "built $DIST/hubagent ($VERSION)"
 	exit 0
 	;;

@@ -11,7 +11,6 @@ import (
 	"syscall"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
@@ -48,15 +47,11 @@ func StartBroker(opts BrokerOptions) (*Broker, error) {
 	// The broker logs every client connect and hook at info; only its
 	// warnings and errors belong in the agent's log.
 	srv := mqtt.New(&mqtt.Options{Logger: slog.New(minLevel{log.Handler(), slog.LevelWarn}), InlineClient: false})
-	var err error
+	ba := &brokerAuth{}
 	if opts.Username != "" {
-		err = srv.AddHook(new(auth.Hook), &auth.Options{Ledger: &auth.Ledger{
-			Auth: auth.AuthRules{{Username: auth.RString(opts.Username), Password: auth.RString(opts.Password), Allow: true}},
-			ACL:  auth.ACLRules{{Username: auth.RString(opts.Username), Filters: auth.Filters{"#": auth.ReadWrite}}},
-		}})
-	} else {
-		err = srv.AddHook(new(auth.AllowHook), nil)
+		ba.user, ba.pass = []byte(opts.Username), []byte(opts.Password)
 	}
+	err := srv.AddHook(ba, nil)
 	if err != nil {
 		return nil, fmt.Errorf("localbus: broker auth: %w", err)
 	}
