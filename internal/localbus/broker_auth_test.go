@@ -26,7 +26,7 @@ func TestEmbeddedBrokerAdmitsOnlyTheConfiguredUser(t *testing.T) {
 		{"password prefix", "hub", "s3c", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := paho.NewClientOptions().AddBroker(br.URL()).SetClientID("auth-"+tc.user+tc.pass).
+			opts := paho.NewClientOptions().AddBroker(br.URL()).SetClientID("auth-" + tc.user + tc.pass).
 				SetUsername(tc.user).SetPassword(tc.pass).SetConnectRetry(false).SetAutoReconnect(false)
 			c := paho.NewClient(opts)
 			tok := c.Connect()
