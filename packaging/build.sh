@@ -19,6 +19,8 @@
 #                registries; about 4 MB). Default: amd64. The others are built
 #                with -tags nopostgres: gateways never run a fleet relay.
 #   GO           go command (default: go)
+#   TAGS         Go build tags (default: nethttpomithttp2 -- no HTTP/2, which the
+#                profile does not use [§7.1]: 0.5 MB less; see docs/performance.md)
 #   NFPM         nfpm command (default: go tool nfpm)
 set -euo pipefail
 
@@ -33,6 +35,7 @@ MAIN_PKG=${MAIN_PKG:-./cmd/hubagent}
 SRC_DIR=${SRC_DIR:-$REPO}
 GO=${GO:-go}
 PG_ARCHES=${PG_ARCHES:-amd64}
+TAGS=${TAGS-nethttpomithttp2}
 mkdir -p "$DIST"
 DIST=$(cd "$DIST" && pwd)
 
@@ -53,8 +56,8 @@ ipk_arches_of() {
 }
 
 build_one() { # out GOARCH GOARM arch
-	local out=$1 goarch=$2 goarm=$3 arch=$4 tags=nopostgres
-	case " $PG_ARCHES " in *" $arch "*) tags="" ;; esac
+	local out=$1 goarch=$2 goarm=$3 arch=$4 tags=$TAGS
+	case " $PG_ARCHES " in *" $arch "*) ;; *) tags="${tags:+$tags,}nopostgres" ;; esac
 	echo ">> go build $MAIN_PKG  GOOS=linux GOARCH=$goarch${goarm:+ GOARM=$goarm}${tags:+ -tags $tags}  version=$VERSION"
 	(cd "$SRC_DIR" && CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm \
 		"$GO" build -trimpath -buildvcs=false -tags "$tags" -ldflags "$LDFLAGS" -o "$out" "$MAIN_PKG")
@@ -84,7 +87,7 @@ nfpm() {
 
 case "$MODE" in
 build)
-	(cd "$SRC_DIR" && CGO_ENABLED=0 "$GO" build -trimpath -buildvcs=false -ldflags "$LDFLAGS" -o "$DIST/hubagent" "$MAIN_PKG")
+	(cd "$SRC_DIR" && CGO_ENABLED=0 "$GO" build -trimpath -buildvcs=false -tags "$TAGS" -ldflags "$LDFLAGS" -o "$DIST/hubagent" "$MAIN_PKG")
 	echo "built $DIST/hubagent ($VERSION)"
 	exit 0
 	;;

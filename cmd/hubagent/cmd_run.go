@@ -205,6 +205,7 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	serve(md.run) // browse, drive WLED/Shelly, advertise; never fatal
 	serve(cl.run) // deliver notifications
 	serve(health.Run)
+	serve(func(ctx context.Context) error { return releaseStartupMemory(ctx, h, 5*time.Second, log) })
 	log.Info("hubagent running", "version", version, "api", apiLn.Addr().String(), "data", cfg.DataDir,
 		"devices", h.Len(), "startup", time.Since(started).Round(time.Millisecond))
 

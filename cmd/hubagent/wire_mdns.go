@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -126,25 +124,54 @@ func (l *mdnsLink) run(ctx context.Context) error {
 	return nil
 }
 
-var mdnsSectionTmpl = template.Must(template.New("mdns").Parse(`{{if not .}}<p class="muted">mDNS is off.</p>{{else}}<table>
-<tr><th>Interfaces</th><td>{{range $i, $f := .Interfaces}}{{if $i}}, {{end}}{{$f.Name}}{{range $f.Addresses}} ({{.}}){{end}}{{if $f.Advertising}} — advertised{{end}}{{end}}{{if .Configured}} <span class="muted">(mdns.interfaces)</span>{{else}} <span class="muted">(default choice)</span>{{end}}</td></tr>
-{{range .Skipped}}<tr><th>Not used</th><td>{{.Name}}: {{.Reason}}</td></tr>
-{{end}}<tr><th>Advertised as</th><td>{{if .Advertised}}{{.Advertised}}{{else}}not advertised{{end}}</td></tr>
-</table>{{end}}`))
-
 // statusSection shows on /status which interfaces mDNS browses and
 // answers on, and what the default choice left out.
 func (l *mdnsLink) statusSection() oauth.Section {
-	return oauth.Section{ID: "mdns", Title: "Local network (mDNS)", Render: func(context.Context, oauth.StatusContext) (template.HTML, error) {
-		var st *mdns.StackStatus
-		if l.browser != nil {
-			s := l.browser.StackStatus()
-			st = &s
+	return oauth.Section{ID: "mdns", Title: "Local network (mDNS)", Render: func(context.Context, oauth.StatusContext) (oauth.HTML, error) {
+		var b oauth.HTMLBuilder
+		if l.browser == nil {
+			b.Raw(`<p class="muted">mDNS is off.</p>`)
+			return b.HTML(), nil
 		}
-		var b bytes.Buffer
-		if err := mdnsSectionTmpl.Execute(&b, st); err != nil {
-			return "", err
-		}
-		return template.HTML(b.String()), nil //nolint:gosec // produced by html/template
+		writeMDNSStatus(&b, l.browser.StackStatus())
+		return b.HTML(), nil
 	}}
+}
+
+func writeMDNSStatus(b *oauth.HTMLBuilder, st mdns.StackStatus) {
+	b.Raw("<table>\n<tr><th>Interfaces</th><td>")
+	for i, f := range st.Interfaces {
+		if i > 0 {
+			b.Raw(", ")
+		}
+		b.Text(f.Name)
+		for _, a := range f.Addresses {
+			b.Raw(" (")
+			b.Text(a)
+			b.Raw(")")
+		}
+		if f.Advertising {
+			b.Raw(" — advertised")
+		}
+	}
+	if st.Configured {
+		b.Raw(` <span class="muted">(mdns.interfaces)</span>`)
+	} else {
+		b.Raw(` <span class="muted">(default choice)</span>`)
+	}
+	b.Raw("</td></tr>\n")
+	for _, sk := range st.Skipped {
+		b.Raw("<tr><th>Not used</th><td>")
+		b.Text(sk.Name)
+		b.Raw(": ")
+		b.Text(sk.Reason)
+		b.Raw("</td></tr>\n")
+	}
+	b.Raw("<tr><th>Advertised as</th><td>")
+	if st.Advertised != "" {
+		b.Text(st.Advertised)
+	} else {
+		b.Raw("not advertised")
+	}
+	b.Raw("</td></tr>\n</table>")
 }

@@ -25,6 +25,7 @@ type agentProc struct {
 	config  string
 	api     string // HTTPS host:port
 	mqttArg []string
+	env     []string // extra HUBAGENT_* settings of every start
 	p       *proc
 	sock    *http.Client // the local control socket, for /metrics
 }
@@ -111,7 +112,7 @@ func (a *agentProc) start(ctx context.Context, extraEnv ...string) (time.Duratio
 	}
 	args := append([]string{"run", "--config", a.config, "--data", a.dir, "--api-listen", a.api}, a.mqttArg...)
 	t0 := time.Now()
-	p, err := startProc("hubagent", a.bin, a.dir, agentEnv(extraEnv...), args...)
+	p, err := startProc("hubagent", a.bin, a.dir, agentEnv(append(append([]string(nil), a.env...), extraEnv...)...), args...)
 	if err != nil {
 		return 0, err
 	}

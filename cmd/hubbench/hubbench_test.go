@@ -27,7 +27,7 @@ func TestScenariosAtTinyScale(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out, errOut bytes.Buffer
-	if err := run(ctx, []string{"--devices", "20", "--partners", "1", "--duration", "2s", "--hubagent", bin, "--json"}, &out, &errOut); err != nil {
+	if err := run(ctx, []string{"--devices", "20", "--partners", "1", "--duration", "2s", "--household", "3s", "--hubagent", bin, "--json"}, &out, &errOut); err != nil {
 		t.Fatalf("hubbench: %v\n%s", err, errOut.String())
 	}
 	var rep report
@@ -48,14 +48,14 @@ func TestScenariosAtTinyScale(t *testing.T) {
 			}
 		}
 	}
-	for _, sc := range []string{"ingest", "query", "control", "notify", "footprint"} {
+	for _, sc := range []string{"ingest", "query", "control", "notify", "household", "footprint"} {
 		if withBaseline[sc] == 0 {
 			t.Errorf("scenario %s has no figure with a baseline and ratio\n%s", sc, out.String())
 		}
 	}
 	// Every figure a partner or the architecture cares about is named.
 	want := []string{"state updates/s", "QueryStatus", "Control round trip p50", "Control round trip p99",
-		"publish → partner p50", "events delivered/s", "RSS, idle", "RSS, peak under query", "cold start", "disk bytes"}
+		"publish → partner p50", "events delivered/s", "RSS, idle", "RSS, peak under query", "cold start", "disk bytes", "bytes written to flash per day", "commits/s"}
 	var table bytes.Buffer
 	if err := rep.writeTable(&table); err != nil {
 		t.Fatal(err)
@@ -69,7 +69,7 @@ func TestScenariosAtTinyScale(t *testing.T) {
 
 func TestOptionsAreBounded(t *testing.T) {
 	for _, args := range [][]string{
-		{"--devices", "0"}, {"--devices", "100000"}, {"--partners", "0"}, {"--duration", "1h"}, {"extra"},
+		{"--devices", "0"}, {"--devices", "100000"}, {"--partners", "0"}, {"--duration", "1h"}, {"--household", "0s"}, {"extra"},
 	} {
 		if _, err := parseOptions(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("%q accepted", args)

@@ -182,7 +182,12 @@ func findHubagent(ctx context.Context, flagPath, dir string) (string, error) {
 		}
 	}
 	bin := filepath.Join(dir, "hubagent")
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/hubagent/hubagent/cmd/hubagent").CombinedOutput()
+	// Built as packaging/build.sh builds it, so the figures are those of
+	// the binary a gateway runs.
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-tags", "nethttpomithttp2",
+		"-ldflags", "-s -w", "-o", bin, "github.com/hubagent/hubagent/cmd/hubagent")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build hubagent (or pass --hubagent): %w\n%s", err, out)
 	}

@@ -20,10 +20,10 @@ const rssTarget = 30 * mb
 // the cold start: the agent stopped and started again with every device in
 // the store, timed until /healthz answers. It restarts the agent with
 // coalesce_window = 0s for the notify run that follows.
-func (w *world) footprint(ctx context.Context, idle, brokerIdle int64, under map[string]int64) ([]row, error) {
+func (w *world) footprint(ctx context.Context, idle int64, idleMem string, brokerIdle int64, under map[string]int64) ([]row, error) {
 	var rows []row
 	r := row{Scenario: "footprint", Figure: "agent RSS, idle", Value: float64(idle) / mb, Unit: "MB",
-		Note: fmt.Sprintf("VmRSS with %d devices and %d partners subscribed", w.o.devices, len(w.partners))}
+		Note: fmt.Sprintf("VmRSS with %d devices and %d partners subscribed; %s", w.o.devices, len(w.partners), idleMem)}
 	if w.broker != nil {
 		r = r.withBaseline("mosquitto RSS, idle", float64(brokerIdle)/mb)
 	} else {
@@ -129,4 +129,17 @@ func fileSize(path string) int64 {
 		return 0
 	}
 	return st.Size()
+}
+
+// memory is the agent's own account of its memory (/metrics): Go heap
+// objects, what the Go runtime holds from the OS, and what lives outside
+// it (SQLite, the binary's text).
+func (a *agentProc) memory(ctx context.Context) (string, error) {
+	m, err := a.metrics(ctx)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Go heap objects %.1f MB, Go runtime holds %.1f MB (released to the OS %.1f MB), outside Go %.1f MB",
+		m["go_memstats_heap_alloc_bytes"]/mb, (m["go_memstats_sys_bytes"]-m["go_memstats_heap_released_bytes"])/mb,
+		m["go_memstats_heap_released_bytes"]/mb, m["hubagent_memory_outside_go_bytes"]/mb), nil
 }

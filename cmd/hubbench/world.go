@@ -77,6 +77,7 @@ func newWorld(ctx context.Context, o options, log io.Writer) (*world, error) {
 	if w.agent, err = newAgentProc(w.bin, data, agentBroker, mqttListen, w.notify.caFile); err != nil {
 		return w, err
 	}
+	w.agent.env = o.agentEnv
 	if _, err := w.agent.cli(ctx, benchPassword+"\n", "user", "add", benchUser, "--password-stdin"); err != nil {
 		return w, err
 	}
@@ -255,14 +256,23 @@ func (c cpuShare) note(rows []row) []row {
 	return rows
 }
 
+// idleSettle is how long after setup the idle figures are taken.
+const idleSettle = 8 * time.Second
+
 // runScenarios runs every scenario in order and collects the rows.
 // RSS is sampled under each load for the footprint rows.
 func (w *world) runScenarios(ctx context.Context) (*report, error) {
 	rep := newReport(w.o, w.brokerName)
-	if err := sleepCtx(ctx, time.Second); err != nil { // let setup's work settle before the idle figure
+	// Idle means settled: the agent gives the start-up burst's memory back
+	// once its device count has been still for 5 s.
+	if err := sleepCtx(ctx, idleSettle); err != nil {
 		return nil, err
 	}
 	idle := rss(w.agent.p.pid())
+	idleMem, err := w.agent.memory(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var brokerIdle int64
 	if w.broker != nil {
 		brokerIdle = rss(w.broker.pid())
@@ -277,6 +287,7 @@ func (w *world) runScenarios(ctx context.Context) (*report, error) {
 		{"query", w.query},
 		{"control", w.control},
 		{"notify", func(ctx context.Context) ([]row, error) { return w.notifyScenario(ctx, "notify", "200ms (default)") }},
+		{"household", w.household},
 	}
 	for _, sc := range scenarios {
 		// Each scenario starts on a quiet agent: notifications an earlier
@@ -294,7 +305,7 @@ func (w *world) runScenarios(ctx context.Context) (*report, error) {
 		under[sc.name] = peak
 		rep.Rows = append(rep.Rows, cpu.note(rows)...)
 	}
-	rows, err := w.footprint(ctx, idle, brokerIdle, under)
+	rows, err := w.footprint(ctx, idle, idleMem, brokerIdle, under)
 	if err != nil {
 		return nil, fmt.Errorf("footprint: %w", err)
 	}

@@ -106,7 +106,7 @@ func Listen(addr string, cert tls.Certificate) (net.Listener, error) {
 	cfg := &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12, // the standard's floor [§7.1]
-		NextProtos:   []string{"h2", "http/1.1"},
+		NextProtos:   lanALPN,
 	}
 	return tls.NewListener(ln, cfg), nil
 }

@@ -20,6 +20,10 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
+// sqliteHeapLimit bounds SQLite's own heap (see Open): four connections'
+// 256 KiB page caches and their schemas and statements fit.
+const sqliteHeapLimit = 3 << 20
+
 // FileName is the database's name inside the data directory.
 const FileName = "hubagent.db"
 
@@ -62,6 +66,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// registry, so SQLite mostly writes; its default 2 MB per connection
 	// would be a tenth of a gateway's memory budget for little gain.
 	q.Add("_pragma", "cache_size(-256)")
+	// SQLite's whole heap (page caches, schema, statements; outside the Go
+	// heap) is kept near this: past it SQLite frees cache pages before it
+	// allocates more. Process-wide; every connection sets the same value.
+	q.Add("_pragma", fmt.Sprintf("soft_heap_limit(%d)", sqliteHeapLimit))
 	if opts.ReadOnly {
 		q.Add("mode", "ro")
 	} else {

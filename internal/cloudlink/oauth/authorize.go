@@ -38,7 +38,7 @@ func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, a *authRequest
 		return nil
 	}
 	if u == nil {
-		s.pages.render(w, http.StatusOK, "signin.html", signinPage{Partner: a.partner.Name, Action: "/oauth2/authorize",
+		s.pages.render(w, http.StatusOK, signinPage{Partner: a.partner.Name, Action: "/oauth2/authorize",
 			Hidden: hiddenFields(a.params()), CSRF: s.csrfToken(w, r), Error: reason})
 	}
 	return u
@@ -49,7 +49,7 @@ func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, a *authRequest
 func (s *Server) authorizePost(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxPageForm)
 	if err := r.ParseForm(); err != nil {
-		s.pages.render(w, http.StatusBadRequest, "error.html", errorPage{"Bad request", "The form could not be read."})
+		s.pages.render(w, http.StatusBadRequest, errorPage{"Bad request", "The form could not be read."})
 		return
 	}
 	a, ae := s.parseAuthRequest(r.Context(), r.PostForm)
@@ -58,7 +58,7 @@ func (s *Server) authorizePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.checkCSRF(r) {
-		s.pages.render(w, http.StatusForbidden, "error.html", errorPage{"Form expired",
+		s.pages.render(w, http.StatusForbidden, errorPage{"Form expired",
 			"This form was not sent by this page (or it is too old). Go back to the partner's app and start again."})
 		return
 	}
@@ -82,7 +82,7 @@ func (s *Server) authorizePost(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, a.redirectURL(s.issuer(r), url.Values{"error": {"access_denied"},
 			"error_description": {"the household denied access"}}), http.StatusSeeOther)
 	default:
-		s.pages.render(w, http.StatusBadRequest, "error.html", errorPage{"Bad request", "Unknown decision."})
+		s.pages.render(w, http.StatusBadRequest, errorPage{"Bad request", "Unknown decision."})
 	}
 }
 
@@ -98,7 +98,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, page signinPage)
 		page.CSRF = s.csrfToken(w, r)
 		page.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.", int(d.Round(time.Minute)/time.Minute)+1)
 		w.Header().Set("Retry-After", fmt.Sprint(int(d.Seconds())+1))
-		s.pages.render(w, http.StatusTooManyRequests, "signin.html", page)
+		s.pages.render(w, http.StatusTooManyRequests, page)
 		return nil, false
 	}
 	u, ok, err := s.st.verifyPassword(r.Context(), name, pw)
@@ -111,7 +111,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, page signinPage)
 		s.log.Info("sign-in failed", "user", name, "addr", addr)
 		page.CSRF = s.csrfToken(w, r)
 		page.Error = "Wrong user name or password."
-		s.pages.render(w, http.StatusUnauthorized, "signin.html", page)
+		s.pages.render(w, http.StatusUnauthorized, page)
 		return nil, false
 	}
 	s.throttle.succeeded(name)
@@ -141,7 +141,7 @@ func (s *Server) renderConsent(w http.ResponseWriter, r *http.Request, a *authRe
 		}
 		ds = append(ds, c)
 	}
-	s.pages.render(w, http.StatusOK, "consent.html", consentPage{Partner: a.partner.Name, User: u.Name, Scopes: a.Scopes,
+	s.pages.render(w, http.StatusOK, consentPage{Partner: a.partner.Name, User: u.Name, Scopes: a.Scopes,
 		Devices: ds, Hidden: hiddenFields(a.params()), CSRF: s.csrfToken(w, r)})
 }
 
@@ -219,10 +219,10 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, a *authReque
 		http.Redirect(w, r, a.redirectURL(s.issuer(r), url.Values{"error": {ae.code}, "error_description": {ae.desc}}), http.StatusSeeOther)
 		return
 	}
-	s.pages.render(w, http.StatusBadRequest, "error.html", errorPage{"Cannot link", "The link request is invalid: " + ae.desc + "."})
+	s.pages.render(w, http.StatusBadRequest, errorPage{"Cannot link", "The link request is invalid: " + ae.desc + "."})
 }
 
 func (s *Server) internalError(w http.ResponseWriter, what string, err error) {
 	s.log.Error(what, "err", err)
-	s.pages.render(w, http.StatusInternalServerError, "error.html", errorPage{"Error", "Something went wrong on the hub."})
+	s.pages.render(w, http.StatusInternalServerError, errorPage{"Error", "Something went wrong on the hub."})
 }

@@ -1,35 +1,21 @@
 package oauth
 
 import (
-	"bytes"
-	"embed"
-	"fmt"
-	"html/template"
+	_ "embed"
 	"net/http"
 	"net/url"
 )
 
-//go:embed templates/*.html templates/hub.css
-var templateFS embed.FS
+//go:embed templates/hub.css
+var stylesheet []byte
 
 // pages renders the server-side HTML (no JavaScript, no external assets).
 type pages struct {
-	t          *template.Template
 	stylesheet []byte
 }
 
 func newPages() (*pages, error) {
-	t, err := template.New("").Funcs(template.FuncMap{
-		"scopeText": scopeText,
-	}).ParseFS(templateFS, "templates/*.html")
-	if err != nil {
-		return nil, fmt.Errorf("oauth: parse templates: %w", err)
-	}
-	css, err := templateFS.ReadFile("templates/hub.css")
-	if err != nil {
-		return nil, fmt.Errorf("oauth: read stylesheet: %w", err)
-	}
-	return &pages{t: t, stylesheet: css}, nil
+	return &pages{stylesheet: stylesheet}, nil
 }
 
 // pageCSP allows only the hub's own stylesheet and no framing at all.
@@ -37,21 +23,17 @@ func newPages() (*pages, error) {
 // that follows the consent form, which goes to the partner.
 const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
-// render writes a page; rendering into a buffer first means a template
-// error becomes a clean 500 instead of half a page.
-func (p *pages) render(w http.ResponseWriter, status int, name string, data any) {
-	var buf bytes.Buffer
-	if err := p.t.ExecuteTemplate(&buf, name, data); err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
+// render writes a page.
+func (p *pages) render(w http.ResponseWriter, status int, pg page) {
+	var buf HTMLBuilder
+	pg.writeHTML(&buf)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes()) //nolint:errcheck // the browser went away
+	w.Write([]byte(buf.String())) //nolint:errcheck // the browser went away
 }
 
 func (p *pages) serveCSS(w http.ResponseWriter, _ *http.Request) {

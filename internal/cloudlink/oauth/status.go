@@ -1,10 +1,8 @@
 package oauth
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"html/template"
 	"net/http"
 	"slices"
 )
@@ -14,7 +12,7 @@ import (
 // fails is shown as unavailable, never breaking the page.
 type Section struct {
 	ID, Title string
-	Render    func(ctx context.Context, sc StatusContext) (template.HTML, error)
+	Render    func(ctx context.Context, sc StatusContext) (HTML, error)
 }
 
 // StatusContext is what a section may use: the signed-in user, and the
@@ -27,7 +25,7 @@ type StatusContext struct {
 // renderedSection is a section's output.
 type renderedSection struct {
 	ID, Title string
-	HTML      template.HTML
+	HTML      HTML
 }
 
 // statusPage is the data of status.html.
@@ -45,7 +43,7 @@ func (s *Server) statusGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u == nil {
-		s.pages.render(w, http.StatusOK, "signin.html", signinPage{Action: "/signin", CSRF: s.csrfToken(w, r)})
+		s.pages.render(w, http.StatusOK, signinPage{Action: "/signin", CSRF: s.csrfToken(w, r)})
 		return
 	}
 	sc := StatusContext{User: *u, CSRF: s.csrfToken(w, r)}
@@ -62,20 +60,11 @@ func (s *Server) statusGet(w http.ResponseWriter, r *http.Request) {
 		}
 		page.Sections = append(page.Sections, renderedSection{ID: sec.ID, Title: sec.Title, HTML: h})
 	}
-	s.pages.render(w, http.StatusOK, "status.html", page)
+	s.pages.render(w, http.StatusOK, page)
 }
 
-// fragment renders a named template into HTML for a section.
-func (s *Server) fragment(name string, data any) (template.HTML, error) {
-	var buf bytes.Buffer
-	if err := s.pages.t.ExecuteTemplate(&buf, name, data); err != nil {
-		return "", err
-	}
-	return template.HTML(buf.String()), nil //nolint:gosec // output of html/template, already escaped
-}
-
-func (s *Server) devicesSection(_ context.Context, _ StatusContext) (template.HTML, error) {
-	return s.fragment("status-devices", s.devices())
+func (s *Server) devicesSection(_ context.Context, _ StatusContext) (HTML, error) {
+	return devicesHTML(s.devices()), nil
 }
 
 // partnerGrant is one of the user's links on the status page.
@@ -91,7 +80,7 @@ type partnersData struct {
 	Grants   []partnerGrant
 }
 
-func (s *Server) partnersSection(ctx context.Context, sc StatusContext) (template.HTML, error) {
+func (s *Server) partnersSection(ctx context.Context, sc StatusContext) (HTML, error) {
 	ps, err := s.st.Partners(ctx)
 	if err != nil {
 		return "", err
@@ -114,7 +103,7 @@ func (s *Server) partnersSection(ctx context.Context, sc StatusContext) (templat
 		}
 		data.Grants = append(data.Grants, pg)
 	}
-	return s.fragment("status-partners", data)
+	return partnersHTML(data), nil
 }
 
 // statusExposure serves POST /status/exposure: the owner changes which
@@ -133,7 +122,7 @@ func (s *Server) statusExposure(w http.ResponseWriter, r *http.Request) {
 	}
 	err := s.st.SetExposure(r.Context(), u.ID, grantID, e)
 	if errors.Is(err, ErrGrantRevoked) {
-		s.pages.render(w, http.StatusNotFound, "error.html", errorPage{"Not found", "That link no longer exists."})
+		s.pages.render(w, http.StatusNotFound, errorPage{"Not found", "That link no longer exists."})
 		return
 	}
 	if err != nil {
@@ -172,7 +161,7 @@ func (s *Server) statusUnlink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !slices.ContainsFunc(gs, func(g *Grant) bool { return g.ID == grantID }) {
-		s.pages.render(w, http.StatusNotFound, "error.html", errorPage{"Not found", "That link no longer exists."})
+		s.pages.render(w, http.StatusNotFound, errorPage{"Not found", "That link no longer exists."})
 		return
 	}
 	if err := s.RevokeGrant(r.Context(), grantID, "unlinked by the household"); err != nil {
@@ -186,11 +175,11 @@ func (s *Server) statusUnlink(w http.ResponseWriter, r *http.Request) {
 func (s *Server) statusForm(w http.ResponseWriter, r *http.Request) (*User, bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxPageForm)
 	if err := r.ParseForm(); err != nil {
-		s.pages.render(w, http.StatusBadRequest, "error.html", errorPage{"Bad request", "The form could not be read."})
+		s.pages.render(w, http.StatusBadRequest, errorPage{"Bad request", "The form could not be read."})
 		return nil, false
 	}
 	if !s.checkCSRF(r) {
-		s.pages.render(w, http.StatusForbidden, "error.html", errorPage{"Form expired", "Reload the status page and try again."})
+		s.pages.render(w, http.StatusForbidden, errorPage{"Form expired", "Reload the status page and try again."})
 		return nil, false
 	}
 	u, err := s.sessionUser(r)
@@ -209,11 +198,11 @@ func (s *Server) statusForm(w http.ResponseWriter, r *http.Request) (*User, bool
 func (s *Server) signinPost(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxPageForm)
 	if err := r.ParseForm(); err != nil {
-		s.pages.render(w, http.StatusBadRequest, "error.html", errorPage{"Bad request", "The form could not be read."})
+		s.pages.render(w, http.StatusBadRequest, errorPage{"Bad request", "The form could not be read."})
 		return
 	}
 	if !s.checkCSRF(r) {
-		s.pages.render(w, http.StatusForbidden, "error.html", errorPage{"Form expired", "Reload the page and try again."})
+		s.pages.render(w, http.StatusForbidden, errorPage{"Form expired", "Reload the page and try again."})
 		return
 	}
 	if _, ok := s.signIn(w, r, signinPage{Action: "/signin"}); ok {
@@ -225,7 +214,7 @@ func (s *Server) signinPost(w http.ResponseWriter, r *http.Request) {
 func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxPageForm)
 	if err := r.ParseForm(); err != nil || !s.checkCSRF(r) {
-		s.pages.render(w, http.StatusForbidden, "error.html", errorPage{"Form expired", "Reload the page and try again."})
+		s.pages.render(w, http.StatusForbidden, errorPage{"Form expired", "Reload the page and try again."})
 		return
 	}
 	s.endSession(w, r)

@@ -2,7 +2,7 @@ package oauth
 
 import (
 	"context"
-	"html/template"
+
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,7 +12,7 @@ import (
 func TestStatusPageChangesExposureAndUnlinks(t *testing.T) {
 	e := newEnv(t)
 	e.srv.opts.Sections = append(e.srv.opts.Sections, Section{ID: "tunnel", Title: "Remote access",
-		Render: func(context.Context, StatusContext) (template.HTML, error) { return "<p>tunnel up</p>", nil }})
+		Render: func(context.Context, StatusContext) (HTML, error) { return "<p>tunnel up</p>", nil }})
 	var unlinked []Grant
 	e.srv.OnRevoke(func(_ context.Context, g Grant) { unlinked = append(unlinked, g) })
 	code, _ := e.code("") // lamp + plug
