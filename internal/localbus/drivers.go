@@ -54,7 +54,8 @@ func NewDrivers(h *hub.Hub) *Drivers { return &Drivers{hub: h} }
 // Register adds d: the hub sends it the commands for its source's devices
 // from now on (devices stored earlier are commanded at their last
 // address even before any browsing), Watch browses for its services and
-// Run runs it. A second driver for the same source is refused.
+// Run runs it. Register before Watch and Run; a second driver for the same
+// source is refused.
 func (r *Drivers) Register(d Driver) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
