@@ -8,8 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hubagent/hubagent/internal/cloudlink"
 	"github.com/hubagent/hubagent/internal/config"
@@ -82,6 +83,26 @@ func unwrapPath(err error) error {
 	return err
 }
 
+// runAgent opens the agent's resources, builds its components and runs
+// them until ctx ends or one fails.
+//
+// Resources (the data directory's lock, the store, the listeners, the hub
+// with its state writer, the embedded broker, the authorization server)
+// are opened in order and closed by the defers below, in reverse, once
+// every component has returned. Components are the long-lived parts, each
+// a Run(ctx) error under one errgroup: the first error ends them all and
+// is the agent's. So the shutdown order is:
+//
+//  1. ctx ends (a signal) or a component fails: every component stops —
+//     the servers, the tunnel, the notifier, the storage monitor, the mDNS
+//     browser (goodbye packets) and the drivers (the MQTT client says
+//     "offline" and stores the devices whose rebuild was pending);
+//  2. the authorization server, then the embedded broker (after the MQTT
+//     client said "offline" through it);
+//  3. the hub: its state writer commits what the stopped components
+//     reported (the hub is New/Close rather than a component because the
+//     writer must outlive every one that reports state);
+//  4. the listeners, the store, the lock.
 func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	started := time.Now()
 	if err := prepareDataDir(cfg.DataDir); err != nil {
@@ -162,8 +183,13 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer ml.close()
-	md := newMDNSLink(cfg, hubID, apiLn.Addr(), h, m, ml.mq, log.With("component", "mdns"))
+	mdnsLog := log.With("component", "mdns")
+	md := newMDNSLink(cfg, hubID, apiLn.Addr(), m, ml.mq, mdnsLog)
+	drivers, err := newDrivers(cfg, h, ml.mq, md.status(), mdnsLog)
+	if err != nil {
+		return err
+	}
+	md.watch(drivers)
 
 	srv := cloudlink.NewServer(cloudlink.Options{Hub: h, HubID: hubID, Version: version,
 		Logger: log.With("component", "api"), Metrics: m.Handler(), Wrap: m.Wrap,
@@ -185,37 +211,19 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	local := localapi.NewServer(localapi.Options{Hub: h, HubID: hubID, Version: version,
 		Metrics: m.Handler(), Logger: log.With("component", "localapi"), Extra: ml.addRoutes(mergeRoutes(tl.routes(), oa.routes(), md.routes()))})
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, 8)
-	serve := func(f func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(ctx); err != nil {
-				errc <- err
-				cancel()
-			}
-		}()
-	}
-	serve(func(ctx context.Context) error { return srv.Serve(ctx, apiLn) })
-	serve(func(ctx context.Context) error { return local.Serve(ctx, sockLn) })
-	serve(tl.run) // in the background: start-up never waits on the relay
-	serve(md.run) // browse, drive WLED/Shelly, advertise; never fatal
-	serve(cl.run) // deliver notifications
-	serve(health.Run)
-	serve(func(ctx context.Context) error { return releaseStartupMemory(ctx, h, 5*time.Second, log) })
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Serve(gctx, apiLn) })
+	g.Go(func() error { return local.Serve(gctx, sockLn) })
+	g.Go(func() error { return tl.run(gctx) })      // in the background: start-up never waits on the relay
+	g.Go(func() error { return md.run(gctx) })      // browse, advertise; never fatal
+	g.Go(func() error { return drivers.Run(gctx) }) // MQTT, WLED, Shelly
+	g.Go(func() error { return cl.run(gctx) })      // deliver notifications
+	g.Go(func() error { return health.Run(gctx) })
+	g.Go(func() error { return releaseStartupMemory(gctx, h, 5*time.Second, log) })
 	log.Info("hubagent running", "version", version, "api", apiLn.Addr().String(), "data", cfg.DataDir,
 		"devices", h.Len(), "startup", time.Since(started).Round(time.Millisecond))
 
-	<-ctx.Done()
+	<-gctx.Done()
 	log.Info("stopping")
-	wg.Wait()
-	select {
-	case err := <-errc:
-		return err
-	default:
-	}
-	return nil
+	return g.Wait()
 }

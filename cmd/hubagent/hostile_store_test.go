@@ -70,7 +70,11 @@ func TestHostileFullDiskTurnsHealthDegradedAndRecovers(t *testing.T) {
 	mnt := mountTmpfs(t, 32<<20)
 	data := filepath.Join(mnt, "data")
 	dir := t.TempDir()
-	writeHostileConfig(t, dir)
+	// data_dir in the file too: pollBrief lists with --config only.
+	cfg := fmt.Sprintf("data_dir = %q\n\n[mdns]\nenabled = false\n", data)
+	if err := os.WriteFile(filepath.Join(dir, "hubagent.toml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	mqttAddr := freePort(t)
 	ag := startAgent(t, dir, "--config", "hubagent.toml", "--data", data, "--mqtt-listen", mqttAddr)
 	ag.healthz(t, 10*time.Second)

@@ -5,73 +5,55 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 
 	"github.com/hubagent/hubagent/internal/cloudlink/oauth"
 	"github.com/hubagent/hubagent/internal/config"
-	"github.com/hubagent/hubagent/internal/hub"
+	"github.com/hubagent/hubagent/internal/localbus"
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
-	"github.com/hubagent/hubagent/internal/localbus/shelly"
-	"github.com/hubagent/hubagent/internal/localbus/wled"
 	"github.com/hubagent/hubagent/internal/metrics"
 )
 
-// mdnsLink is the agent's mDNS side: the browser and its table, the WLED
-// and Shelly drivers it feeds, and the agent's own _hubagent._tcp
-// announcement.
+// mdnsLink is the agent's mDNS side: the browser and its table, which
+// feeds the registered drivers (wire_drivers.go) and finds the broker for
+// mqtt.broker = "auto", and the agent's own _hubagent._tcp announcement.
 type mdnsLink struct {
 	browser *mdns.Browser // nil when mDNS is off or no interface could be used
-	wled    *wled.Driver
-	shelly  *shelly.Driver
 	log     *slog.Logger
 }
 
 // brokerSetter is the MQTT client's run-time broker switch.
 type brokerSetter interface{ SetBroker(url string) error }
 
-// newMDNSLink builds the drivers (registered with the hub even without
-// mDNS, so devices found earlier are still polled at their last address)
-// and, when enabled, the browser. With mqtt.broker = "auto" the first
-// _mqtt._tcp broker found, and wherever it moves, goes to mq.SetBroker. An
-// mDNS that cannot start is logged, never fatal: the agent is local first.
-func newMDNSLink(cfg *config.Config, hubID string, apiAddr net.Addr, h *hub.Hub, m *metrics.Metrics,
+// newMDNSLink builds the browser when mDNS is enabled. With mqtt.broker =
+// "auto" the first _mqtt._tcp broker found, and wherever it moves, goes to
+// mq.SetBroker. An mDNS that cannot start is logged, never fatal: the agent
+// is local first.
+func newMDNSLink(cfg *config.Config, hubID string, apiAddr net.Addr, m *metrics.Metrics,
 	mq brokerSetter, log *slog.Logger) *mdnsLink {
 	l := &mdnsLink{log: log}
-	var status func(mdns.Instance, string)
-	if cfg.MDNS.Enabled {
-		opts := mdns.Options{Interfaces: cfg.MDNS.Interfaces, Services: cfg.MDNS.Services, Logger: log}
-		// One stack browses and answers for the agent, on the same
-		// interfaces and socket.
-		if tcp, ok := apiAddr.(*net.TCPAddr); ok && cfg.MDNS.Advertise {
-			opts.Advertise = &mdns.AdvertiseOptions{Instance: "hubagent " + shortID(hubID), Port: tcp.Port,
-				HubID: hubID, Version: version}
-		}
-		b, err := mdns.New(opts)
-		if err != nil {
-			log.Warn("mDNS browsing is off", "err", err)
-		} else {
-			l.browser, status = b, b.SetStatus
-		}
-	}
-	l.wled = wled.New(wled.Options{Hub: h, PollInterval: cfg.Drivers.PollInterval, Status: status,
-		Logger: log.With("driver", wled.Source)})
-	l.shelly = shelly.New(shelly.Options{Hub: h, PollInterval: cfg.Drivers.PollInterval,
-		Password: cfg.Drivers.ShellyPassword, Status: status, Logger: log.With("driver", shelly.Source)})
-	h.RegisterDriver(wled.Source, l.wled)
-	h.RegisterDriver(shelly.Source, l.shelly)
-	if l.browser == nil {
+	if !cfg.MDNS.Enabled {
 		return l
 	}
-	l.browser.Watch("_wled._tcp", l.wled.Found)
-	l.browser.Watch("_shelly._tcp", l.shelly.Found)
+	opts := mdns.Options{Interfaces: cfg.MDNS.Interfaces, Services: cfg.MDNS.Services, Logger: log}
+	// One stack browses and answers for the agent, on the same
+	// interfaces and socket.
+	if tcp, ok := apiAddr.(*net.TCPAddr); ok && cfg.MDNS.Advertise {
+		opts.Advertise = &mdns.AdvertiseOptions{Instance: "hubagent " + shortID(hubID), Port: tcp.Port,
+			HubID: hubID, Version: version}
+	}
+	b, err := mdns.New(opts)
+	if err != nil {
+		log.Warn("mDNS browsing is off", "err", err)
+		return l
+	}
+	l.browser = b
 	if cfg.MQTT.Broker == "auto" && mq != nil {
-		l.browser.OnBroker(func(url string) {
+		b.OnBroker(func(url string) {
 			if err := mq.SetBroker(url); err != nil {
 				log.Warn("MQTT broker found by mDNS not taken", "url", url, "err", err)
 			}
 		})
 	}
-	b := l.browser
 	m.Gauge("hubagent_mdns_instances", "mDNS service instances in the discovered table.",
 		func() float64 { return float64(b.Stats().Instances) })
 	m.Counter("hubagent_mdns_packets_sent_total", "mDNS queries sent.",
@@ -81,6 +63,22 @@ func newMDNSLink(cfg *config.Config, hubID string, apiAddr net.Addr, h *hub.Hub,
 	m.Counter("hubagent_mdns_answers_sent_total", "mDNS announcements, answers and goodbyes for the agent itself.",
 		func() float64 { return float64(b.Stats().AnswersSent) })
 	return l
+}
+
+// status is where drivers record what they found out about an instance
+// (shown in the discovered list); nil without a browser.
+func (l *mdnsLink) status() func(mdns.Instance, string) {
+	if l.browser == nil {
+		return nil
+	}
+	return l.browser.SetStatus
+}
+
+// watch has the browser feed the drivers' services to them.
+func (l *mdnsLink) watch(drivers *localbus.Drivers) {
+	if l.browser != nil {
+		drivers.Watch(l.browser)
+	}
 }
 
 func shortID(id string) string {
@@ -100,27 +98,16 @@ func (l *mdnsLink) routes() map[string]http.Handler {
 		"GET " + mdns.InterfacesPath: l.browser.InterfacesHandler()}
 }
 
-// run browses, answers for the agent and drives until ctx ends; the stack
+// run browses and answers for the agent until ctx ends; the stack
 // withdraws the announcement with a goodbye. It returns nil: a failing
 // mDNS is logged, the rest of the agent carries on.
 func (l *mdnsLink) run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	start := func(name string, f func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(ctx); err != nil {
-				l.log.Warn("stopped", "part", name, "err", err)
-			}
-		}()
+	if l.browser == nil {
+		return nil
 	}
-	start("wled", l.wled.Run)
-	start("shelly", l.shelly.Run)
-	if l.browser != nil {
-		start("browser", l.browser.Run)
+	if err := l.browser.Run(ctx); err != nil {
+		l.log.Warn("stopped", "part", "browser", "err", err)
 	}
-	<-ctx.Done()
-	wg.Wait()
 	return nil
 }
 

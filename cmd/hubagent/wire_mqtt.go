@@ -19,11 +19,11 @@ type mqttLink struct {
 	mq *localbus.MQTT
 }
 
-// newMQTTLink starts the MQTT client on url (the configured broker, or the
+// newMQTTLink makes the MQTT client for url (the configured broker, or the
 // embedded or found one; for "auto" mDNS later calls mq.SetBroker; local is
-// the embedded broker, nil when another is used) and
-// registers its metrics. It does not wait for the broker: devices are
-// served from the store meanwhile.
+// the embedded broker, nil when another is used) and registers its
+// metrics. It runs as one of the drivers (wire_drivers.go); it does not
+// wait for the broker: devices are served from the store meanwhile.
 func newMQTTLink(cfg *config.Config, hubID string, h *hub.Hub, url string, embedded bool,
 	local localbus.LocalBroker, m *metrics.Metrics, log *slog.Logger) (*mqttLink, error) {
 	mq, err := localbus.NewMQTT(localbus.MQTTOptions{
@@ -48,7 +48,6 @@ func newMQTTLink(cfg *config.Config, hubID string, h *hub.Hub, url string, embed
 		func() float64 { return float64(mq.Stats().Refused) })
 	m.Counter("hubagent_mqtt_state_dropped_total", "MQTT state messages dropped for being over mqtt.max_state_payload.",
 		func() float64 { return float64(mq.Stats().StateDropped) })
-	mq.Start()
 	return &mqttLink{mq: mq}, nil
 }
 
@@ -64,9 +63,6 @@ func (l *mqttLink) addRoutes(routes map[string]http.Handler) map[string]http.Han
 	})
 	return routes
 }
-
-// close says "offline" to the broker and disconnects.
-func (l *mqttLink) close() { l.mq.Close() }
 
 // brokerLimits are the embedded broker's limits from the configuration.
 func brokerLimits(cfg *config.Config) localbus.BrokerLimits {

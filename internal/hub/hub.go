@@ -53,6 +53,9 @@ type entry struct {
 }
 
 // New loads the registry from the store and starts the state writer.
+// The hub is a resource, not a Run(ctx) component: every component reports
+// state to it until it has stopped, so its writer must outlive them all;
+// the agent closes it after its components returned (see runAgent).
 func New(ctx context.Context, opts Options) (*Hub, error) {
 	if opts.Store == nil {
 		return nil, fmt.Errorf("hub: no store")

@@ -52,8 +52,7 @@ func TestEmbeddedBrokerTracksEveryAnnouncedDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mq.Start()
-	defer mq.Close()
+	defer startMQTT(t, mq)()
 	waitFor(t, 5*time.Second, "the agent connected", func() bool { return mq.Stats().Connected })
 
 	waitFor(t, 15*time.Second, "every device's state", func() bool {

@@ -43,7 +43,6 @@ func newEmbeddedRig(t *testing.T, lim BrokerLimits, o MQTTOptions) (*Broker, *hu
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { mq.Close() })
 	return br, h, mq
 }
 
@@ -70,7 +69,7 @@ func TestEmbeddedBrokerReplayLosesNothingPastPendingWrites(t *testing.T) {
 		pub.Publish(fmt.Sprintf("homeassistant/sensor/rp%d/config", i), 1, true, cfg).Wait()
 		pub.Publish(fmt.Sprintf("rp/%d", i), 1, true, fmt.Sprint(i)).Wait()
 	}
-	mq.Start()
+	startMQTT(t, mq)
 	waitFor(t, 20*time.Second, "every device with its state", func() bool {
 		ds := h.Devices()
 		if len(ds) < n {

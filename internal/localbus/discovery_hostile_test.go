@@ -27,7 +27,7 @@ func TestManyEntitiesOnOneDeviceAreBuiltInFewPasses(t *testing.T) {
 	other, otherPayload := manyEntityConfig("otherdev", 0)
 	pub.Publish(other, 1, true, otherPayload).Wait()
 	pub.Publish("otherdev/s0000", 1, true, "1").Wait()
-	mq.Start()
+	startMQTT(t, mq)
 	waitFor(t, 5*time.Second, "the other device's state", func() bool {
 		d, ok := h.Device("mqtt-otherdev")
 		return ok && d.State["s0"].Equal(device.Float(1))
@@ -61,7 +61,7 @@ func TestEntitiesPastThePerDeviceLimitAreRefused(t *testing.T) {
 	const limit = 10
 	br, h, mq := newEmbeddedRig(t, BrokerLimits{}, MQTTOptions{MaxEntitiesPerDevice: limit})
 	pub := pahoClient(t, br.URL(), "appliances")
-	mq.Start()
+	startMQTT(t, mq)
 	for i := range limit + 5 {
 		topic, payload := manyEntityConfig("capdev", i)
 		pub.Publish(topic, 1, true, payload).Wait()
@@ -103,7 +103,7 @@ func TestOversizedStatePayloadsAreDroppedAndCounted(t *testing.T) {
 	topic, payload := manyEntityConfig("bigstate", 0)
 	pub.Publish(topic, 1, true, payload).Wait()
 	pub.Publish("bigstate/s0000", 1, false, "7").Wait()
-	mq.Start()
+	startMQTT(t, mq)
 	waitFor(t, 5*time.Second, "the device", func() bool { _, ok := h.Device("mqtt-bigstate"); return ok })
 	pub.Publish("bigstate/s0000", 1, false, "8").Wait()
 	waitFor(t, 5*time.Second, "its state", func() bool {

@@ -136,8 +136,7 @@ func TestSSLBrokerWithCAAndClientCertificate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m.Start()
-		t.Cleanup(func() { m.Close() })
+		startMQTT(t, m)
 		return m
 	}
 	withCert := newClient("client")
@@ -172,9 +171,8 @@ func TestWebSocketBroker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.mq.Close() // only the websocket client feeds the hub now
-	m.Start()
-	defer m.Close()
+	r.stopMQ() // only the websocket client feeds the hub now
+	defer startMQTT(t, m)()
 	id := fixtureDeviceID(t, topic, config)
 	waitFor(t, 10*time.Second, "device over ws://", func() bool {
 		d := r.device(id)

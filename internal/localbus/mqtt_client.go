@@ -92,14 +92,16 @@ const (
 
 // MQTT is the Home Assistant discovery client: it turns discovery configs
 // into hub devices, state and availability messages into hub state, and
-// hub commands into publishes (it is the hub.Driver of source "mqtt").
+// hub commands into publishes (it is the Driver of source "mqtt").
 type MQTT struct {
 	opts   MQTTOptions
 	hub    *hub.Hub
 	log    *slog.Logger
 	tlsCfg *tls.Config
-	ctx    context.Context // for hub calls made from message handlers
-	cancel context.CancelFunc
+
+	started  atomic.Bool
+	switches chan brokerSwitch // SetBroker's requests, served by Run
+	done     chan struct{}     // closed when Run returns
 
 	connMu sync.Mutex // guards client, broker and gen changes
 	client paho.Client
@@ -112,10 +114,16 @@ type MQTT struct {
 
 	disc *discovery
 	subs *subscriber
-	wg   sync.WaitGroup
 }
 
-// NewMQTT checks the options and loads TLS material; Start connects.
+// brokerSwitch is one SetBroker call handed to Run.
+type brokerSwitch struct {
+	url  string
+	done chan struct{}
+}
+
+// NewMQTT checks the options, loads TLS material and marks the MQTT devices
+// offline; Run connects.
 func NewMQTT(opts MQTTOptions) (*MQTT, error) {
 	if opts.Hub == nil {
 		return nil, errors.New("localbus: mqtt: no hub")
@@ -151,10 +159,14 @@ func NewMQTT(opts MQTTOptions) (*MQTT, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &MQTT{opts: opts, hub: opts.Hub, log: opts.Logger, tlsCfg: tlsCfg, broker: opts.Broker}
-	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m := &MQTT{opts: opts, hub: opts.Hub, log: opts.Logger, tlsCfg: tlsCfg, broker: opts.Broker,
+		switches: make(chan brokerSwitch), done: make(chan struct{})}
 	m.disc = newDiscovery(m)
 	m.subs = newSubscriber(m)
+	// The MQTT devices in the store are offline until the broker confirms
+	// them: from now, not from Run, so that no request answered while the
+	// agent starts sees them online.
+	m.hub.SetSourceOnline(MQTTSource, false)
 	return m, nil
 }
 
@@ -201,21 +213,46 @@ func loadTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
 // connected, "offline" (retained, also the last will) otherwise.
 func (m *MQTT) StatusTopic() string { return "hubagent/" + m.opts.HubID + "/status" }
 
-// Start registers the driver, marks the MQTT devices offline until the
-// broker confirms them, and connects in the background (retrying with a
-// capped backoff). It does not wait for the broker.
-func (m *MQTT) Start() {
-	m.hub.RegisterDriver(MQTTSource, m)
-	m.hub.SetSourceOnline(MQTTSource, false)
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		m.subs.run(m.ctx)
-	}()
-	m.disc.runWorkers(m.ctx, &m.wg)
+// Source is the device source the client owns: registered in Drivers, it
+// takes the hub's commands for MQTT devices.
+func (m *MQTT) Source() string { return MQTTSource }
+
+// Run connects in the background (retrying with a capped
+// backoff; it does not wait for the broker) and serves SetBroker until ctx
+// ends. It then announces "offline", disconnects, stores the devices whose
+// rebuild was pending and waits for its goroutines. Run may be called
+// once; an error is one the client cannot recover from.
+func (m *MQTT) Run(ctx context.Context) error {
+	if !m.started.CompareAndSwap(false, true) {
+		return errors.New("localbus: mqtt: Run called twice")
+	}
+	defer close(m.done)
+	// The message handlers and workers outlive ctx by the few steps of
+	// the shutdown below: what the broker delivered before the disconnect
+	// still reaches the hub, as does every pending rebuild.
+	work, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Go(func() { m.subs.run(work) })
+	m.disc.runWorkers(work, &wg)
 	m.connMu.Lock()
-	m.connectLocked()
+	m.connectLocked(work)
 	m.connMu.Unlock()
+	for {
+		select {
+		case sw := <-m.switches:
+			m.switchBroker(work, sw.url)
+			close(sw.done)
+		case <-ctx.Done():
+			m.connMu.Lock()
+			m.disconnectLocked()
+			m.connMu.Unlock()
+			m.disc.flushRebuilds(work)
+			stop()
+			wg.Wait()
+			return nil
+		}
+	}
 }
 
 // Broker returns the URL of the broker the client uses now.
@@ -227,15 +264,27 @@ func (m *MQTT) Broker() string {
 
 // SetBroker switches to another broker at run time (mDNS found one for
 // "auto"). Devices go offline and come back as the new broker replays their
-// retained configs; nothing is removed.
+// retained configs; nothing is removed. The switch is made by Run: a call
+// before Run starts waits for it, one after Run returned does nothing.
 func (m *MQTT) SetBroker(url string) error {
 	if err := checkBrokerURL(url); err != nil {
 		return err
 	}
+	sw := brokerSwitch{url: url, done: make(chan struct{})}
+	select {
+	case m.switches <- sw:
+		<-sw.done
+	case <-m.done:
+	}
+	return nil
+}
+
+// switchBroker is SetBroker, run by Run.
+func (m *MQTT) switchBroker(ctx context.Context, url string) {
 	m.connMu.Lock()
 	defer m.connMu.Unlock()
-	if url == m.broker || m.ctx.Err() != nil {
-		return nil
+	if url == m.broker {
+		return
 	}
 	m.log.Info("switching MQTT broker", "broker", redactURL(url))
 	if m.broker == m.opts.Broker {
@@ -244,19 +293,7 @@ func (m *MQTT) SetBroker(url string) error {
 	m.disconnectLocked()
 	m.broker = url
 	m.disc.newBroker()
-	m.connectLocked()
-	return nil
-}
-
-// Close announces "offline", disconnects and marks the devices offline.
-func (m *MQTT) Close() error {
-	m.connMu.Lock()
-	m.disconnectLocked()
-	m.connMu.Unlock()
-	m.disc.flushRebuilds()
-	m.cancel()
-	m.wg.Wait()
-	return nil
+	m.connectLocked(ctx)
 }
 
 // Stats returns the client's counters.
@@ -271,8 +308,9 @@ func (m *MQTT) currentClient() paho.Client {
 	return m.client
 }
 
-// connectLocked makes a client for m.broker and starts connecting.
-func (m *MQTT) connectLocked() {
+// connectLocked makes a client for m.broker and starts connecting; its
+// messages are handled until ctx ends.
+func (m *MQTT) connectLocked(ctx context.Context) {
 	o := paho.NewClientOptions().AddBroker(m.broker).SetClientID(m.opts.ClientID).
 		SetUsername(m.opts.Username).SetPassword(m.opts.Password).SetTLSConfig(m.tlsCfg).
 		// A persistent session: the broker keeps our subscriptions and
@@ -287,7 +325,7 @@ func (m *MQTT) connectLocked() {
 	var client paho.Client
 	o.SetDefaultPublishHandler(func(_ paho.Client, msg paho.Message) {
 		m.messages.Add(1)
-		m.disc.handle(m.ctx, msg.Topic(), msg.Payload())
+		m.disc.handle(ctx, msg.Topic(), msg.Payload())
 	})
 	o.SetOnConnectHandler(func(c paho.Client) { m.onConnect(c) })
 	o.SetConnectionLostHandler(func(c paho.Client, err error) {

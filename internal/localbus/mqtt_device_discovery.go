@@ -1,6 +1,7 @@
 package localbus
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,11 +16,11 @@ import (
 // to per-entity configs on the same broker. A component reduced to its
 // platform, or left out of a newer config, is removed; an empty payload
 // removes them all. Called under procMu like config.
-func (d *discovery) deviceConfig(topic string, payload []byte) {
+func (d *discovery) deviceConfig(ctx context.Context, topic string, payload []byte) {
 	now := time.Now()
 	prefix := topic + "#"
 	if len(payload) == 0 {
-		d.untrackComponents(prefix, nil)
+		d.untrackComponents(ctx, prefix, nil)
 		d.forgetSeen(topic)
 		return
 	}
@@ -70,7 +71,7 @@ func (d *discovery) deviceConfig(topic string, payload []byte) {
 			err = errors.New("too many MQTT entities tracked (limit reached)")
 		}
 		if err == nil {
-			err = d.track(c.Entity)
+			err = d.track(ctx, c.Entity)
 		}
 		crec := &seenConfig{DiscoveredConfig: DiscoveredConfig{Topic: c.ConfigTopic, Component: c.Platform, FirstSeen: now, LastSeen: now}}
 		d.tabMu.Lock()
@@ -92,7 +93,7 @@ func (d *discovery) deviceConfig(topic string, payload []byte) {
 			d.m.log.Warn("MQTT discovery component refused", "topic", c.ConfigTopic, "reason", crec.Reason)
 		}
 	}
-	d.untrackComponents(prefix, keep)
+	d.untrackComponents(ctx, prefix, keep)
 	d.tabMu.Lock()
 	rec.hash, rec.Status, rec.Reason = h, StatusAccepted, fmt.Sprintf("%d components accepted, %d refused", accepted, refused)
 	for _, te := range d.entities {
@@ -106,7 +107,7 @@ func (d *discovery) deviceConfig(topic string, payload []byte) {
 
 // untrackComponents removes the tracked components of a device config
 // that keep does not list (all of them when keep is nil).
-func (d *discovery) untrackComponents(prefix string, keep map[string]bool) {
+func (d *discovery) untrackComponents(ctx context.Context, prefix string, keep map[string]bool) {
 	var gone []*trackedEntity
 	for t, te := range d.entities {
 		if strings.HasPrefix(t, prefix) && !keep[t] {
@@ -115,7 +116,7 @@ func (d *discovery) untrackComponents(prefix string, keep map[string]bool) {
 	}
 	for _, te := range gone {
 		d.m.log.Info("MQTT device component removed", "topic", te.e.ConfigTopic, "device", te.dev.id)
-		d.untrack(te)
+		d.untrack(ctx, te)
 	}
 	d.tabMu.Lock()
 	for t := range d.seen {

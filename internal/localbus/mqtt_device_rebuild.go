@@ -1,6 +1,7 @@
 package localbus
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strings"
@@ -33,7 +34,8 @@ type deviceRebuild struct {
 }
 
 // markDirty schedules td's rebuild unless one is pending. procMu is held.
-func (d *discovery) markDirty(td *trackedDevice) {
+// Once ctx ends no rebuild starts: the client stops.
+func (d *discovery) markDirty(ctx context.Context, td *trackedDevice) {
 	if td.rebuild.scheduled {
 		return
 	}
@@ -41,20 +43,20 @@ func (d *discovery) markDirty(td *trackedDevice) {
 	time.AfterFunc(rebuildDelay+10*td.rebuild.cost, func() {
 		d.procMu.Lock()
 		defer d.procMu.Unlock()
-		if td.rebuild.scheduled && d.m.ctx.Err() == nil {
-			d.rebuild(td)
+		if td.rebuild.scheduled && ctx.Err() == nil {
+			d.rebuild(ctx, td)
 		}
 	})
 }
 
 // flushRebuilds rebuilds every device with a pending rebuild now (on
-// Close, so that what was announced is stored).
-func (d *discovery) flushRebuilds() {
+// shutdown, so that what was announced is stored).
+func (d *discovery) flushRebuilds(ctx context.Context) {
 	d.procMu.Lock()
 	defer d.procMu.Unlock()
 	for _, key := range slices.Sorted(maps.Keys(d.devices)) {
 		if td := d.devices[key]; td.rebuild.scheduled {
-			d.rebuild(td)
+			d.rebuild(ctx, td)
 		}
 	}
 }
@@ -72,7 +74,7 @@ func (d *discovery) stash(te *trackedEntity, local map[string]device.Value) {
 
 // rebuild builds and upserts td from its entities, or removes it when none
 // is left. procMu is held.
-func (d *discovery) rebuild(td *trackedDevice) {
+func (d *discovery) rebuild(ctx context.Context, td *trackedDevice) {
 	td.rebuild.scheduled = false
 	if len(td.entities) == 0 {
 		d.tabMu.Lock()
@@ -80,14 +82,14 @@ func (d *discovery) rebuild(td *trackedDevice) {
 		delete(d.byID, td.id)
 		d.tabMu.Unlock()
 		td.rebuild.built = nil
-		if err := d.m.hub.RemoveDevice(d.m.ctx, td.id); err != nil && device.CodeOf(err) != device.CodeDeviceNotFound {
+		if err := d.m.hub.RemoveDevice(ctx, td.id); err != nil && device.CodeOf(err) != device.CodeDeviceNotFound {
 			d.m.log.Error("MQTT device not removed", "device", td.id, "err", err)
 		}
 		return
 	}
 	start := time.Now()
 	d.rebuilds.Add(1)
-	dev, bind := d.build(td)
+	dev, bind := d.build(ctx, td)
 	if dev == nil {
 		return
 	}
@@ -99,12 +101,12 @@ func (d *discovery) rebuild(td *trackedDevice) {
 		td.rebuild.built[topic] = true
 	}
 	dev.Online = d.online(td)
-	if err := d.m.hub.UpsertDevice(d.m.ctx, dev); err != nil {
+	if err := d.m.hub.UpsertDevice(ctx, dev); err != nil {
 		// A full or failing disk: try again later. New entities stay
 		// unbound, their state stashed, until the device is stored.
 		d.m.log.Error("MQTT device not stored; will retry", "device", td.id, "err", err)
 		td.rebuild.cost = max(time.Since(start), time.Second)
-		d.markDirty(td)
+		d.markDirty(ctx, td)
 		return
 	}
 	// State that arrived before the entities were bound.
@@ -129,7 +131,7 @@ func (d *discovery) rebuild(td *trackedDevice) {
 // (rare: each is checked alone when tracked), the device is built from the
 // last good set adding the new entities one at a time, and those that break
 // it are refused and dropped. It returns nil when nothing could be built.
-func (d *discovery) build(td *trackedDevice) (*device.Device, *hadiscovery.Binding) {
+func (d *discovery) build(ctx context.Context, td *trackedDevice) (*device.Device, *hadiscovery.Binding) {
 	ents := make([]*hadiscovery.Entity, 0, len(td.entities))
 	for _, te := range td.entities {
 		ents = append(ents, te.e)
@@ -155,7 +157,7 @@ func (d *discovery) build(td *trackedDevice) (*device.Device, *hadiscovery.Bindi
 			ents = append(ents, te.e)
 		}
 		if len(ents) == 0 {
-			d.rebuild(td) // nothing left: remove the device
+			d.rebuild(ctx, td) // nothing left: remove the device
 			return nil, nil
 		}
 		if dev, err = hadiscovery.BuildDevice(ents); err != nil {

@@ -162,7 +162,7 @@ func (d *discovery) runWorkers(ctx context.Context, wg *sync.WaitGroup) {
 func (d *discovery) handle(ctx context.Context, topic string, payload []byte) {
 	if comp, ok := d.configTopic(topic); ok {
 		d.procMu.Lock()
-		d.config(topic, comp, payload)
+		d.config(ctx, topic, comp, payload)
 		d.procMu.Unlock()
 		return
 	}
@@ -277,16 +277,16 @@ func (d *discovery) forgetSeen(topic string) {
 }
 
 // config handles a discovery config: new, changed, repeated or removed.
-func (d *discovery) config(topic, component string, payload []byte) {
+func (d *discovery) config(ctx context.Context, topic, component string, payload []byte) {
 	if component == "device" && hadiscovery.IsDeviceConfigTopic(topic) {
-		d.deviceConfig(topic, payload) // device-based discovery: mqtt_device_discovery.go
+		d.deviceConfig(ctx, topic, payload) // device-based discovery: mqtt_device_discovery.go
 		return
 	}
 	now := time.Now()
 	if len(payload) == 0 {
 		if te := d.entities[topic]; te != nil {
 			d.m.log.Info("MQTT entity removed", "topic", topic, "device", te.dev.id)
-			d.untrack(te)
+			d.untrack(ctx, te)
 		}
 		d.forgetSeen(topic)
 		return
@@ -323,7 +323,7 @@ func (d *discovery) config(topic, component string, payload []byte) {
 		err = errors.New("too many MQTT entities tracked (limit reached)")
 	}
 	if err == nil {
-		err = d.track(e)
+		err = d.track(ctx, e)
 	}
 	d.tabMu.Lock()
 	rec.hash = h
@@ -346,7 +346,7 @@ func (d *discovery) config(topic, component string, payload []byte) {
 
 // track adds or replaces an entity and schedules its device's rebuild (see
 // markDirty). On error nothing changed.
-func (d *discovery) track(e *hadiscovery.Entity) error {
+func (d *discovery) track(ctx context.Context, e *hadiscovery.Entity) error {
 	key := hadiscovery.DeviceKey(e)
 	old := d.entities[e.ConfigTopic]
 	td := d.devices[key]
@@ -376,20 +376,20 @@ func (d *discovery) track(e *hadiscovery.Entity) error {
 	d.tabMu.Unlock()
 	d.addRoutes(te)
 	if old != nil && old.dev != td {
-		d.markDirty(old.dev) // the entity moved to another device
+		d.markDirty(ctx, old.dev) // the entity moved to another device
 	}
-	d.markDirty(td)
+	d.markDirty(ctx, td)
 	return nil
 }
 
 // untrack removes an entity, and its device when nothing is left.
-func (d *discovery) untrack(te *trackedEntity) {
+func (d *discovery) untrack(ctx context.Context, te *trackedEntity) {
 	d.dropRoutes(te)
 	d.tabMu.Lock()
 	delete(d.entities, te.e.ConfigTopic)
 	delete(te.dev.entities, te.e.ConfigTopic)
 	d.tabMu.Unlock()
-	d.markDirty(te.dev)
+	d.markDirty(ctx, te.dev)
 }
 
 // addRoutes subscribes the entity's topics. A topic another entity already

@@ -26,6 +26,7 @@ type rig struct {
 	st     *store.Store
 	hub    *hub.Hub
 	mq     *MQTT
+	stopMQ func()
 	dev    paho.Client
 	once   sync.Once
 }
@@ -60,7 +61,7 @@ func newRig(t testing.TB, broker *testutil.Mosquitto, dir string, o rigOptions) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	mq.Start()
+	stopMQ := startMQTT(t, mq)
 	if o.logger != nil {
 		t.Cleanup(func() {
 			for _, d := range h.Devices() {
@@ -70,7 +71,7 @@ func newRig(t testing.TB, broker *testutil.Mosquitto, dir string, o rigOptions) 
 			t.Log(broker.Log())
 		})
 	}
-	r := &rig{t: t, broker: broker, dir: dir, st: st, hub: h, mq: mq}
+	r := &rig{t: t, broker: broker, dir: dir, st: st, hub: h, mq: mq, stopMQ: stopMQ}
 	if !o.brokerDown {
 		r.dev = connectClient(t, broker, "appliances-"+filepath.Base(dir))
 	}
@@ -80,7 +81,7 @@ func newRig(t testing.TB, broker *testutil.Mosquitto, dir string, o rigOptions) 
 
 func (r *rig) close() {
 	r.once.Do(func() {
-		r.mq.Close()
+		r.stopMQ()
 		r.hub.Close()
 		r.st.Close()
 	})

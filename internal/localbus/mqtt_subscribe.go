@@ -93,16 +93,17 @@ func (s *subscriber) local() LocalBroker {
 }
 
 // deliver takes a message from the in-process broker.
-func (s *subscriber) deliver(topic string, payload []byte) {
+func (s *subscriber) deliver(ctx context.Context, topic string, payload []byte) {
 	s.m.messages.Add(1)
-	s.m.disc.handle(s.m.ctx, topic, payload)
+	s.m.disc.handle(ctx, topic, payload)
 }
 
 // flushLocal subscribes in-process (see MQTTOptions.Local). A filter the
 // broker refuses is not retried: it would be refused again.
-func (s *subscriber) flushLocal(local LocalBroker, subs map[string]byte, unsubs []string) {
+func (s *subscriber) flushLocal(ctx context.Context, local LocalBroker, subs map[string]byte, unsubs []string) {
+	deliver := func(topic string, payload []byte) { s.deliver(ctx, topic, payload) }
 	for _, t := range slices.Sorted(maps.Keys(subs)) {
-		if err := local.Subscribe(t, s.deliver); err != nil {
+		if err := local.Subscribe(t, deliver); err != nil {
 			s.m.log.Warn("MQTT subscribe refused by the embedded broker", "topic", truncate(t, 200), "err", err)
 		}
 	}
@@ -132,7 +133,7 @@ func (s *subscriber) run(ctx context.Context) {
 			return
 		case <-s.wake:
 		}
-		s.flush()
+		s.flush(ctx)
 	}
 }
 
@@ -153,7 +154,7 @@ func (s *subscriber) retry(topics map[string]byte) {
 
 // flush sends what is pending. Without a connection it is dropped: the
 // next connect resubscribes everything wanted.
-func (s *subscriber) flush() {
+func (s *subscriber) flush(ctx context.Context) {
 	s.mu.Lock()
 	subs := map[string]byte{}
 	var unsubs []string
@@ -169,7 +170,7 @@ func (s *subscriber) flush() {
 	clear(s.pending)
 	s.mu.Unlock()
 	if local := s.local(); local != nil {
-		s.flushLocal(local, subs, unsubs)
+		s.flushLocal(ctx, local, subs, unsubs)
 		return
 	}
 	c := s.m.currentClient()

@@ -39,18 +39,38 @@ type Options[T any] struct {
 	Classify func(err error) (status, warning string, ok bool)
 }
 
-// Tracker follows the appliances of one vendor. Instances found before Run
-// wait for it, since identifying needs Run's context.
+// Tracker follows the appliances of one vendor. Every goroutine it runs
+// (an identification, a poller) is started by Run, under Run's context and
+// counted before Run waits: Found and Track only leave the work for it.
+// Instances found before Run wait for it; those found after it returned
+// are dropped.
 type Tracker[T any] struct {
 	opts Options[T]
 	log  *slog.Logger
+	wake chan struct{} // Found or Track left work for Run
 
-	mu      sync.Mutex
-	ctx     context.Context // set by Run; nil before
-	queued  []mdns.Instance // found before Run
-	units   map[string]*Unit[T]
-	probing map[string]bool // instance keys being identified
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	state    runState
+	queued   []mdns.Instance // found before Run
+	probes   []probe         // instances for Run to identify
+	newUnits []*Unit[T]      // appliances for Run to start polling
+	units    map[string]*Unit[T]
+	probing  map[string]bool // instance keys being identified
+}
+
+// runState is where a Tracker is in its one Run.
+type runState int
+
+const (
+	notRunning runState = iota
+	running
+	stopped
+)
+
+// probe is an instance waiting to be identified at addr.
+type probe struct {
+	inst      mdns.Instance
+	addr, key string
 }
 
 // New builds a tracker; the driver feeds it with Found and runs it with Run.
@@ -58,15 +78,17 @@ func New[T any](opts Options[T]) *Tracker[T] {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Tracker[T]{opts: opts, log: opts.Logger, units: map[string]*Unit[T]{}, probing: map[string]bool{}}
+	return &Tracker[T]{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1),
+		units: map[string]*Unit[T]{}, probing: map[string]bool{}}
 }
 
 // Run calls restore, which tracks the appliances already in the hub at
-// their last known address, identifies the instances found so far, and
-// then waits until ctx ends and every poller and probe has stopped.
+// their last known address, identifies the instances found so far and
+// since, and polls every tracked appliance until ctx ends; it returns once
+// every poller and identification has stopped.
 func (t *Tracker[T]) Run(ctx context.Context, restore func()) error {
 	t.mu.Lock()
-	t.ctx = ctx
+	t.state = running
 	queued := t.queued
 	t.queued = nil
 	t.mu.Unlock()
@@ -74,9 +96,41 @@ func (t *Tracker[T]) Run(ctx context.Context, restore func()) error {
 	for _, inst := range queued {
 		t.Found(inst)
 	}
-	<-ctx.Done()
-	t.wg.Wait()
-	return nil
+	var wg sync.WaitGroup
+	for {
+		t.startWork(ctx, &wg)
+		select {
+		case <-ctx.Done():
+			t.mu.Lock()
+			t.state = stopped
+			t.mu.Unlock()
+			wg.Wait()
+			return nil
+		case <-t.wake:
+		}
+	}
+}
+
+// startWork starts the identifications and pollers Found and Track left.
+func (t *Tracker[T]) startWork(ctx context.Context, wg *sync.WaitGroup) {
+	t.mu.Lock()
+	probes, units := t.probes, t.newUnits
+	t.probes, t.newUnits = nil, nil
+	t.mu.Unlock()
+	for _, p := range probes {
+		wg.Go(func() { t.identify(ctx, p) })
+	}
+	for _, u := range units {
+		wg.Go(func() { t.poll(ctx, u) })
+	}
+}
+
+// signal wakes Run.
+func (t *Tracker[T]) signal() {
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Found is the mDNS watcher: a new or moved instance is identified (once
@@ -86,8 +140,11 @@ func (t *Tracker[T]) Run(ctx context.Context, restore func()) error {
 func (t *Tracker[T]) Found(inst mdns.Instance) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.ctx == nil {
+	switch t.state {
+	case notRunning:
 		t.queued = append(t.queued, inst)
+		return
+	case stopped:
 		return
 	}
 	addr := inst.Address()
@@ -104,22 +161,24 @@ func (t *Tracker[T]) Found(inst mdns.Instance) {
 		return
 	}
 	t.probing[key] = true
-	ctx := t.ctx
-	t.wg.Add(1)
-	go func() {
-		defer t.wg.Done()
-		err := t.opts.Identify(ctx, inst, addr)
-		t.mu.Lock()
-		delete(t.probing, key)
-		t.mu.Unlock()
-		status := "ok"
-		if err != nil {
-			status = t.judge(inst, addr, err)
-		}
-		if t.opts.Status != nil {
-			t.opts.Status(inst, status)
-		}
-	}()
+	t.probes = append(t.probes, probe{inst: inst, addr: addr, key: key})
+	t.signal()
+}
+
+// identify runs the vendor's Identify on one instance and reports how it
+// went.
+func (t *Tracker[T]) identify(ctx context.Context, p probe) {
+	err := t.opts.Identify(ctx, p.inst, p.addr)
+	t.mu.Lock()
+	delete(t.probing, p.key)
+	t.mu.Unlock()
+	status := "ok"
+	if err != nil {
+		status = t.judge(p.inst, p.addr, err)
+	}
+	if t.opts.Status != nil {
+		t.opts.Status(p.inst, status)
+	}
 }
 
 // judge logs why an instance could not be identified and returns its
@@ -135,11 +194,11 @@ func (t *Tracker[T]) judge(inst mdns.Instance, addr string, err error) string {
 	return "error: " + err.Error()
 }
 
-// Track starts the poller of appliance id at addr, or points a known one
-// at a new address. update, when set, gets the appliance's data (the zero
-// T for a new one) and returns what to keep; it must not change what it
-// was given, since pollers may be reading it. Track must be called from
-// Identify or Run's restore, once Run has started.
+// Track follows appliance id at addr (Run starts its poller), or points a
+// known one at a new address. update, when set, gets the appliance's data
+// (the zero T for a new one) and returns what to keep; it must not change
+// what it was given, since pollers may be reading it. Track is called from
+// Identify or Run's restore.
 func (t *Tracker[T]) Track(id, addr string, update func(T) T) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -147,12 +206,8 @@ func (t *Tracker[T]) Track(id, addr string, update func(T) T) {
 	if !ok {
 		u = &Unit[T]{ID: id, addr: addr, pokes: make(chan struct{}, 1)}
 		t.units[id] = u
-		ctx := t.ctx
-		t.wg.Add(1)
-		go func() {
-			defer t.wg.Done()
-			t.poll(ctx, u)
-		}()
+		t.newUnits = append(t.newUnits, u)
+		t.signal()
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()

@@ -121,6 +121,12 @@ func (d *Driver) Run(ctx context.Context) error {
 	})
 }
 
+// Source is the hub source of the driver's devices.
+func (d *Driver) Source() string { return Source }
+
+// Services are the mDNS service types the driver follows.
+func (d *Driver) Services() []string { return []string{"_shelly._tcp"} }
+
 // Found is the mDNS watcher for _shelly._tcp.
 func (d *Driver) Found(inst mdns.Instance) {
 	if !inst.Gone && inst.Address() != "" && inst.TXT["gen"] == "1" {

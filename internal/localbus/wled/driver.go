@@ -51,8 +51,8 @@ type Driver struct {
 	devs   *httpdev.Tracker[struct{}] // by hub device id; WLED needs no data beyond the address
 }
 
-// New builds the driver; register it with Hub.RegisterDriver(Source, d) and
-// feed it with Found.
+// New builds the driver; the agent registers it with its localbus.Drivers,
+// which hands it the hub's commands and the _wled._tcp instances found.
 func New(opts Options) *Driver {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -85,6 +85,12 @@ func (d *Driver) Run(ctx context.Context) error {
 		}
 	})
 }
+
+// Source is the hub source of the driver's devices.
+func (d *Driver) Source() string { return Source }
+
+// Services are the mDNS service types the driver follows.
+func (d *Driver) Services() []string { return []string{"_wled._tcp"} }
 
 // Found is the mDNS watcher for _wled._tcp: a new or moved instance is
 // identified by its MAC and followed; a gone one is polled at once (every
