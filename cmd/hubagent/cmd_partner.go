@@ -211,7 +211,7 @@ func partnerRemove(ctx context.Context, env *Env, args []string) error {
 	// Through a running agent, so its revocation hooks tell the partner.
 	cl, err := localapi.Dial(ctx, cfg.DataDir)
 	if err == nil {
-		if err := cl.Do(ctx, "POST", "/v1/partners/"+id+"/remove", nil, nil); err != nil {
+		if err := cl.RemovePartner(ctx, id); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "removed partner %s; its links are revoked\n", id)
