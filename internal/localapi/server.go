@@ -1,6 +1,13 @@
 // Package localapi is the agent's local control socket: a small HTTP API on
 // a unix socket (mode 0600) in the data directory that the hubagent CLI uses
 // while an agent runs. Only the socket's owner (and root) can reach it.
+//
+// The contract is here: every route is a Path constant (routes.go), every
+// call a typed Client method (client_calls.go), every answer written with
+// WriteJSON or WriteError. A new route: add its Path, serve it with
+// Pattern(method, Path) from the part of the agent that owns the data
+// (Options.Extra when that is not the hub), add the Client method and a
+// line in contract_test.go.
 package localapi
 
 import (
