@@ -24,11 +24,7 @@ func readDevices(ctx context.Context, dataDir string) ([]device.Device, error) {
 	}
 	cl, err := localapi.Dial(ctx, dataDir)
 	if err == nil {
-		var ds []device.Device
-		if err := cl.Get(ctx, "/v1/devices", &ds); err != nil {
-			return nil, err
-		}
-		return ds, nil
+		return cl.Devices(ctx)
 	}
 	if !errors.Is(err, localapi.ErrNotRunning) {
 		return nil, err
@@ -165,8 +161,8 @@ func deviceSet(ctx context.Context, env *Env, dataDir, id string, assigns []stri
 	if err != nil {
 		return err
 	}
-	var d device.Device
-	if err := cl.Get(ctx, "/v1/devices/"+id, &d); err != nil {
+	d, err := cl.Device(ctx, id)
+	if err != nil {
 		return codedError(err)
 	}
 	props := map[string]device.Value{}
@@ -185,8 +181,8 @@ func deviceSet(ctx context.Context, env *Env, dataDir, id string, assigns []stri
 		}
 		props[name] = v
 	}
-	var res localapi.ControlResult
-	if err := cl.Do(ctx, "POST", "/v1/devices/"+id+"/control", localapi.ControlRequest{Properties: props}, &res); err != nil {
+	res, err := cl.Control(ctx, id, props)
+	if err != nil {
 		return codedError(err)
 	}
 	if asJSON {

@@ -17,13 +17,6 @@ import (
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 )
 
-// discoveredMDNSRoute and mdnsInterfacesRoute are served by the mDNS
-// stack when it runs.
-const (
-	discoveredMDNSRoute = "/v1/discovered/mdns"
-	mdnsInterfacesRoute = "/v1/mdns/interfaces"
-)
-
 // mdnsInstance is one mDNS service instance as the agent reports it.
 type mdnsInstance struct {
 	Instance  string            `json:"instance"`
@@ -71,8 +64,8 @@ func cmdDiscovered(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := discoveredOut{MQTT: []localbus.DiscoveredConfig{}, MDNS: []json.RawMessage{}}
-	if err := cl.Get(ctx, discoveredMQTTRoute, &out.MQTT); err != nil {
+	out := discoveredOut{MDNS: []json.RawMessage{}}
+	if out.MQTT, err = cl.DiscoveredMQTT(ctx); err != nil {
 		return codedError(err)
 	}
 	if errorsOnly {
@@ -85,16 +78,17 @@ func cmdDiscovered(ctx context.Context, env *Env, args []string) error {
 		out.MQTT = kept
 	}
 	mdnsServed := true
-	if err := cl.Get(ctx, discoveredMDNSRoute, &out.MDNS); err != nil {
+	if out.MDNS, err = cl.DiscoveredMDNS(ctx); err != nil {
 		var se *localapi.StatusError
 		if !errors.As(err, &se) || se.Code != http.StatusNotFound {
 			return codedError(err)
 		}
 		mdnsServed = false // this agent browses no mDNS
+		out.MDNS = []json.RawMessage{}
 	}
 	if mdnsServed {
-		var st mdns.StackStatus
-		if err := cl.Get(ctx, mdnsInterfacesRoute, &st); err != nil {
+		st, err := cl.MDNSInterfaces(ctx)
+		if err != nil {
 			return codedError(err)
 		}
 		out.MDNSInterfaces = &st

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hubagent/hubagent/internal/cloudlink"
 	"github.com/hubagent/hubagent/internal/cloudlink/notify"
 	"github.com/hubagent/hubagent/internal/cloudlink/oauth"
 	"github.com/hubagent/hubagent/internal/localapi"
@@ -211,7 +212,7 @@ func partnerRemove(ctx context.Context, env *Env, args []string) error {
 	// Through a running agent, so its revocation hooks tell the partner.
 	cl, err := localapi.Dial(ctx, cfg.DataDir)
 	if err == nil {
-		if err := cl.Do(ctx, "POST", "/v1/partners/"+id+"/remove", nil, nil); err != nil {
+		if err := cl.RemovePartner(ctx, id); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "removed partner %s; its links are revoked\n", id)
@@ -220,21 +221,16 @@ func partnerRemove(ctx context.Context, env *Env, args []string) error {
 	if !errors.Is(err, localapi.ErrNotRunning) {
 		return err
 	}
-	st, accounts, err := openAccounts(ctx, env, &c)
+	st, _, err := openAccounts(ctx, env, &c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	gs, err := accounts.RemovePartner(ctx, id)
+	// No agent runs to hear the revocation: the same side effects go to
+	// the outbox, delivered when the agent starts.
+	gs, err := cloudlink.RemovePartnerOffline(ctx, st.DB(), id)
 	if err != nil {
 		return err
-	}
-	// No agent runs to hear the revocation: queue AccountUnlinked in the
-	// outbox ourselves; the agent delivers it when it starts.
-	for _, g := range gs {
-		if err := notify.QueueUnlinked(ctx, st.DB(), g.ID, "partner removed by the household"); err != nil {
-			return err
-		}
 	}
 	fmt.Fprintf(env.Stdout, "removed partner %s; %d links revoked\n", id, len(gs))
 	return nil

@@ -84,8 +84,8 @@ func tunnelPubkey(ctx context.Context, env *Env, c *common) error {
 func hubIDFor(ctx context.Context, dataDir string) (string, error) {
 	cl, err := localapi.Dial(ctx, dataDir)
 	if err == nil {
-		var st localapi.Status
-		if err := cl.Get(ctx, "/v1/status", &st); err != nil {
+		st, err := cl.Status(ctx)
+		if err != nil {
 			return "", err
 		}
 		return st.HubID, nil
@@ -117,8 +117,8 @@ func tunnelStatus(ctx context.Context, env *Env, c *common) error {
 	if err != nil {
 		return err
 	}
-	var st tunnel.Status
-	if err := cl.Get(ctx, "/v1/tunnel", &st); err != nil {
+	st, err := cl.Tunnel(ctx)
+	if err != nil {
 		return err
 	}
 	if c.json {

@@ -49,8 +49,8 @@ func reloadAgentTunnel(ctx context.Context, env *Env, dataDir string, wait time.
 	if err != nil {
 		return err
 	}
-	var st tunnel.Status
-	if err := cl.Do(ctx, "POST", "/v1/tunnel/reload", nil, &st); err != nil {
+	st, err := cl.ReloadTunnel(ctx)
+	if err != nil {
 		return fmt.Errorf("the running agent did not take the new settings: %w", err)
 	}
 	for deadline := time.Now().Add(wait); st.State != tunnel.StateConnected && st.State != tunnel.StateOff && time.Now().Before(deadline); {
@@ -59,7 +59,7 @@ func reloadAgentTunnel(ctx context.Context, env *Env, dataDir string, wait time.
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
-		if err := cl.Get(ctx, "/v1/tunnel", &st); err != nil {
+		if st, err = cl.Tunnel(ctx); err != nil {
 			return err
 		}
 	}

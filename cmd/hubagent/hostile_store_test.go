@@ -70,7 +70,7 @@ func TestHostileFullDiskTurnsHealthDegradedAndRecovers(t *testing.T) {
 	mnt := mountTmpfs(t, 32<<20)
 	data := filepath.Join(mnt, "data")
 	dir := t.TempDir()
-	// data_dir in the file too: pollBrief lists with --config only.
+	// data_dir in the file too, so commands given --config alone find it.
 	cfg := fmt.Sprintf("data_dir = %q\n\n[mdns]\nenabled = false\n", data)
 	if err := os.WriteFile(filepath.Join(dir, "hubagent.toml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

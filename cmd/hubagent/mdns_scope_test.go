@@ -49,7 +49,7 @@ func starAgent(t *testing.T, s *mdnstest.Star, mdnsConf string) (string, string,
 		default:
 		}
 		cl, err := localapi.Dial(context.Background(), data)
-		return err == nil && cl.Get(context.Background(), "/v1/status", &st) == nil
+		return err == nil && cl.Get(context.Background(), localapi.PathStatus, &st) == nil
 	})
 	return data, st.HubID, logs
 }
@@ -172,7 +172,7 @@ func TestAgentConfiguredForLinkAIsNeitherHeardNorListeningOnLinkB(t *testing.T) 
 			t.Fatal(err)
 		}
 		var list []mdns.Instance
-		if err := cl.Get(context.Background(), mdns.DiscoveredPath, &list); err != nil {
+		if err := cl.Get(context.Background(), localapi.PathDiscoveredMDNS, &list); err != nil {
 			t.Fatal(err)
 		}
 		return list

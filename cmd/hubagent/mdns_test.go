@@ -79,7 +79,7 @@ func TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS(t *testing.T) {
 	}
 	waitUntil(t, 10*time.Second, "the broker in /v1/discovered/mdns", func() bool {
 		var list []mdns.Instance
-		if err := cl.Get(context.Background(), mdns.DiscoveredPath, &list); err != nil {
+		if err := cl.Get(context.Background(), localapi.PathDiscoveredMDNS, &list); err != nil {
 			t.Fatal(err)
 		}
 		for _, in := range list {

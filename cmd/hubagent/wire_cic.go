@@ -77,11 +77,7 @@ func newCICLink(cfg *config.Config, st *store.Store, h *hub.Hub, api *cloudlink.
 	api.Handle("/cic/v1", ch)
 	api.Handle("GET /.well-known/cic-configuration", ch.MetadataHandler(cfg.Tunnel.PublicURL))
 	oa.srv.OnRevoke(func(ctx context.Context, g oauth.Grant) {
-		reason := g.Reason
-		if reason == "" {
-			reason = "unlinked"
-		}
-		if err := n.GrantRevoked(context.WithoutCancel(ctx), g.ID, reason); err != nil {
+		if err := cloudlink.UnlinkGrant(context.WithoutCancel(ctx), n, g); err != nil {
 			log.Error("queue AccountUnlinked", "grant", g.ID, "err", err)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/cloudlink/oauth"
 	"github.com/hubagent/hubagent/internal/config"
+	"github.com/hubagent/hubagent/internal/localapi"
 	"github.com/hubagent/hubagent/internal/localbus"
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/metrics"
@@ -94,8 +95,8 @@ func (l *mdnsLink) routes() map[string]http.Handler {
 	if l.browser == nil {
 		return nil
 	}
-	return map[string]http.Handler{"GET " + mdns.DiscoveredPath: l.browser.Handler(),
-		"GET " + mdns.InterfacesPath: l.browser.InterfacesHandler()}
+	return map[string]http.Handler{localapi.Pattern(http.MethodGet, localapi.PathDiscoveredMDNS): l.browser.Handler(),
+		localapi.Pattern(http.MethodGet, localapi.PathMDNSInterfaces): l.browser.InterfacesHandler()}
 }
 
 // run browses and answers for the agent until ctx ends; the stack

@@ -1,18 +1,15 @@
 package main
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/http"
 
 	"github.com/hubagent/hubagent/internal/config"
 	"github.com/hubagent/hubagent/internal/hub"
+	"github.com/hubagent/hubagent/internal/localapi"
 	"github.com/hubagent/hubagent/internal/localbus"
 	"github.com/hubagent/hubagent/internal/metrics"
 )
-
-// discoveredMQTTRoute lists the discovery configs seen (hubagent discovered).
-const discoveredMQTTRoute = "/v1/discovered/mqtt"
 
 // mqttLink is the MQTT client as the agent runs it.
 type mqttLink struct {
@@ -57,9 +54,8 @@ func (l *mqttLink) addRoutes(routes map[string]http.Handler) map[string]http.Han
 	if routes == nil {
 		routes = map[string]http.Handler{}
 	}
-	routes["GET "+discoveredMQTTRoute] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(l.mq.Discovered())
+	routes[localapi.Pattern(http.MethodGet, localapi.PathDiscoveredMQTT)] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		localapi.WriteJSON(w, http.StatusOK, l.mq.Discovered())
 	})
 	return routes
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -39,18 +38,16 @@ func newOAuthLink(cfg *config.Config, st *store.Store, h *hub.Hub, api *cloudlin
 // routes are the local API routes of account linking.
 func (o *oauthLink) routes() map[string]http.Handler {
 	return map[string]http.Handler{
-		"POST /v1/partners/{id}/remove": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		localapi.Pattern(http.MethodPost, localapi.PathPartnerRemove): http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			err := o.srv.RemovePartner(r.Context(), r.PathValue("id"))
-			w.Header().Set("Content-Type", "application/json")
 			switch {
 			case errors.Is(err, oauth.ErrUnknownPartner):
-				w.WriteHeader(http.StatusNotFound)
-				json.NewEncoder(w).Encode(localapi.ErrorBody{ErrorCode: device.CodeInvalidRequest, Message: err.Error()}) //nolint:errcheck // client went away
+				localapi.WriteError(w, &device.Error{Code: device.CodeInvalidRequest, Message: err.Error()})
 			case err != nil:
-				w.WriteHeader(http.StatusInternalServerError)
-				json.NewEncoder(w).Encode(localapi.ErrorBody{ErrorCode: device.CodeInternalError, Message: err.Error()}) //nolint:errcheck // client went away
+				// The socket is the owner's: the CLI shows the cause.
+				localapi.WriteError(w, &device.Error{Code: device.CodeInternalError, Message: err.Error()})
 			default:
-				w.Write([]byte("{}\n")) //nolint:errcheck // client went away
+				localapi.WriteJSON(w, http.StatusOK, struct{}{})
 			}
 		}),
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"github.com/hubagent/hubagent/internal/cloudlink/enroll"
 	"github.com/hubagent/hubagent/internal/cloudlink/tunnel"
 	"github.com/hubagent/hubagent/internal/config"
+	"github.com/hubagent/hubagent/internal/localapi"
 	"github.com/hubagent/hubagent/internal/metrics"
 )
 
@@ -140,16 +140,14 @@ func (l *tunnelLink) reload() {
 
 // routes are the tunnel's local API routes (localapi.Options.Extra).
 func (l *tunnelLink) routes() map[string]http.Handler {
-	writeStatus := func(w http.ResponseWriter) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(l.status()) //nolint:errcheck // the CLI went away
-	}
 	return map[string]http.Handler{
-		"GET /v1/tunnel": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeStatus(w) }),
-		"POST /v1/tunnel/reload": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		localapi.Pattern(http.MethodGet, localapi.PathTunnel): http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			localapi.WriteJSON(w, http.StatusOK, l.status())
+		}),
+		localapi.Pattern(http.MethodPost, localapi.PathTunnelReload): http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			l.log.Info("tunnel settings reloaded")
 			l.reload()
-			writeStatus(w)
+			localapi.WriteJSON(w, http.StatusOK, l.status())
 		}),
 	}
 }

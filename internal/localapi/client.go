@@ -57,7 +57,9 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("localapi: %s %s: %s", e.Method, e.Path, e.Status)
 }
 
-// Get decodes the JSON answer of GET path into out.
+// Get decodes the JSON answer of GET path into out. The typed methods
+// (client_calls.go) are the way to call the agent's routes; Get and Do
+// serve routes without one.
 func (c *Client) Get(ctx context.Context, path string, out any) error {
 	return c.Do(ctx, http.MethodGet, path, nil, out)
 }

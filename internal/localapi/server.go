@@ -1,6 +1,13 @@
 // Package localapi is the agent's local control socket: a small HTTP API on
 // a unix socket (mode 0600) in the data directory that the hubagent CLI uses
 // while an agent runs. Only the socket's owner (and root) can reach it.
+//
+// The contract is here: every route is a Path constant (routes.go), every
+// call a typed Client method (client_calls.go), every answer written with
+// WriteJSON or WriteError. A new route: add its Path, serve it with
+// Pattern(method, Path) from the part of the agent that owns the data
+// (Options.Extra when that is not the hub), add the Client method and a
+// line in contract_test.go.
 package localapi
 
 import (
@@ -40,7 +47,7 @@ type Options struct {
 	Metrics http.Handler
 	Logger  *slog.Logger
 	// Extra routes added by other parts of the agent (partners, tunnel...),
-	// keyed by ServeMux pattern.
+	// keyed by ServeMux pattern (Pattern of a Path constant).
 	Extra map[string]http.Handler
 }
 
@@ -57,12 +64,12 @@ func NewServer(opts Options) *Server {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), started: time.Now()}
-	s.mux.HandleFunc("GET /v1/status", s.status)
-	s.mux.HandleFunc("GET /v1/devices", s.devices)
-	s.mux.HandleFunc("GET /v1/devices/{id}", s.device)
-	s.mux.HandleFunc("POST /v1/devices/{id}/control", s.control)
+	s.mux.HandleFunc(Pattern(http.MethodGet, PathStatus), s.status)
+	s.mux.HandleFunc(Pattern(http.MethodGet, PathDevices), s.devices)
+	s.mux.HandleFunc(Pattern(http.MethodGet, PathDevice), s.device)
+	s.mux.HandleFunc(Pattern(http.MethodPost, PathDeviceControl), s.control)
 	if opts.Metrics != nil {
-		s.mux.Handle("GET /metrics", opts.Metrics)
+		s.mux.Handle(Pattern(http.MethodGet, PathMetrics), opts.Metrics)
 	}
 	for pattern, h := range opts.Extra {
 		s.mux.Handle(pattern, h)
@@ -143,7 +150,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, Status{HubID: s.opts.HubID, Version: s.opts.Version,
+	WriteJSON(w, http.StatusOK, Status{HubID: s.opts.HubID, Version: s.opts.Version,
 		Devices: s.opts.Hub.Len(), PID: os.Getpid(), Started: s.started.UnixMilli()})
 }
 
@@ -153,17 +160,17 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
 	for i, d := range ds {
 		out[i] = *d
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) device(w http.ResponseWriter, r *http.Request) {
 	d, ok := s.opts.Hub.Device(r.PathValue("id"))
 	if !ok {
-		writeError(w, &device.Error{Code: device.CodeDeviceNotFound, DeviceID: r.PathValue("id"),
+		WriteError(w, &device.Error{Code: device.CodeDeviceNotFound, DeviceID: r.PathValue("id"),
 			Message: "device " + r.PathValue("id") + " not found"})
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	WriteJSON(w, http.StatusOK, d)
 }
 
 // ControlRequest is the body of POST /v1/devices/{id}/control.
@@ -187,31 +194,35 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 	var req ControlRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	if err := dec.Decode(&req); err != nil {
-		writeError(w, &device.Error{Code: device.CodeInvalidRequest, Message: "invalid request body: " + err.Error()})
+		WriteError(w, &device.Error{Code: device.CodeInvalidRequest, Message: "invalid request body: " + err.Error()})
 		return
 	}
 	id := r.PathValue("id")
 	st, err := s.opts.Hub.Control(r.Context(), id, req.Properties)
 	if err != nil {
-		writeError(w, err)
+		WriteError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ControlResult{DeviceID: id, State: st})
+	WriteJSON(w, http.StatusOK, ControlResult{DeviceID: id, State: st})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers with status and v as JSON: how every local API route
+// answers.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v) //nolint:errcheck // client gone
 }
 
-func writeError(w http.ResponseWriter, err error) {
+// WriteError answers with err as an ErrorBody: its wire code (device.CodeOf)
+// and the HTTP status of that code. The message of an error that is not a
+// *device.Error is not shown (it may carry internals).
+func WriteError(w http.ResponseWriter, err error) {
 	code := device.CodeOf(err)
 	msg := err.Error()
 	var de *device.Error
 	if !errors.As(err, &de) {
 		msg = "internal error"
 	}
-	status := code.HTTPStatus()
-	writeJSON(w, status, ErrorBody{ErrorCode: code, Message: msg})
+	WriteJSON(w, code.HTTPStatus(), ErrorBody{ErrorCode: code, Message: msg})
 }

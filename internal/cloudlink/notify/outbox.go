@@ -301,12 +301,15 @@ func (n *Notifier) GrantRevoked(ctx context.Context, grantID, reason string) err
 	return err
 }
 
-// QueueUnlinked queues AccountUnlinked for a revoked grant's subscriptions
-// and ends them. It needs only the database, so the CLI can use it when it
-// removes a partner while no agent runs: the agent delivers at its next
+// Offline queues events with the database alone, for a command run while
+// no agent (and so no Notifier) runs: the agent delivers them at its next
 // start.
-func QueueUnlinked(ctx context.Context, db *sql.DB, grantID, reason string) error {
-	_, err := queueUnlinked(ctx, db, grantID, reason, nil)
+type Offline struct{ DB *sql.DB }
+
+// GrantRevoked is Notifier.GrantRevoked without a running agent: the
+// grant's subscriptions get AccountUnlinked queued and end.
+func (o Offline) GrantRevoked(ctx context.Context, grantID, reason string) error {
+	_, err := queueUnlinked(ctx, o.DB, grantID, reason, nil)
 	return err
 }
 

@@ -242,8 +242,12 @@ func decodeJSON(b []byte) (any, error) {
 	if err := d.Decode(&v); err != nil {
 		return nil, err
 	}
-	if d.More() {
-		return nil, errors.New("trailing data after the JSON value")
+	// Only whitespace may follow: json.Decoder.More alone would accept a
+	// closing bracket ({"a":1}]]]).
+	for _, c := range b[d.InputOffset():] {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return nil, errors.New("trailing data after the JSON value")
+		}
 	}
 	return v, nil
 }

@@ -16,6 +16,7 @@ func TestParseConfigRefusesHostileInput(t *testing.T) {
 	}{
 		{"malformed JSON", "homeassistant/switch/x/config", `{"cmd_t":`, "invalid JSON"},
 		{"trailing data", "homeassistant/switch/x/config", `{"cmd_t":"a"} {}`, "trailing data"},
+		{"trailing closing brackets", "homeassistant/switch/x/config", `{"cmd_t":"a"}]]]`, "trailing data"},
 		{"non-object JSON", "homeassistant/switch/x/config", `["cmd_t"]`, "not a JSON object"},
 		{"unknown component", "homeassistant/holodeck/x/config", `{"cmd_t":"a"}`, "unsupported component \"holodeck\""},
 		{"unknown component with a node id names the component", "homeassistant/holodeck/0x0017880104e45520/x/config", `{"cmd_t":"a"}`, "unsupported component \"holodeck\""},

@@ -8,9 +8,8 @@ import (
 
 // parseStateJSON decodes a state payload's text exactly as decodeJSON does
 // — numbers as json.Number, objects as map[string]any, arrays as non-nil
-// []any, duplicate keys keeping the last value, and, as json.Decoder's
-// Decode followed by More does, a value followed by whitespace or by a
-// closing bracket accepted — but without json.Decoder's reader, buffer and
+// []any, duplicate keys keeping the last value, anything but whitespace
+// after the value refused — but without json.Decoder's reader, buffer and
 // scanner per call: state is the bulk of the traffic. Strings without
 // escapes and numbers are substrings of text, not copies.
 //
@@ -25,8 +24,8 @@ func parseStateJSON(text string) (any, bool) {
 		return nil, false
 	}
 	p.skipSpace()
-	if p.i < len(p.s) && p.s[p.i] != ']' && p.s[p.i] != '}' {
-		return nil, false // trailing data (json.Decoder.More reports true)
+	if p.i < len(p.s) {
+		return nil, false // trailing data
 	}
 	return v, true
 }

@@ -5,9 +5,6 @@ import (
 	"net/http"
 )
 
-// DiscoveredPath is the local API route of the discovered instances.
-const DiscoveredPath = "/v1/discovered/mdns"
-
 // Handler serves the instance table as a JSON array (local API route
 // GET /v1/discovered/mdns).
 func (b *Browser) Handler() http.Handler {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubagent/hubagent/internal/localapi"
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
 )
@@ -106,7 +107,7 @@ func TestBrowserSeesAvahiServicesAndGoodbyes(t *testing.T) {
 
 	// The local API form.
 	rec := httptest.NewRecorder()
-	b.Handler().ServeHTTP(rec, httptest.NewRequest("GET", mdns.DiscoveredPath, nil))
+	b.Handler().ServeHTTP(rec, httptest.NewRequest("GET", localapi.PathDiscoveredMDNS, nil))
 	var list []map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil || len(list) == 0 {
 		t.Fatalf("discovered: %v %s", err, rec.Body)

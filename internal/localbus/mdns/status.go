@@ -5,9 +5,6 @@ import (
 	"net/http"
 )
 
-// InterfacesPath is the local API route of the stack's interfaces.
-const InterfacesPath = "/v1/mdns/interfaces"
-
 // InterfaceStatus is one interface the stack browses and answers on.
 type InterfaceStatus struct {
 	Name      string   `json:"name"`

@@ -24,6 +24,9 @@ const maxBody = 256 << 10
 type client struct {
 	http     *http.Client
 	password string
+	// cnonce makes each request's client nonce; nil means newCnonce
+	// (tests pin it).
+	cnonce func() string
 
 	mu   sync.Mutex
 	chal *challenge // last challenge, reused with a growing nonce count
@@ -49,7 +52,11 @@ func (c *client) call(ctx context.Context, addr, method string, params any) ([]b
 		c.mu.Lock()
 		if c.chal != nil && c.password != "" {
 			c.nc++
-			req.Header.Set("Authorization", c.chal.authorization(c.password, http.MethodPost, uri, c.nc))
+			mk := c.cnonce
+			if mk == nil {
+				mk = newCnonce
+			}
+			req.Header.Set("Authorization", c.chal.authorization(User, c.password, http.MethodPost, uri, c.nc, mk()))
 		}
 		c.mu.Unlock()
 		resp, err := c.http.Do(req)

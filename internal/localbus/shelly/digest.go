@@ -72,23 +72,37 @@ func sha256hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// authorization answers a challenge for one request (RFC 7616 §3.4).
-func (c challenge) authorization(password, method, uri string, nc int) string {
-	ha1 := sha256hex(User + ":" + c.realm + ":" + password)
-	ha2 := sha256hex(method + ":" + uri)
+// newCnonce returns a random client nonce.
+func newCnonce() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	cnonce := hex.EncodeToString(b[:])
-	ncs := fmt.Sprintf("%08x", nc)
-	var resp string
-	if c.qop != "" {
-		resp = sha256hex(ha1 + ":" + c.nonce + ":" + ncs + ":" + cnonce + ":auth:" + ha2)
-	} else {
-		resp = sha256hex(ha1 + ":" + c.nonce + ":" + ha2)
+	return hex.EncodeToString(b[:])
+}
+
+// digestResponse is the request-digest of RFC 7616 §3.4.1 with SHA-256:
+// with qop "auth" it covers nc and cnonce, without qop (RFC 2069
+// compatibility) only the nonce.
+func digestResponse(user, password, realm, method, uri, nonce, nc, cnonce, qop string) string {
+	ha1 := sha256hex(user + ":" + realm + ":" + password)
+	ha2 := sha256hex(method + ":" + uri)
+	if qop == "" {
+		return sha256hex(ha1 + ":" + nonce + ":" + ha2)
 	}
-	h := fmt.Sprintf(`Digest username="%s", realm="%s", nonce="%s", uri="%s", algorithm=SHA-256, response="%s"`,
-		User, c.realm, c.nonce, uri, resp)
+	return sha256hex(ha1 + ":" + nonce + ":" + nc + ":" + cnonce + ":" + qop + ":" + ha2)
+}
+
+// authorization answers a challenge for one request (RFC 7616 §3.4) as
+// user with the client nonce cnonce.
+func (c challenge) authorization(user, password, method, uri string, nc int, cnonce string) string {
+	ncs := fmt.Sprintf("%08x", nc)
+	qop := ""
 	if c.qop != "" {
+		qop = "auth"
+	}
+	resp := digestResponse(user, password, c.realm, method, uri, c.nonce, ncs, cnonce, qop)
+	h := fmt.Sprintf(`Digest username="%s", realm="%s", nonce="%s", uri="%s", algorithm=SHA-256, response="%s"`,
+		user, c.realm, c.nonce, uri, resp)
+	if qop != "" {
 		h += fmt.Sprintf(`, qop=auth, nc=%s, cnonce="%s"`, ncs, cnonce)
 	}
 	if c.opaque != "" {

@@ -29,7 +29,7 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = ParseRPCError(data)
 		if ch, err := parseChallenge(string(data)); err == nil {
-			if !strings.Contains(ch.authorization("pw", "POST", "/rpc/Shelly.GetStatus", 1), "SHA-256") {
+			if !strings.Contains(ch.authorization(User, "pw", "POST", "/rpc/Shelly.GetStatus", 1, "0a4f113b"), "SHA-256") {
 				t.Fatal("authorization without algorithm")
 			}
 		}
