@@ -52,18 +52,7 @@ func buildCover(e *Entity) error {
 			}})
 	}
 	if e.topic("command_topic") != "" {
-		payloads := map[string]string{}
-		var values []string
-		// A null payload disables that action, as in Home Assistant.
-		for _, a := range []struct{ name, key, def string }{
-			{"open", "payload_open", "OPEN"}, {"close", "payload_close", "CLOSE"}, {"stop", "payload_stop", "STOP"},
-		} {
-			if e.present(a.key) && e.cfg[a.key] == nil {
-				continue
-			}
-			payloads[a.name] = e.strDef(a.key, a.def)
-			values = append(values, a.name)
-		}
+		payloads, values := e.motionPayloads()
 		if len(values) > 0 {
 			e.facets = append(e.facets, facet{prop: enumProp("motion", values, device.AccessWrite),
 				encode: func(v device.Value) ([]Publish, error) {
@@ -73,4 +62,22 @@ func buildCover(e *Entity) error {
 		}
 	}
 	return nil
+}
+
+// motionPayloads reads payload_open/close/stop of a cover or valve: the
+// motions it offers and what each publishes. A null payload disables that
+// motion, as in Home Assistant.
+func (e *Entity) motionPayloads() (map[string]string, []string) {
+	payloads := map[string]string{}
+	var values []string
+	for _, a := range []struct{ name, key, def string }{
+		{"open", "payload_open", "OPEN"}, {"close", "payload_close", "CLOSE"}, {"stop", "payload_stop", "STOP"},
+	} {
+		if e.present(a.key) && e.cfg[a.key] == nil {
+			continue
+		}
+		payloads[a.name] = e.strDef(a.key, a.def)
+		values = append(values, a.name)
+	}
+	return payloads, values
 }

@@ -74,17 +74,7 @@ func buildValve(e *Entity) error {
 	if e.topic("command_topic") != "" {
 		// Home Assistant: a valve that reports position opens and closes
 		// by sending the end positions; payload_stop stops either kind.
-		payloads := map[string]string{}
-		var values []string
-		for _, a := range []struct{ name, key, def string }{
-			{"open", "payload_open", "OPEN"}, {"close", "payload_close", "CLOSE"}, {"stop", "payload_stop", "STOP"},
-		} {
-			if e.present(a.key) && e.cfg[a.key] == nil {
-				continue
-			}
-			payloads[a.name] = e.strDef(a.key, a.def)
-			values = append(values, a.name)
-		}
+		payloads, values := e.motionPayloads()
 		if len(values) > 0 {
 			e.facets = append(e.facets, facet{prop: enumProp("motion", values, device.AccessWrite),
 				encode: func(v device.Value) ([]Publish, error) {
