@@ -20,6 +20,7 @@ import (
 	"github.com/hubagent/hubagent/internal/cloudlink/cic"
 	"github.com/hubagent/hubagent/internal/cloudlink/tunnel"
 	"github.com/hubagent/hubagent/internal/cloudlink/tunnel/tunneltest"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // oversized is a body just past the profile's limit: small enough that a
@@ -270,7 +271,7 @@ func startTunnelledAgent(t *testing.T) (*agent, string) {
 	relay.SetAuthorizedKeys(line)
 	a := startAgent(t, dir, "--config", cfg)
 	a.healthz(t, 15*time.Second)
-	waitUntil(t, 20*time.Second, "tunnel connected", func() bool {
+	testutil.Eventually(t, 20*time.Second, "tunnel connected", func() bool {
 		out, _, code := hubagent(t, dir, "tunnel", "status", "--json", "--config", cfg)
 		var st tunnel.Status
 		return code == 0 && json.Unmarshal([]byte(out), &st) == nil && st.State == tunnel.StateConnected

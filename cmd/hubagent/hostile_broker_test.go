@@ -11,6 +11,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // Hostile input to the embedded broker, against the real binary: any
@@ -126,13 +127,9 @@ func TestHostileClientsPastTheLimitAreRefused(t *testing.T) {
 	mqttAddr := freePort(t)
 	ag := startAgent(t, dir, "--config", "hubagent.toml", "--mqtt-listen", mqttAddr)
 	ag.healthz(t, 10*time.Second)
-	deadline := time.Now().Add(10 * time.Second)
-	for ag.metric(t, "hubagent_broker_clients") < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the agent's client did not connect")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "the agent's client to connect", func() bool {
+		return ag.metric(t, "hubagent_broker_clients") >= 1
+	})
 	var conns []*rawMQTT
 	defer func() {
 		for _, c := range conns {
@@ -153,18 +150,13 @@ func TestHostileClientsPastTheLimitAreRefused(t *testing.T) {
 	// Leaving makes room.
 	conns[0].close()
 	conns = conns[1:]
-	deadline = time.Now().Add(5 * time.Second)
-	for {
+	testutil.Eventually(t, 5*time.Second, "room after a client left", func() bool {
 		c, code := dialRaw(t, mqttAddr, "next")
 		if code == 0 {
 			c.close()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no room after a client left")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return code == 0
+	})
 }
 
 // An embedded broker reachable from the network does not start with

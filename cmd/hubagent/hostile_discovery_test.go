@@ -98,13 +98,9 @@ func TestHostileEntitiesPastTheCapRefused(t *testing.T) {
 	pollBrief(t, dir, 10*time.Second, "the capped device", func(ds map[string]device.Device) bool {
 		return len(ds["mqtt-capdev"].Properties) == limit
 	})
-	deadline := time.Now().Add(5 * time.Second)
-	for ag.metric(t, "hubagent_mqtt_discovery_refused_total") != 20 {
-		if time.Now().After(deadline) {
-			t.Fatalf("refused = %v, want the 20 configs past the cap", ag.metric(t, "hubagent_mqtt_discovery_refused_total"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.Eventually(t, 5*time.Second, "refused = 20, the configs past the cap", func() bool {
+		return ag.metric(t, "hubagent_mqtt_discovery_refused_total") == 20
+	})
 	out, _, code := hubagent(t, dir, "discovered", "--errors", "--config", "hubagent.toml")
 	if code != 0 || !containsN(out, "per-device limit", 20) {
 		t.Errorf("discovered --errors (exit %d) does not list the 20 refusals with their reason:\n%s", code, out)
@@ -115,13 +111,7 @@ func TestHostileEntitiesPastTheCapRefused(t *testing.T) {
 // (thousands of properties here).
 func pollBrief(t testing.TB, dir string, within time.Duration, what string, ok func(map[string]device.Device) bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok(listDevices(t, dir, "--config", "hubagent.toml")) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v", what, within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.Eventually(t, within, what, func() bool { return ok(listDevices(t, dir, "--config", "hubagent.toml")) })
 }
 
 func containsN(s, sub string, n int) bool {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // Hostile input from a linked partner against the real binary (issue 14,
@@ -199,7 +201,7 @@ func TestSubscribeFloodAndFailingCallbackAgainstTheAgent(t *testing.T) {
 	// for a moment after the agent reports it; committed after the
 	// subscriptions exist, it would reach them as a change of its own.
 	db := readOnlyDB(t, w.dir)
-	waitUntil(t, 10*time.Second, "the lamp's first state committed", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the lamp's first state committed", func() bool {
 		var n int
 		err := db.QueryRow(`SELECT count(*) FROM state WHERE device_id = ? AND name = 'brightness'`, e2eLampID).Scan(&n)
 		if err != nil {
@@ -226,7 +228,7 @@ func TestSubscribeFloodAndFailingCallbackAgainstTheAgent(t *testing.T) {
 	}
 	// One lamp change: one POST per subscription, no more.
 	w.app.publish(t, "zigbee2mqtt/Lamp", `{"state":"ON","brightness":11}`)
-	waitUntil(t, 20*time.Second, "64 POSTs", func() bool { return cb.postCount() >= 64 })
+	testutil.Eventually(t, 20*time.Second, "64 POSTs", func() bool { return cb.postCount() >= 64 })
 	time.Sleep(time.Second) // an extra POST would be on its way by now
 	if n := cb.postCount(); n > 64 {
 		t.Fatalf("one change caused %d POSTs", n)
@@ -249,7 +251,7 @@ func TestSubscribeFloodAndFailingCallbackAgainstTheAgent(t *testing.T) {
 	for i := range 10 {
 		before := cb.received("/cb/0")
 		w.app.publish(t, "zigbee2mqtt/Lamp", fmt.Sprintf(`{"state":"ON","brightness":%d}`, 30+20*i))
-		waitUntil(t, 5*time.Second, fmt.Sprintf("change %d at the healthy callback", i), func() bool {
+		testutil.Eventually(t, 5*time.Second, fmt.Sprintf("change %d at the healthy callback", i), func() bool {
 			return cb.received("/cb/0") > before
 		})
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // mountTmpfs mounts a tmpfs of size bytes for the test, or skips it when
@@ -104,16 +105,12 @@ func TestHostileFullDiskTurnsHealthDegradedAndRecovers(t *testing.T) {
 	meter("m2")
 	pub("m2/e", "7")
 	var h map[string]any
-	for {
-		var code int
+	var code int
+	if !testutil.Poll(10*time.Second-time.Since(full), func() bool {
 		code, h = ag.health(t)
-		if code == 503 && h["status"] == "degraded" {
-			break
-		}
-		if time.Since(full) > 10*time.Second {
-			t.Fatalf("/healthz still %d %v 10 s after the disk filled", code, h)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return code == 503 && h["status"] == "degraded"
+	}) {
+		t.Fatalf("/healthz still %d %v 10 s after the disk filled", code, h)
 	}
 	t.Logf("/healthz degraded %v after the disk filled: %v", time.Since(full).Round(time.Millisecond), h["problem"])
 	if got := ag.metric(t, "hubagent_store_healthy"); got != 0 {
@@ -125,15 +122,11 @@ func TestHostileFullDiskTurnsHealthDegradedAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	freed := time.Now()
-	for {
-		code, h := ag.health(t)
-		if code == 200 && h["status"] == "ok" {
-			break
-		}
-		if time.Since(freed) > 20*time.Second {
-			t.Fatalf("/healthz still %d %v 20 s after space returned\n%s", code, h, ag.stderr)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !testutil.Poll(20*time.Second, func() bool {
+		code, h = ag.health(t)
+		return code == 200 && h["status"] == "ok"
+	}) {
+		t.Fatalf("/healthz still %d %v 20 s after space returned\n%s", code, h, ag.stderr)
 	}
 	t.Logf("/healthz ok %v after space returned", time.Since(freed).Round(time.Millisecond))
 	if got := ag.metric(t, "hubagent_store_healthy"); got != 1 {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // Issue 15: isolation between partners, households and processes, each
@@ -83,7 +84,7 @@ func TestDevicesChangedNeverNamesAnUnsharedDevice(t *testing.T) {
 		return !ok
 	})
 	w.app.publish(t, e2eLampTopic, "")
-	waitUntil(t, 10*time.Second, "the shared lamp's removal at the partner", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the shared lamp's removal at the partner", func() bool {
 		pe.mu.Lock()
 		defer pe.mu.Unlock()
 		for _, env := range pe.got {

@@ -29,7 +29,7 @@ func TestSetBrokerSwitchesAndRebuildsFromTheNewBroker(t *testing.T) {
 	id := fixtureDeviceID(t, topic, config)
 	r.publish(topic, config, true)
 	r.publish("plug/state", "ON", true)
-	waitFor(t, 5*time.Second, "plug on broker A", func() bool {
+	testutil.Eventually(t, 5*time.Second, "plug on broker A", func() bool {
 		d := r.device(id)
 		return d != nil && d.Online && d.State["power"].Equal(device.Bool(true))
 	})
@@ -42,7 +42,7 @@ func TestSetBrokerSwitchesAndRebuildsFromTheNewBroker(t *testing.T) {
 	}
 	// B does not know the plug: it stays listed (with its last state) but
 	// offline until B replays its config.
-	waitFor(t, 5*time.Second, "connected to B", func() bool { return r.mq.Stats().Connected })
+	testutil.Eventually(t, 5*time.Second, "connected to B", func() bool { return r.mq.Stats().Connected })
 	time.Sleep(200 * time.Millisecond)
 	if d := r.device(id); d == nil || d.Online || !d.State["power"].Equal(device.Bool(true)) {
 		t.Fatalf("plug after switching to B: %+v, want listed, offline, power on", d)
@@ -50,7 +50,7 @@ func TestSetBrokerSwitchesAndRebuildsFromTheNewBroker(t *testing.T) {
 	onB := connectClient(t, b, "appliances-b")
 	onB.Publish(topic, 1, true, config).Wait()
 	onB.Publish("plug/state", 1, true, "OFF").Wait()
-	waitFor(t, 5*time.Second, "plug rebuilt from B", func() bool {
+	testutil.Eventually(t, 5*time.Second, "plug rebuilt from B", func() bool {
 		d := r.device(id)
 		return d != nil && d.Online && d.State["power"].Equal(device.Bool(false))
 	})
@@ -108,7 +108,7 @@ func TestSSLBrokerWithCAAndClientCertificate(t *testing.T) {
 		"keyfile "+filepath.Join(dir, "server.key"),
 		"require_certificate true")
 	// mosquitto may still be opening the second listener.
-	waitFor(t, 5*time.Second, "TLS listener", func() bool {
+	testutil.Eventually(t, 5*time.Second, "TLS listener", func() bool {
 		c, err := net.Dial("tcp", tlsAddr)
 		if err == nil {
 			c.Close()
@@ -141,7 +141,7 @@ func TestSSLBrokerWithCAAndClientCertificate(t *testing.T) {
 		return m
 	}
 	withCert := newClient("client")
-	waitFor(t, 10*time.Second, "TLS connection with a client certificate", func() bool { return withCert.Stats().Connected })
+	testutil.Eventually(t, 10*time.Second, "TLS connection with a client certificate", func() bool { return withCert.Stats().Connected })
 
 	withoutCert := newClient("")
 	time.Sleep(1500 * time.Millisecond)
@@ -157,7 +157,7 @@ func TestWebSocketBroker(t *testing.T) {
 	wsAddr := testutil.FreeAddr(t)
 	_, wsPort, _ := net.SplitHostPort(wsAddr)
 	broker := testutil.StartMosquitto(t, "listener "+wsPort+" 127.0.0.1", "protocol websockets")
-	waitFor(t, 5*time.Second, "websocket listener", func() bool {
+	testutil.Eventually(t, 5*time.Second, "websocket listener", func() bool {
 		c, err := net.Dial("tcp", wsAddr)
 		if err == nil {
 			c.Close()
@@ -176,7 +176,7 @@ func TestWebSocketBroker(t *testing.T) {
 	m.Start()
 	defer m.Close()
 	id := fixtureDeviceID(t, topic, config)
-	waitFor(t, 10*time.Second, "device over ws://", func() bool {
+	testutil.Eventually(t, 10*time.Second, "device over ws://", func() bool {
 		d := r.device(id)
 		return m.Stats().Connected && d != nil && d.Online && d.State["power"].Equal(device.Bool(true))
 	})

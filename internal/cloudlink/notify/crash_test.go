@@ -15,6 +15,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/device"
 	"github.com/hubagent/hubagent/internal/store"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // TestNotifyCrashChild is the child of TestKillDashNineWithBacklogLosesNothing:
@@ -90,7 +91,7 @@ func TestKillDashNineWithBacklogLosesNothing(t *testing.T) {
 		t.Fatalf("outbox numbered %d events, child reported %d committed", total, committed)
 	}
 	var seqs []int
-	waitFor(t, 60*time.Second, "the whole backlog", func() bool {
+	testutil.Eventually(t, 60*time.Second, "the whole backlog", func() bool {
 		seqs = seqs[:0]
 		for _, r := range p.got() {
 			for _, ev := range r.Payload["events"].([]any) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/cloudlink/cic"
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // Hostile input against the subscription interface and delivery: each
@@ -142,7 +143,7 @@ func TestThousandSubscribesHoldAtMost64AndOneChangeSendsAtMost64POSTs(t *testing
 	}
 	e.hub.ReportState("l1", map[string]device.Value{"brightness": device.Int(7)}, time.Now())
 	e.hub.Flush(ctx)
-	waitFor(t, 10*time.Second, "every subscription's POST", func() bool { p, _ := cb.total(); return p >= live })
+	testutil.Eventually(t, 10*time.Second, "every subscription's POST", func() bool { p, _ := cb.total(); return p >= live })
 	time.Sleep(200 * time.Millisecond) // any extra POST would be on its way by now
 	if posts, _ := cb.total(); posts != live {
 		t.Fatalf("one change caused %d POSTs for %d subscriptions", posts, live)
@@ -225,7 +226,7 @@ func TestHealthySubscriptionKeepsReceivingWhileSiblingCallbackIsDown(t *testing.
 		e.hub.Flush(ctx)
 		// Each change reaches the healthy callback promptly, although its
 		// sibling has been failing all along.
-		waitFor(t, 2*time.Second, fmt.Sprintf("change %d at the healthy callback", i), func() bool {
+		testutil.Eventually(t, 2*time.Second, fmt.Sprintf("change %d at the healthy callback", i), func() bool {
 			b := cb.brightness("/ok")
 			return len(b) > 0 && b[len(b)-1] == i
 		})
@@ -242,7 +243,7 @@ func TestHealthySubscriptionKeepsReceivingWhileSiblingCallbackIsDown(t *testing.
 	}
 	// Back up, it gets everything, in order.
 	cb.setDown("/down", false)
-	waitFor(t, 10*time.Second, "the recovered callback's backlog", func() bool { return len(cb.brightness("/down")) == 20 })
+	testutil.Eventually(t, 10*time.Second, "the recovered callback's backlog", func() bool { return len(cb.brightness("/down")) == 20 })
 	for i, b := range cb.brightness("/down") {
 		if b != i+1 {
 			t.Fatalf("recovered callback got %v", cb.brightness("/down"))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/cloudlink/cic"
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 func partnerA(p *partnerServer) Partner {
@@ -28,7 +29,7 @@ func TestStatusChangedArrivesWithStateAndSequence(t *testing.T) {
 	e.hub.ReportState("l1", map[string]device.Value{"brightness": device.Int(42)}, time.Now())
 	e.hub.Flush(ctx)
 	e.hub.SetOnline("l1", false)
-	waitFor(t, 5*time.Second, "two notifications", func() bool { return len(p.got()) >= 2 })
+	testutil.Eventually(t, 5*time.Second, "two notifications", func() bool { return len(p.got()) >= 2 })
 	got := p.got()
 	if got[0].Name != "StatusChanged" || got[0].Payload["subscriptionId"] != sub {
 		t.Fatalf("first = %+v", got[0])
@@ -54,14 +55,14 @@ func TestUnlinkArrivesAsAccountUnlinked(t *testing.T) {
 	if err := e.n.GrantRevoked(ctx, "g1", "partner removed by the household"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "AccountUnlinked", func() bool { return len(p.got()) == 1 })
+	testutil.Eventually(t, 5*time.Second, "AccountUnlinked", func() bool { return len(p.got()) == 1 })
 	got := p.got()[0]
 	if got.Name != "AccountUnlinked" || got.Payload["subscriptionId"] != sub || got.Payload["userId"] != "u1" ||
 		got.Payload["reason"] != "partner removed by the household" {
 		t.Fatalf("got %+v", got)
 	}
 	// The subscription is over: further changes send nothing, and it is gone.
-	waitFor(t, 2*time.Second, "subscription cleanup", func() bool {
+	testutil.Eventually(t, 2*time.Second, "subscription cleanup", func() bool {
 		var n int
 		e.st.DB().QueryRow("SELECT count(*) FROM subscriptions").Scan(&n)
 		return n == 0
@@ -95,7 +96,7 @@ func TestPartnerOutageLosesAndReordersNothing(t *testing.T) {
 	}
 	var seqs []int
 	var last any
-	waitFor(t, 20*time.Second, "every event", func() bool {
+	testutil.Eventually(t, 20*time.Second, "every event", func() bool {
 		seqs = seqs[:0]
 		for _, r := range p.got() {
 			for _, ev := range r.Payload["events"].([]any) {
@@ -118,7 +119,7 @@ func TestPartnerOutageLosesAndReordersNothing(t *testing.T) {
 	}
 	// Received is not yet acknowledged: the worker deletes a batch after
 	// the partner's answer, so the outbox empties a moment later.
-	waitFor(t, 5*time.Second, "the outbox to empty", func() bool { return e.n.Backlog(context.Background()) == 0 })
+	testutil.Eventually(t, 5*time.Second, "the outbox to empty", func() bool { return e.n.Backlog(context.Background()) == 0 })
 }
 
 func TestUnauthorizedPushGetsFreshTokenAndRetry(t *testing.T) {
@@ -128,12 +129,12 @@ func TestUnauthorizedPushGetsFreshTokenAndRetry(t *testing.T) {
 	e.hub.UpsertDevice(ctx, lamp("l1"))
 	e.subscribe(t, callerA, p.url("/notify"), EventStatusChanged)
 	e.hub.ReportState("l1", map[string]device.Value{"power": device.Bool(true)}, time.Now())
-	waitFor(t, 5*time.Second, "first push", func() bool { return len(p.got()) == 1 })
+	testutil.Eventually(t, 5*time.Second, "first push", func() bool { return len(p.got()) == 1 })
 	p.mu.Lock()
 	p.validTok = "rotated-by-partner" // every token the hub holds is now refused
 	p.mu.Unlock()
 	e.hub.ReportState("l1", map[string]device.Value{"power": device.Bool(false)}, time.Now())
-	waitFor(t, 5*time.Second, "second push", func() bool { return len(p.got()) == 2 })
+	testutil.Eventually(t, 5*time.Second, "second push", func() bool { return len(p.got()) == 2 })
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tokens != 2 {
@@ -149,7 +150,7 @@ func TestHMACSignatureForSharedSecretPartners(t *testing.T) {
 	e.hub.UpsertDevice(ctx, lamp("l1"))
 	e.subscribe(t, callerA, p.url("/notify"), EventStatusChanged)
 	e.hub.ReportState("l1", map[string]device.Value{"power": device.Bool(true)}, time.Now())
-	waitFor(t, 5*time.Second, "push", func() bool { return len(p.got()) == 1 })
+	testutil.Eventually(t, 5*time.Second, "push", func() bool { return len(p.got()) == 1 })
 	p.mu.Lock()
 	sig := p.hmacSeen[0]
 	p.mu.Unlock()
@@ -285,7 +286,7 @@ func TestExpiredEventsAreDroppedAndCounted(t *testing.T) {
 		e.hub.ReportState("l1", map[string]device.Value{"brightness": device.Int(int64(i))}, time.Now())
 		e.hub.Flush(ctx)
 	}
-	waitFor(t, 5*time.Second, "expired events dropped", func() bool { return e.n.Stats().Dropped == 5 })
+	testutil.Eventually(t, 5*time.Second, "expired events dropped", func() bool { return e.n.Stats().Dropped == 5 })
 	var dropped int
 	e.st.DB().QueryRow("SELECT dropped FROM partner_delivery WHERE client_id = 'A'").Scan(&dropped)
 	if dropped != 5 {

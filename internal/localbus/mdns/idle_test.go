@@ -10,6 +10,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 func cpuTime(t *testing.T) time.Duration {
@@ -50,7 +51,7 @@ func TestIdleCostWithFiftyServices(t *testing.T) {
 	cpu0, start := cpuTime(t), time.Now()
 	b := startBrowser(t, n, mdns.Options{Services: []string{"_mqtt._tcp", "_wled._tcp", "_shelly._tcp",
 		"_hap._tcp", "_googlecast._tcp", "_http._tcp"}})
-	waitFor(t, 15*time.Second, "all 50 services", func() bool { return b.Stats().Instances == 50 })
+	testutil.Eventually(t, 15*time.Second, "all 50 services", func() bool { return b.Stats().Instances == 50 })
 	found := time.Since(start)
 	time.Sleep(10*time.Second - found)
 	window := func(from time.Time, cpu time.Duration, st0 mdns.Stats) (cpuPerMin time.Duration, pktPerMin float64) {

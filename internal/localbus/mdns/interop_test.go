@@ -13,6 +13,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // startBrowser runs a browser on the test link until the test ends.
@@ -49,7 +50,7 @@ func runStack(t *testing.T, opts mdns.Options) (*mdns.Browser, func()) {
 	t.Cleanup(stop)
 	// Run joins the multicast group before its first query: once a query
 	// went out, packets sent to the group reach the stack.
-	waitFor(t, 5*time.Second, "the stack's first query", func() bool { return b.Stats().PacketsSent > 0 })
+	testutil.Eventually(t, 5*time.Second, "the stack's first query", func() bool { return b.Stats().PacketsSent > 0 })
 	return b, stop
 }
 
@@ -98,7 +99,7 @@ func TestBrowserSeesAvahiServicesAndGoodbyes(t *testing.T) {
 	if got := in.TXT["odd"]; got != "\uFFFDé" {
 		t.Errorf("control byte in TXT not sanitized: %q", got)
 	}
-	waitFor(t, 5*time.Second, "broker callback", func() bool {
+	testutil.Eventually(t, 5*time.Second, "broker callback", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(brokers) == 1 && brokers[0] == "tcp://"+n.PeerIP(2)+":1883"
@@ -142,7 +143,7 @@ func TestAvahiSeesOurAdvertisementAndItsWithdrawal(t *testing.T) {
 		return out
 	}
 	var line string
-	waitFor(t, 20*time.Second, "avahi-browse to resolve our _hubagent._tcp", func() bool {
+	testutil.Eventually(t, 20*time.Second, "avahi-browse to resolve our _hubagent._tcp", func() bool {
 		if l := ours(); len(l) > 0 {
 			line = l[0]
 			return true
@@ -161,16 +162,5 @@ func TestAvahiSeesOurAdvertisementAndItsWithdrawal(t *testing.T) {
 		}
 	}
 	stop()
-	waitFor(t, 10*time.Second, "withdrawal seen by avahi", func() bool { return len(ours()) == 0 })
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "withdrawal seen by avahi", func() bool { return len(ours()) == 0 })
 }
