@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,9 +44,11 @@ func TestSetBrokerSwitchesAndRebuildsFromTheNewBroker(t *testing.T) {
 	// B does not know the plug: it stays listed (with its last state) but
 	// offline until B replays its config.
 	testutil.Eventually(t, 5*time.Second, "connected to B", func() bool { return r.mq.Stats().Connected })
-	time.Sleep(200 * time.Millisecond)
-	if d := r.device(id); d == nil || d.Online || !d.State["power"].Equal(device.Bool(true)) {
-		t.Fatalf("plug after switching to B: %+v, want listed, offline, power on", d)
+	if !testutil.Poll(5*time.Second, func() bool {
+		d := r.device(id)
+		return d != nil && !d.Online && d.State["power"].Equal(device.Bool(true))
+	}) {
+		t.Fatalf("plug after switching to B: %+v, want listed, offline, power on", r.device(id))
 	}
 	onB := connectClient(t, b, "appliances-b")
 	onB.Publish(topic, 1, true, config).Wait()
@@ -101,7 +104,7 @@ func TestSSLBrokerWithCAAndClientCertificate(t *testing.T) {
 		KeyUsage: x509.KeyUsageDigitalSignature})
 	tlsAddr := testutil.FreeAddr(t)
 	_, tlsPort, _ := net.SplitHostPort(tlsAddr)
-	testutil.StartMosquitto(t,
+	broker := testutil.StartMosquitto(t,
 		"listener "+tlsPort+" 127.0.0.1",
 		"cafile "+filepath.Join(dir, "ca.crt"),
 		"certfile "+filepath.Join(dir, "server.crt"),
@@ -144,7 +147,11 @@ func TestSSLBrokerWithCAAndClientCertificate(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, "TLS connection with a client certificate", func() bool { return withCert.Stats().Connected })
 
 	withoutCert := newClient("")
-	time.Sleep(1500 * time.Millisecond)
+	// The broker refusing the handshake twice proves the client tried,
+	// and tried again after the first refusal.
+	testutil.Eventually(t, 10*time.Second, "the broker to refuse the certificate-less client twice", func() bool {
+		return strings.Count(broker.Log(), "peer did not return a certificate.") >= 2
+	})
 	if withoutCert.Stats().Connected {
 		t.Error("connected without a client certificate to a broker that requires one")
 	}

@@ -45,7 +45,7 @@ func TestFixturesThroughRealBrokerGiveStateAndExactCommands(t *testing.T) {
 	// The recorder must have seen the set-up traffic before the subtests
 	// start taking what a write publishes.
 	testutil.Eventually(t, 5*time.Second, "the recorder to see the set-up", func() bool { return rec.len() >= published })
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // set-up traffic still in flight is let in and cleared with it
 	rec.take()
 	for _, fx := range fxs {
 		t.Run(fx.name, func(t *testing.T) {
@@ -62,7 +62,9 @@ func TestFixturesThroughRealBrokerGiveStateAndExactCommands(t *testing.T) {
 				t.Fatalf("Send(%v): %v", fx.write, err)
 			}
 			testutil.Eventually(t, 5*time.Second, "the command publishes", func() bool { return rec.len() >= len(fx.wantPublish) })
-			time.Sleep(50 * time.Millisecond) // nothing more may follow
+			// An unwanted extra publish goes out with the wanted ones; this
+			// window lets it in (a later one the next subtest's take shows).
+			time.Sleep(50 * time.Millisecond)
 			if got := rec.take(); !slices.Equal(got, fx.wantPublish) {
 				t.Errorf("published\n%q\nwant\n%q", got, fx.wantPublish)
 			}

@@ -72,6 +72,7 @@ func TestKillDashNineWithBacklogLosesNothing(t *testing.T) {
 		if v, ok := strings.CutPrefix(line, "committed "); ok {
 			committed, _ = strconv.Atoi(v)
 			if committed >= 3000 {
+				// Mid-stream: let more deliveries get in flight, then kill.
 				time.Sleep(3 * time.Millisecond)
 				cmd.Process.Signal(syscall.SIGKILL)
 				break

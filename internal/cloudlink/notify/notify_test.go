@@ -2,7 +2,9 @@ package notify
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -264,14 +266,18 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	e.hub.UpsertDevice(ctx, lamp("l1"))
 	e.subscribe(t, callerA, redir, EventStatusChanged)
 	e.hub.ReportState("l1", map[string]device.Value{"power": device.Bool(true)}, time.Now())
-	time.Sleep(300 * time.Millisecond)
+	// The recorded failure is the end of the delivery attempt: a
+	// followed redirect would have reached the target before it.
+	var result string
+	testutil.Eventually(t, 5*time.Second, "the delivery's HTTP 307 failure recorded", func() bool {
+		err := e.st.DB().QueryRow("SELECT last_result FROM partner_delivery WHERE client_id = 'A'").Scan(&result)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			t.Fatalf("reading partner_delivery: %v", err)
+		}
+		return strings.Contains(result, "HTTP 307")
+	})
 	if len(target.got()) != 0 {
 		t.Fatal("a redirect was followed")
-	}
-	var result string
-	e.st.DB().QueryRow("SELECT last_result FROM partner_delivery WHERE client_id = 'A'").Scan(&result)
-	if !strings.Contains(result, "HTTP 307") {
-		t.Fatalf("delivery result %q, want an HTTP failure recorded", result)
 	}
 }
 

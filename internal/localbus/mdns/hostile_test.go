@@ -167,7 +167,7 @@ func TestShortTTLRecordsAreRefreshedNotExpired(t *testing.T) {
 				t.Fatalf("expired although the responder answers refreshes: %+v", in)
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // watching for an expiry over a span of real time: the TTL runs on the wire
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -67,18 +67,19 @@ func uniqueID(t *testing.T) string {
 // waitInstance waits until an instance matching ok is in the table.
 func waitInstance(t *testing.T, b *mdns.Browser, d time.Duration, what string, ok func(mdns.Instance) bool) mdns.Instance {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
+	var found mdns.Instance
+	if !testutil.Poll(d, func() bool {
 		for _, in := range b.Instances() {
 			if ok(in) {
-				return in
+				found = in
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; table: %+v", what, b.Instances())
-		}
-		time.Sleep(50 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("timed out waiting for %s; table: %+v", what, b.Instances())
 	}
+	return found
 }
 
 func TestBrowserSeesAvahiServicesAndGoodbyes(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
 	"github.com/hubagent/hubagent/internal/localbus/shelly"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 type rig struct {
@@ -139,16 +140,11 @@ func TestShellyWithPasswordNeedsDriversPassword(t *testing.T) {
 	t.Run("without a password the instance says auth required", func(t *testing.T) {
 		r := newRig(t, "")
 		r.start(locked(), 40)
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		if !testutil.Poll(10*time.Second, func() bool {
 			in := r.b.Instances()
-			if len(in) == 1 && in[0].Status == "auth required" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("instances = %+v, want status auth required", in)
-			}
-			time.Sleep(50 * time.Millisecond)
+			return len(in) == 1 && in[0].Status == "auth required"
+		}) {
+			t.Fatalf("instances = %+v, want status auth required", r.b.Instances())
 		}
 		if len(r.h.Devices()) != 0 {
 			t.Error("a device was registered without access")
@@ -172,16 +168,11 @@ func TestShellyWithPasswordNeedsDriversPassword(t *testing.T) {
 	t.Run("a wrong password says auth failed", func(t *testing.T) {
 		r := newRig(t, "wrong")
 		r.start(locked(), 42)
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		if !testutil.Poll(10*time.Second, func() bool {
 			in := r.b.Instances()
-			if len(in) == 1 && in[0].Status == "auth failed" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("instances = %+v, want status auth failed", in)
-			}
-			time.Sleep(50 * time.Millisecond)
+			return len(in) == 1 && in[0].Status == "auth failed"
+		}) {
+			t.Fatalf("instances = %+v, want status auth failed", r.b.Instances())
 		}
 	})
 }
