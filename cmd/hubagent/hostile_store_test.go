@@ -92,7 +92,7 @@ func TestHostileFullDiskTurnsHealthDegradedAndRecovers(t *testing.T) {
 	devices := func() map[string]device.Device { return listDevices(t, dir, "--data", data) }
 	meter("m1")
 	pub("m1/e", "1")
-	pollBrief(t, dir, 10*time.Second, "the first meter", func(map[string]device.Device) bool {
+	testutil.Eventually(t, 10*time.Second, "the first meter", func() bool {
 		return devices()["mqtt-m1"].State["e"].Equal(device.Float(1))
 	})
 
@@ -132,7 +132,7 @@ func TestHostileFullDiskTurnsHealthDegradedAndRecovers(t *testing.T) {
 	if got := ag.metric(t, "hubagent_store_healthy"); got != 1 {
 		t.Errorf("hubagent_store_healthy = %v after recovery", got)
 	}
-	pollBrief(t, dir, 15*time.Second, "the meter announced while the disk was full", func(map[string]device.Device) bool {
+	testutil.Eventually(t, 15*time.Second, "the meter announced while the disk was full", func() bool {
 		return devices()["mqtt-m2"].State["e"].Equal(device.Float(7))
 	})
 	if code := ag.stop(t, 10*time.Second); code != 0 {
