@@ -103,7 +103,7 @@ func TestControlFloodGrowsTheDatabaseAtMost20MB(t *testing.T) {
 	if err := db.QueryRow("SELECT count(*), coalesce(max(length(device_id)), 0) FROM audit").Scan(&rows, &longest); err != nil {
 		t.Fatal(err)
 	}
-	db.QueryRow("SELECT count(*) FROM message_ids").Scan(&msgIDs)
+	testutil.Scan(t, db.QueryRow("SELECT count(*) FROM message_ids"), &msgIDs)
 	// One compact row per message naming no visible device, no row for
 	// refused ones, and nothing kept for idempotency of messages that
 	// acted on nothing.

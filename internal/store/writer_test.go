@@ -108,7 +108,7 @@ func TestWriterHookRunsInSameTransaction(t *testing.T) {
 		t.Fatal("first commit should fail through the hook")
 	}
 	var n int
-	s.DB().QueryRow("SELECT count(*) FROM state").Scan(&n)
+	testutil.Scan(t, s.DB().QueryRow("SELECT count(*) FROM state"), &n)
 	if n != 0 {
 		t.Fatal("state committed although the hook failed")
 	}
@@ -116,9 +116,9 @@ func TestWriterHookRunsInSameTransaction(t *testing.T) {
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s.DB().QueryRow("SELECT count(*) FROM state").Scan(&n)
+	testutil.Scan(t, s.DB().QueryRow("SELECT count(*) FROM state"), &n)
 	var logged int
-	s.DB().QueryRow("SELECT count(*) FROM hooklog").Scan(&logged)
+	testutil.Scan(t, s.DB().QueryRow("SELECT count(*) FROM hooklog"), &logged)
 	if n != 1 || logged != 1 {
 		t.Fatalf("state rows %d, hook rows %d; want 1 and 1", n, logged)
 	}

@@ -112,7 +112,9 @@ func TestIdempotencyKeepsOnlyMessagesThatActedInTheDatabase(t *testing.T) {
 	}
 	for rows.Next() {
 		var id string
-		rows.Scan(&id)
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
 		ids = append(ids, id)
 	}
 	rows.Close()

@@ -42,7 +42,10 @@ func TestNotifyCrashChild(t *testing.T) {
 				os.Exit(1)
 			}
 			var next int
-			e.st.DB().QueryRow("SELECT next_seq FROM subscriptions").Scan(&next)
+			if err := e.st.DB().QueryRow("SELECT next_seq FROM subscriptions").Scan(&next); err != nil {
+				fmt.Println("error", err)
+				os.Exit(1)
+			}
 			fmt.Println("committed", next-1)
 		}
 	}
@@ -87,7 +90,7 @@ func TestKillDashNineWithBacklogLosesNothing(t *testing.T) {
 	p.setDown(false)
 	e := newEnv(t, db, fixedPartners{"A": {ClientID: "A", CallbackHosts: []string{"127.0.0.1"}, AllowPrivate: true}}, p.caFile, 0)
 	var total int
-	e.st.DB().QueryRow("SELECT next_seq - 1 FROM subscriptions").Scan(&total)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT next_seq - 1 FROM subscriptions"), &total)
 	if total < committed {
 		t.Fatalf("outbox numbered %d events, child reported %d committed", total, committed)
 	}

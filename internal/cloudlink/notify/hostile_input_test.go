@@ -133,7 +133,7 @@ func TestThousandSubscribesHoldAtMost64AndOneChangeSendsAtMost64POSTs(t *testing
 		}
 	}
 	var live, perGrantMax int
-	e.st.DB().QueryRow("SELECT count(*) FROM subscriptions").Scan(&live)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT count(*) FROM subscriptions"), &live)
 	e.st.DB().QueryRow("SELECT max(n) FROM (SELECT count(*) AS n FROM subscriptions GROUP BY grant_id)").Scan(&perGrantMax)
 	if ok != DefaultMaxSubscriptionsPerPartner || live != ok || refused != 1000-ok {
 		t.Fatalf("%d accepted, %d refused, %d stored; want %d accepted", ok, refused, live, DefaultMaxSubscriptionsPerPartner)
@@ -175,7 +175,7 @@ func TestIdenticalSubscriptionsAreOne(t *testing.T) {
 		t.Fatalf("other grant: %+v %v", other, err)
 	}
 	var n int
-	e.st.DB().QueryRow("SELECT count(*) FROM subscriptions").Scan(&n)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT count(*) FROM subscriptions"), &n)
 	if n != 2 {
 		t.Fatalf("%d subscriptions stored, want 2", n)
 	}
@@ -203,7 +203,7 @@ func TestSubscribeRefusesOversizeFields(t *testing.T) {
 		}
 	}
 	var n int
-	e.st.DB().QueryRow("SELECT count(*) FROM subscriptions").Scan(&n)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT count(*) FROM subscriptions"), &n)
 	if n != 0 {
 		t.Fatalf("%d subscriptions stored from refused requests", n)
 	}
@@ -271,9 +271,9 @@ func TestOutboxPerPartnerIsBoundedOldestDroppedAndCounted(t *testing.T) {
 		t.Fatalf("outbox holds %d events, bound %d", b, bound)
 	}
 	var dropped, maxSeq, next int
-	e.st.DB().QueryRow("SELECT dropped FROM partner_delivery WHERE client_id = 'A'").Scan(&dropped)
-	e.st.DB().QueryRow("SELECT max(seq) FROM outbox").Scan(&maxSeq)
-	e.st.DB().QueryRow("SELECT next_seq FROM subscriptions").Scan(&next)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT dropped FROM partner_delivery WHERE client_id = 'A'"), &dropped)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT max(seq) FROM outbox"), &maxSeq)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT next_seq FROM subscriptions"), &next)
 	if events := next - 1; dropped < events-bound || e.n.Stats().Dropped != uint64(dropped) {
 		t.Fatalf("%d events, %d kept, dropped counted %d (stats %d)", events, e.n.Backlog(ctx), dropped, e.n.Stats().Dropped)
 	}

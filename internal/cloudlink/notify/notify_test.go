@@ -66,7 +66,7 @@ func TestUnlinkArrivesAsAccountUnlinked(t *testing.T) {
 	// The subscription is over: further changes send nothing, and it is gone.
 	testutil.Eventually(t, 2*time.Second, "subscription cleanup", func() bool {
 		var n int
-		e.st.DB().QueryRow("SELECT count(*) FROM subscriptions").Scan(&n)
+		testutil.Scan(t, e.st.DB().QueryRow("SELECT count(*) FROM subscriptions"), &n)
 		return n == 0
 	})
 }
@@ -91,7 +91,7 @@ func TestPartnerOutageLosesAndReordersNothing(t *testing.T) {
 	// Changes committed in one batch travel as one event per device, so
 	// the number of events is what the outbox numbered.
 	var next int
-	e.st.DB().QueryRow("SELECT next_seq FROM subscriptions").Scan(&next)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT next_seq FROM subscriptions"), &next)
 	want := next - 1
 	if want < n/10 {
 		t.Fatalf("only %d events for %d changes", want, n)
@@ -294,7 +294,7 @@ func TestExpiredEventsAreDroppedAndCounted(t *testing.T) {
 	}
 	testutil.Eventually(t, 5*time.Second, "expired events dropped", func() bool { return e.n.Stats().Dropped == 5 })
 	var dropped int
-	e.st.DB().QueryRow("SELECT dropped FROM partner_delivery WHERE client_id = 'A'").Scan(&dropped)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT dropped FROM partner_delivery WHERE client_id = 'A'"), &dropped)
 	if dropped != 5 {
 		t.Fatalf("dropped recorded = %d", dropped)
 	}
