@@ -154,6 +154,7 @@ func (d *devices16) take() []string {
 // the write goes out exactly as its publisher expects, the device's
 // answer comes back as confirmed state.
 func TestCICControlsIssue16Devices(t *testing.T) {
+	t.Parallel()
 	w := newCICWorld(t, "")
 	for topic, cfg := range map[string]string{thermoTopic: thermoConfig, coverL1Topic: coverConfig("l1"), coverL2Topic: coverConfig("l2"),
 		alarmTopic: alarmConfig, valveTopic: valveConfig, cmpsTopic: cmpsConfig} {

@@ -21,6 +21,7 @@ import (
 // device. (DEVICE_BUSY and INTERNAL_ERROR need a device that refuses or a
 // broken hub; the hub tests cover their mapping.)
 func TestCICEveryErrorCodeThroughHTTP(t *testing.T) {
+	t.Parallel()
 	w := newCICWorld(t, "")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read devices.control subscriptions",
 		[]string{e2eLampID, e2eMuteID, sensorID, ghostID}, "--config", "hubagent.toml",

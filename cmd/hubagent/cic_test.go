@@ -74,6 +74,7 @@ func newCICWorldAPI(t testing.TB, apiConfig, extraConfig string) *cicWorld {
 }
 
 func TestCICEndToEndWithRealBroker(t *testing.T) {
+	t.Parallel()
 	w := newCICWorld(t, "")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read devices.control subscriptions",
 		[]string{e2eLampID, e2eMuteID, sensorID, ghostID}, "--config", "hubagent.toml")
@@ -196,6 +197,7 @@ func TestCICEndToEndWithRealBroker(t *testing.T) {
 }
 
 func TestCICControlIsIdempotentAcrossRestart(t *testing.T) {
+	t.Parallel()
 	w := newCICWorld(t, "")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read devices.control", []string{e2eLampID}, "--config", "hubagent.toml")
 	msg := map[string]any{"commands": []any{map[string]any{"deviceId": e2eLampID, "properties": map[string]any{"brightness": 30}}}}

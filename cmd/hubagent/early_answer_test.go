@@ -41,6 +41,7 @@ type attempt struct {
 // Clients that write the whole body before reading (Python's urllib) saw a
 // reset instead while the agent closed without lingering.
 func TestOversizedPostGetsReadable413FromEveryClient(t *testing.T) {
+	t.Parallel()
 	const n = 20
 	clients := []struct {
 		name string
@@ -129,6 +130,7 @@ func TestOversizedPostGetsReadable413FromEveryClient(t *testing.T) {
 // request, then trickles the body: the agent must close the connection once
 // the linger time is up, far sooner than its 30 s read timeout.
 func TestSlowBodyCannotHoldConnectionPastLingerBound(t *testing.T) {
+	t.Parallel()
 	a, viaTunnel := startTunnelledAgent(t)
 	for _, tc := range []struct {
 		name string

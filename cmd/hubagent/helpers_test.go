@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +25,16 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
+	// The tests here run the real binary against real brokers, sshd and
+	// partners: they mostly wait on other processes (and the conformance
+	// kit waits out token lifetimes), so more of them run at once than
+	// go test's default of one per CPU. An explicit -parallel wins.
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", strconv.Itoa(max(8, runtime.GOMAXPROCS(0))))
+	}
 	dir, err := os.MkdirTemp("", "hubagent-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

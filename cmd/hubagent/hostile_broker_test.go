@@ -24,6 +24,7 @@ import (
 // bounded in count and bytes, and oversized state payloads are dropped
 // before they are queued.
 func TestHostileRetainedFloodKeepsTheAgentSmall(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeHostileConfig(t, dir)
 	mqttAddr := freePort(t)
@@ -122,6 +123,7 @@ func TestHostileRetainedFloodKeepsTheAgentSmall(t *testing.T) {
 // Clients past mqtt.max_clients are refused at CONNECT; the agent's own
 // client is one of them.
 func TestHostileClientsPastTheLimitAreRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeHostileConfig(t, dir, "[mqtt]", "max_clients = 8")
 	mqttAddr := freePort(t)
@@ -163,6 +165,7 @@ func TestHostileClientsPastTheLimitAreRefused(t *testing.T) {
 // anonymous access unless the configuration says so. (Only the refusal
 // is run: the test must not listen beyond loopback.)
 func TestHostileAnonymousBrokerBeyondLoopbackRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, errOut, code := hubagent(t, dir, "run", "--data", "data", "--api-listen", freePort(t), "--mqtt-listen", "0.0.0.0:1883")
 	if code == 0 || !strings.Contains(errOut, "mqtt.listen") || !strings.Contains(errOut, "allow_anonymous") {
@@ -175,6 +178,7 @@ func TestHostileAnonymousBrokerBeyondLoopbackRefused(t *testing.T) {
 // dropped and counted, and the agent's own subscriptions, delivered
 // in-process, lose nothing meanwhile.
 func TestHostileSlowSubscriberHoldsBoundedMemory(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeHostileConfig(t, dir)
 	mqttAddr := freePort(t)
@@ -226,6 +230,7 @@ func TestHostileSlowSubscriberHoldsBoundedMemory(t *testing.T) {
 // A discovery config close to the 64 KiB limit fits under the packet
 // limit with its topic.
 func TestHostileLargestDiscoveryConfigStillFits(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeHostileConfig(t, dir)
 	mqttAddr := freePort(t)

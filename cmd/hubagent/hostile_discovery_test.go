@@ -19,6 +19,7 @@ import (
 // first start and at restart, and another device's state changes arrive
 // within 5 s during the replay.
 func TestHostileManyEntitiesOnOneDevice(t *testing.T) {
+	t.Parallel()
 	const n = 2000
 	// mosquitto queues at most 1,000 QoS 1 messages per client by default
 	// and drops the rest, retained configs included: lifted, so that the
@@ -81,6 +82,7 @@ func TestHostileManyEntitiesOnOneDevice(t *testing.T) {
 // With the default cap, the entities past it are refused and listed as
 // such, and the device keeps the others.
 func TestHostileEntitiesPastTheCapRefused(t *testing.T) {
+	t.Parallel()
 	const limit = 512 // the default of mqtt.max_entities_per_device
 	dir := t.TempDir()
 	writeHostileConfig(t, dir)

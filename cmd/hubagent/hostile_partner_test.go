@@ -47,6 +47,7 @@ func readOnlyDB(t *testing.T, dir string) *sql.DB {
 }
 
 func TestControlFloodGrowsTheDatabaseAtMost20MB(t *testing.T) {
+	t.Parallel()
 	w := newCICWorld(t, "")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read devices.control", []string{e2eLampID}, "--config", "hubagent.toml")
 	before := dataDirBytes(t, w.dir)
@@ -114,6 +115,7 @@ func TestControlFloodGrowsTheDatabaseAtMost20MB(t *testing.T) {
 }
 
 func TestReusedMessageIDWithAnotherOperationIsRefusedByTheAgent(t *testing.T) {
+	t.Parallel()
 	w := newCICWorld(t, "")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read devices.control", []string{e2eLampID}, "--config", "hubagent.toml")
 	if ans := a.callAs(a.token(), "CIC.Query", "QueryStatus", "reused-1", map[string]any{"deviceIds": []string{e2eLampID}}); ans.status != 200 {
@@ -190,6 +192,7 @@ func (h *hostileCallbacks) received(path string) int {
 }
 
 func TestSubscribeFloodAndFailingCallbackAgainstTheAgent(t *testing.T) {
+	t.Parallel()
 	cb := newHostileCallbacks(t)
 	// A generous request budget so the flood is quick, and the per-grant
 	// cap raised so it is the per-partner cap (default 64) that holds.

@@ -68,6 +68,7 @@ func fill(t *testing.T, path string) {
 // nothing lost: state and a device announced while the disk was full are
 // in the database afterwards.
 func TestHostileFullDiskTurnsHealthDegradedAndRecovers(t *testing.T) {
+	t.Parallel()
 	mnt := mountTmpfs(t, 32<<20)
 	data := filepath.Join(mnt, "data")
 	dir := t.TempDir()

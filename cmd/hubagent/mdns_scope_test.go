@@ -107,6 +107,7 @@ func httpAnnouncement(name, ip string) *dns.Msg {
 // questions on A and B's link demonstrably carries packets; a service
 // announced on B is not listed by `hubagent discovered`, one on A is.
 func TestAgentConfiguredForLinkAIsNeitherHeardNorListeningOnLinkB(t *testing.T) {
+	t.Parallel()
 	star := mdnstest.NewStar(t, 2)
 	linkA, linkB := star.Links[0], star.Links[1]
 	avA := linkA.StartAvahi("")
@@ -239,6 +240,7 @@ func TestAgentConfiguredForLinkAIsNeitherHeardNorListeningOnLinkB(t *testing.T) 
 // an interface holding the default route with a public address is not
 // used (and says why); the LAN link is, and is told about the agent.
 func TestAgentLeavesThePublicUplinkOutByDefault(t *testing.T) {
+	t.Parallel()
 	star := mdnstest.NewStar(t, 2)
 	lan, wan := star.Links[0], star.Links[1]
 	star.IP(t, "addr", "flush", "dev", wan.HostIf)

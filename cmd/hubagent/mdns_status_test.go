@@ -13,6 +13,7 @@ import (
 )
 
 func TestStatusPageSectionShowsWhereMDNSRuns(t *testing.T) {
+	t.Parallel()
 	render := func(l *mdnsLink) string {
 		t.Helper()
 		h, err := l.statusSection().Render(context.Background(), oauth.StatusContext{})

@@ -25,6 +25,7 @@ import (
 // services at GET /v1/discovered/mdns and, with mqtt.broker = "auto",
 // switches to the _mqtt._tcp broker Avahi announces.
 func TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS(t *testing.T) {
+	t.Parallel()
 	n := mdnstest.New(t)
 	av := n.StartAvahi("")
 	broker := "Attic broker " + n.Name // unique: nothing else on the host announces it

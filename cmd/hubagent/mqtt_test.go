@@ -131,6 +131,7 @@ func writeE2EConfig(t *testing.T, dir string) {
 }
 
 func TestMQTTLightEndToEnd(t *testing.T) {
+	t.Parallel()
 	broker := testutil.StartMosquitto(t)
 	dir := t.TempDir()
 	writeE2EConfig(t, dir)
@@ -224,6 +225,7 @@ func TestMQTTLightEndToEnd(t *testing.T) {
 }
 
 func TestMQTTDevicesSurviveBrokerAndAgentRestarts(t *testing.T) {
+	t.Parallel()
 	broker := testutil.StartMosquitto(t)
 	dir := t.TempDir()
 	writeE2EConfig(t, dir)
@@ -264,6 +266,7 @@ func TestMQTTDevicesSurviveBrokerAndAgentRestarts(t *testing.T) {
 }
 
 func TestDiscoveredWithoutAgentFailsInOneLine(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, errOut, code := hubagent(t, dir, "discovered")
 	if code != 1 || !strings.Contains(errOut, "no agent is running") || strings.Count(errOut, "\n") != 1 {

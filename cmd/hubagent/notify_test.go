@@ -66,6 +66,7 @@ func (p *partnerEndpoint) names() []string {
 }
 
 func TestNotificationsEndToEnd(t *testing.T) {
+	t.Parallel()
 	pe := newPartnerEndpoint(t)
 	w := newCICWorld(t, "\n[notify]\nca_file = \""+pe.caFile+"\"\n")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read devices.control subscriptions",

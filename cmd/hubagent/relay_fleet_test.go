@@ -29,6 +29,7 @@ func enrollHub(t *testing.T, url, token, caFile string) (dir string, st tunnel.S
 // at either relay's service is assigned a relay and reachable through
 // that one, and the registry outlives a relay's restart.
 func TestRelayFleetSharesOnePostgreSQLRegistry(t *testing.T) {
+	t.Parallel()
 	pg := testutil.StartPostgres(t)
 	tlsFiles := testutil.NewTLS(t, "r1.relay.test", "*.r1.relay.test", "r2.relay.test", "*.r2.relay.test", "127.0.0.1")
 	r1 := startRelay(t, "r1", pg.DSN(), tlsFiles)

@@ -69,6 +69,7 @@ func (r *testRelay) steady(t *testing.T, url string, want int) bool {
 // nginx -> sshd -> hub, with no file edited and no restart. Then the
 // abuse cases: a reused token, another hub's port, removal.
 func TestRelayEnrollmentEndToEnd(t *testing.T) {
+	t.Parallel()
 	tlsFiles := testutil.NewTLS(t, "r1.relay.test", "*.r1.relay.test", "127.0.0.1")
 	r := startRelay(t, "r1", "", tlsFiles)
 	toks := r.tokens(t, 2, "1h")

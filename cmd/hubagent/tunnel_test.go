@@ -23,6 +23,7 @@ import (
 // the agent started with a [tunnel] section; then partners' requests reach
 // the hub through the relay's port.
 func TestTunnelEndToEndWithRealBinary(t *testing.T) {
+	t.Parallel()
 	relay := tunneltest.StartSSHD(t, "")
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -114,6 +115,7 @@ public_url = "https://hub-test.relay.example"
 }
 
 func TestTunnelStatusSaysWhyRemoteAccessIsOff(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a := startAgent(t, dir)
 	a.healthz(t, 15*time.Second)
@@ -152,6 +154,7 @@ func socketGet(t *testing.T, dataDir, path string) string {
 // takes the TCP connection and never says a word: the agent still serves
 // the LAN at once, and the tunnel reports it is still connecting.
 func TestAgentStartsWithoutWaitingForRelay(t *testing.T) {
+	t.Parallel()
 	silent, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
