@@ -147,10 +147,9 @@ func TestSSLBrokerWithCAAndClientCertificate(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, "TLS connection with a client certificate", func() bool { return withCert.Stats().Connected })
 
 	withoutCert := newClient("")
-	// The broker refusing the handshake twice proves the client tried,
-	// and tried again after the first refusal.
-	testutil.Eventually(t, 10*time.Second, "the broker to refuse the certificate-less client twice", func() bool {
-		return strings.Count(broker.Log(), "peer did not return a certificate.") >= 2
+	// The broker's refusal of the handshake proves the client tried.
+	testutil.Eventually(t, 10*time.Second, "the broker to refuse the certificate-less client", func() bool {
+		return strings.Contains(broker.Log(), "peer did not return a certificate.")
 	})
 	if withoutCert.Stats().Connected {
 		t.Error("connected without a client certificate to a broker that requires one")

@@ -33,6 +33,7 @@ func announce(name, service, host, ip string, port uint16, ttl uint32, txt []str
 }
 
 func TestHostileResponsesAreBoundedAndSanitized(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	n := mdnstest.New(t)
 	b := startBrowser(t, n, mdns.Options{MaxInstances: 5})
 	s := n.Sender()
@@ -97,6 +98,7 @@ func TestHostileResponsesAreBoundedAndSanitized(t *testing.T) {
 }
 
 func TestExpiredAndGoodbyeRecordsMarkInstancesGone(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	n := mdnstest.New(t)
 	b := startBrowser(t, n, mdns.Options{})
 	s := n.Sender()
@@ -139,6 +141,7 @@ func TestExpiredAndGoodbyeRecordsMarkInstancesGone(t *testing.T) {
 }
 
 func TestShortTTLRecordsAreRefreshedNotExpired(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	n := mdnstest.New(t)
 	s := n.Sender()
 	var mu sync.Mutex

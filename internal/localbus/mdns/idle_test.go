@@ -30,6 +30,7 @@ func TestIdleCostWithFiftyServices(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes 25 s")
 	}
+	// Not parallel: the CPU time it reports is the whole test process's.
 	n := mdnstest.New(t)
 	dir := t.TempDir()
 	types := []string{"_http._tcp", "_wled._tcp", "_shelly._tcp", "_hap._tcp", "_googlecast._tcp"}

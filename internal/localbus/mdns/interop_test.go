@@ -83,6 +83,7 @@ func waitInstance(t *testing.T, b *mdns.Browser, d time.Duration, what string, o
 }
 
 func TestBrowserSeesAvahiServicesAndGoodbyes(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	n := mdnstest.New(t)
 	av := n.StartAvahi("")
 	b := startBrowser(t, n, mdns.Options{})
@@ -126,6 +127,7 @@ func TestBrowserSeesAvahiServicesAndGoodbyes(t *testing.T) {
 }
 
 func TestAvahiSeesOurAdvertisementAndItsWithdrawal(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	n := mdnstest.New(t)
 	av := n.StartAvahi("")
 	hubID := uniqueID(t)

@@ -59,6 +59,7 @@ func ptrQuery(name string, qu bool) *dns.Msg {
 // demonstrably hears and is answered). A service announced on B is not
 // listed by A's stack.
 func TestStackAnswersAndBrowsesOnlyOnItsInterfaces(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	linkA, linkB := mdnstest.New(t), mdnstest.New(t)
 	ifB, err := net.InterfaceByName(linkB.HostIf)
 	if err != nil {

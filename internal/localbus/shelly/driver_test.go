@@ -55,6 +55,7 @@ func (r *rig) start(f *fakeShelly, host int) (stop func()) {
 func online(d *device.Device) bool { return d.Online }
 
 func TestShellyChannelsBecomeDevicesAndAreFollowedAcrossAddressChange(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	r := newRig(t, "")
 	ctx := context.Background()
 	plug := &fakeShelly{id: "shellyplus2pm-a8032ab12345", app: "Plus2PM", model: "SNSW-102P16EU", switches: []bool{false, true}}
@@ -133,11 +134,13 @@ func TestShellyChannelsBecomeDevicesAndAreFollowedAcrossAddressChange(t *testing
 }
 
 func TestShellyWithPasswordNeedsDriversPassword(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	locked := func() *fakeShelly {
 		return &fakeShelly{id: "shellyplus1pm-08b61f000003", app: "Plus1PM", model: "SNSW-001P16EU",
 			switches: []bool{true}, password: "s3cret"}
 	}
 	t.Run("without a password the instance says auth required", func(t *testing.T) {
+		t.Parallel()
 		r := newRig(t, "")
 		r.start(locked(), 40)
 		if !testutil.Poll(10*time.Second, func() bool {
@@ -151,6 +154,7 @@ func TestShellyWithPasswordNeedsDriversPassword(t *testing.T) {
 		}
 	})
 	t.Run("with drivers.shelly_password it is controlled", func(t *testing.T) {
+		t.Parallel()
 		r := newRig(t, "s3cret")
 		f := locked()
 		r.start(f, 41)
@@ -166,6 +170,7 @@ func TestShellyWithPasswordNeedsDriversPassword(t *testing.T) {
 		})
 	})
 	t.Run("a wrong password says auth failed", func(t *testing.T) {
+		t.Parallel()
 		r := newRig(t, "wrong")
 		r.start(locked(), 42)
 		if !testutil.Poll(10*time.Second, func() bool {

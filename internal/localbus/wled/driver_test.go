@@ -50,6 +50,7 @@ func (r *rig) announce(name, host, ip, mac string) (stop func()) {
 }
 
 func TestWLEDIsFollowedByMACAcrossAddressChange(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	r, n := newRig(t)
 	ip1 := n.AddPeerIP(10)
 	fake := newFakeWLED("A8:03:2A:B1:C2:D3", "Kitchen strip")
@@ -122,6 +123,7 @@ func TestWLEDIsFollowedByMACAcrossAddressChange(t *testing.T) {
 }
 
 func TestWLEDGarbageAndHangingDevicesAreErrorsNotStalls(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	r, n := newRig(t)
 	realHub := r.h
 
