@@ -108,25 +108,26 @@ func startAgentVia(t testing.TB, dir string, wrap []string, args ...string) *age
 func (a *agent) healthz(t testing.TB, within time.Duration) map[string]any {
 	t.Helper()
 	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		resp, err := hc.Get("https://" + a.api + "/healthz")
-		if err == nil {
-			defer resp.Body.Close()
-			var h map[string]any
-			if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
-				t.Fatal(err)
-			}
-			return h
-		}
+	var h map[string]any
+	if !testutil.Poll(within, func() bool {
 		select {
 		case <-a.done:
 			t.Fatalf("agent exited: %v\n%s", a.cmd.ProcessState, a.stderr)
-		case <-time.After(50 * time.Millisecond):
+		default:
 		}
+		resp, err := hc.Get("https://" + a.api + "/healthz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+			t.Fatal(err)
+		}
+		return true
+	}) {
+		t.Fatalf("no /healthz answer within %v\n%s", within, a.stderr)
 	}
-	t.Fatalf("no /healthz answer within %v\n%s", within, a.stderr)
-	return nil
+	return h
 }
 
 // stop sends SIGTERM and returns the exit code.
