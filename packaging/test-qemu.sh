@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the unit tests of selected packages as arm64 and armv7 binaries under
-# qemu-user (go test -exec). Packages that do not exist (yet) or have no Go
-# files are skipped with a note; at least one must run.
+# qemu-user (go test -exec). A listed package that does not exist or has no
+# Go files fails the run: a renamed package must not silently drop out of the
+# architecture check.
 #
 #   packaging/test-qemu.sh
 #
@@ -21,13 +22,13 @@ QEMU_ARCHES=${QEMU_ARCHES:-arm64 armv7}
 
 pkgs=()
 for p in $QEMU_PKGS; do
-	if [ -n "$(GOOS=linux GOARCH=arm64 "$GO" list -f '{{if or .GoFiles .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' "$p" 2>/dev/null)" ]; then
-		pkgs+=("$p")
-	else
-		echo "note: skipping $p (no Go package there yet)"
+	if [ -z "$(GOOS=linux GOARCH=arm64 "$GO" list -f '{{if or .GoFiles .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' "$p" 2>/dev/null)" ]; then
+		echo "FAIL: QEMU_PKGS lists $p, which is not a Go package with files (moved or renamed? update the list)" >&2
+		exit 1
 	fi
+	pkgs+=("$p")
 done
-[ "${#pkgs[@]}" -gt 0 ] || { echo "FAIL: none of QEMU_PKGS ($QEMU_PKGS) exists" >&2; exit 1; }
+[ "${#pkgs[@]}" -gt 0 ] || { echo "FAIL: QEMU_PKGS is empty" >&2; exit 1; }
 
 for arch in $QEMU_ARCHES; do
 	case "$arch" in

@@ -13,6 +13,7 @@ import (
 // mosquitto service the test dependencies installed) is used instead of
 // failing: `hubagent run` with no configuration keeps working.
 func TestRunUsesBrokerFoundOnEmbeddedPort(t *testing.T) {
+	t.Parallel()
 	broker := testutil.StartMosquitto(t)
 	dir := t.TempDir()
 	writeE2EConfig(t, dir)

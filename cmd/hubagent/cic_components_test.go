@@ -11,6 +11,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // Devices of issue 16, each as its publisher sends it (see hafixtures'
@@ -153,6 +154,7 @@ func (d *devices16) take() []string {
 // the write goes out exactly as its publisher expects, the device's
 // answer comes back as confirmed state.
 func TestCICControlsIssue16Devices(t *testing.T) {
+	t.Parallel()
 	w := newCICWorld(t, "")
 	for topic, cfg := range map[string]string{thermoTopic: thermoConfig, coverL1Topic: coverConfig("l1"), coverL2Topic: coverConfig("l2"),
 		alarmTopic: alarmConfig, valveTopic: valveConfig, cmpsTopic: cmpsConfig} {
@@ -211,33 +213,38 @@ func TestCICControlsIssue16Devices(t *testing.T) {
 					t.Errorf("result state %s = %v, want %v (%s)", k, st[k], v, ans.raw)
 				}
 			}
-			time.Sleep(50 * time.Millisecond)
-			if got := devs.take(); strings.Join(got, "\n") != strings.Join(tt.wantSent, "\n") {
+			// Anything sent beyond wantSent arrives with it (or is left for
+			// the next case's take to show).
+			var got []string
+			testutil.Poll(5*time.Second, func() bool { got = append(got, devs.take()...); return len(got) >= len(tt.wantSent) })
+			if strings.Join(got, "\n") != strings.Join(tt.wantSent, "\n") {
 				t.Errorf("published %q, want %q", got, tt.wantSent)
 			}
 		})
 	}
 	// The panel's answer arrives as its new state.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ans := p.call("CIC.Query", "QueryStatus", map[string]any{"deviceIds": []string{alarmID}})
+	var ans answer
+	if !testutil.Poll(5*time.Second, func() bool {
+		ans = p.call("CIC.Query", "QueryStatus", map[string]any{"deviceIds": []string{alarmID}})
 		st, _ := ans.payload["devices"].([]any)[0].(map[string]any)["state"].(map[string]any)
-		if st["alarmState"] == "armed_away" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("alarm state after arming: %s", ans.raw)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return st["alarmState"] == "armed_away"
+	}) {
+		t.Fatalf("alarm state after arming: %s", ans.raw)
 	}
 	// A wrong code is refused and nothing is published.
-	ans := control(alarmID, map[string]any{"alarmCommand": "disarm", "alarmCode": "9999"})
+	ans = control(alarmID, map[string]any{"alarmCommand": "disarm", "alarmCode": "9999"})
 	// One command: the error is the answer's own (as for DEVICE_OFFLINE).
 	if ans.code() != "ACCESS_DENIED" || ans.status != 403 || strings.Contains(string(ans.raw), "0123") {
 		t.Errorf("wrong code: %s", ans.raw)
 	}
-	time.Sleep(50 * time.Millisecond)
-	if got := devs.take(); len(got) != 0 {
-		t.Errorf("published with a wrong code: %q", got)
+	// The proof that nothing went out: a later command with the right
+	// code is the first thing the panel receives.
+	if ans := control(alarmID, map[string]any{"alarmCommand": "disarm", "alarmCode": "0123"}); ans.status != 200 {
+		t.Fatalf("disarm with the code: %s", ans.raw)
+	}
+	var got []string
+	testutil.Eventually(t, 5*time.Second, "the disarm command", func() bool { got = append(got, devs.take()...); return len(got) > 0 })
+	if want := `alarm/command {"action":"DISARM","code":"0123"}`; len(got) != 1 || got[0] != want {
+		t.Errorf("published %q after a wrong code, want only %q", got, want)
 	}
 }

@@ -1,10 +1,18 @@
 package main
 
 import (
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/hubagent/hubagent/internal/cloudlink/oauth"
 )
 
 // TestCICEveryErrorCodeThroughHTTP reaches each error code of the profile
@@ -13,13 +21,13 @@ import (
 // device. (DEVICE_BUSY and INTERNAL_ERROR need a device that refuses or a
 // broken hub; the hub tests cover their mapping.)
 func TestCICEveryErrorCodeThroughHTTP(t *testing.T) {
+	t.Parallel()
 	w := newCICWorld(t, "")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read devices.control subscriptions",
 		[]string{e2eLampID, e2eMuteID, sensorID, ghostID}, "--config", "hubagent.toml",
 		"--callback-host", "cb.partner.example")
 	b := linkPartner(t, w.dir, w.ag.api, "Bolt Home", "devices.read", []string{e2eLampID}, "--config", "hubagent.toml")
-	expiring := a.token() // kept to go stale: tokens live 4 s in this world
-	issued := time.Now()
+	expired := staleCopy(t, filepath.Join(w.dir, "hubagent-data"), a.token())
 
 	control := func(id string, props map[string]any) map[string]any {
 		return map[string]any{"commands": []any{map[string]any{"deviceId": id, "properties": props}}}
@@ -95,8 +103,7 @@ func TestCICEveryErrorCodeThroughHTTP(t *testing.T) {
 			return a.call("CIC.Subscription", "Subscribe", map[string]any{"callbackUrl": "https://evil.example/n", "events": []string{"StatusChanged"}})
 		}, 400, "INVALID_CALLBACK", 0},
 		{"expired token", func() answer {
-			time.Sleep(time.Until(issued.Add(6200 * time.Millisecond))) // life + leeway + rounding
-			return a.callAs(expiring, "CIC.Discovery", "Discover", "m-exp", map[string]any{})
+			return a.callAs(expired, "CIC.Discovery", "Discover", "m-exp", map[string]any{})
 		}, 401, "TOKEN_EXPIRED", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,4 +138,42 @@ func TestCICEveryErrorCodeThroughHTTP(t *testing.T) {
 	if ans := b.call("CIC.Discovery", "Discover", map[string]any{}); ans.status != 200 {
 		t.Fatalf("B limited by A's burst: %d", ans.status)
 	}
+}
+
+// staleCopy is tok as the hub would have issued it an hour ago: its claims
+// with iat and exp moved back, signed with the hub's own key from its data
+// directory. The hub's verdict on it is the one it gives a token that
+// expired on its own, without the test waiting out a token's life.
+func staleCopy(t *testing.T, dataDir, tok string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dataDir, oauth.KeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatalf("%s: not PEM", oauth.KeyFileName)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := jwt.MapClaims{}
+	orig, _, err := jwt.NewParser().ParseUnverified(tok, claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iat, err := claims.GetIssuedAt()
+	if err != nil || iat == nil {
+		t.Fatalf("token without iat: %v", err)
+	}
+	claims["iat"] = iat.Add(-time.Hour).Unix()
+	claims["exp"] = iat.Add(-time.Hour + 4*time.Second).Unix() // this world's token life
+	stale := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+	stale.Header["kid"] = orig.Header["kid"]
+	s, err := stale.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

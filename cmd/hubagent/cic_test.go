@@ -74,6 +74,7 @@ func newCICWorldAPI(t testing.TB, apiConfig, extraConfig string) *cicWorld {
 }
 
 func TestCICEndToEndWithRealBroker(t *testing.T) {
+	t.Parallel()
 	w := newCICWorld(t, "")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read devices.control subscriptions",
 		[]string{e2eLampID, e2eMuteID, sensorID, ghostID}, "--config", "hubagent.toml")
@@ -105,18 +106,13 @@ func TestCICEndToEndWithRealBroker(t *testing.T) {
 	// QueryStatus returns live state; unknown and unshared ids look alike.
 	w.app.publish(t, "zigbee2mqtt/Sensor", `{"temperature":22.25}`)
 	var sensorState map[string]any
-	deadline := time.Now().Add(3 * time.Second)
 	var items []any
-	for time.Now().Before(deadline) {
+	if !testutil.Poll(3*time.Second, func() bool {
 		ans := a.call("CIC.Query", "QueryStatus", map[string]any{"deviceIds": []string{sensorID, hiddenID, "nope"}})
 		items = ans.payload["devices"].([]any)
 		sensorState = items[0].(map[string]any)["state"].(map[string]any)
-		if sensorState["currentTemperature"] == 22.25 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if sensorState["currentTemperature"] != 22.25 {
+		return sensorState["currentTemperature"] == 22.25
+	}) {
 		t.Fatalf("QueryStatus did not follow the sensor: %v", sensorState)
 	}
 	hidden, nope := items[1].(map[string]any), items[2].(map[string]any)
@@ -201,6 +197,7 @@ func TestCICEndToEndWithRealBroker(t *testing.T) {
 }
 
 func TestCICControlIsIdempotentAcrossRestart(t *testing.T) {
+	t.Parallel()
 	w := newCICWorld(t, "")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read devices.control", []string{e2eLampID}, "--config", "hubagent.toml")
 	msg := map[string]any{"commands": []any{map[string]any{"deviceId": e2eLampID, "properties": map[string]any{"brightness": 30}}}}

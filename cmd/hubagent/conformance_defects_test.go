@@ -170,8 +170,8 @@ func (p *defectProxy) rewrite(resp *http.Response, info *proxyReq, body []byte) 
 // exactly the checks concerned and names them; with no defect it passes
 // everything (no false failures).
 func TestConformanceKitFailsExactlyTheInjectedDefects(t *testing.T) {
+	t.Parallel()
 	cert, key := callbackPair(t)
-	w := newCICWorld(t, "\n[notify]\nca_file = \""+cert+"\"\n")
 	for _, tc := range []struct {
 		defect string
 		want   []string
@@ -192,6 +192,10 @@ func TestConformanceKitFailsExactlyTheInjectedDefects(t *testing.T) {
 			"subscription.unknown-subscription", "subscription.unsubscribe"}},
 	} {
 		t.Run(tc.defect, func(t *testing.T) {
+			// A world of its own: the kits control and watch the same
+			// devices, and each run waits out a token's life.
+			t.Parallel()
+			w := newCICWorld(t, "\n[notify]\nca_file = \""+cert+"\"\n")
 			proxy := newDefectProxy(t, w.ag.api, tc.defect)
 			cb := freePort(t)
 			id, secret := kitPartner(t, w.dir, "Kit "+tc.defect, "--callback-host", "127.0.0.1", "--allow-private-callback",

@@ -170,10 +170,12 @@ print(len(cs), sum(1 for c in cs if c.find('failure') is not None), sum(1 for c 
 // authenticated by a bearer token from the kit's own token endpoint and
 // once by HMAC signature: every check runs and passes.
 func TestConformanceKitPassesAgainstTheAgent(t *testing.T) {
+	t.Parallel()
 	cert, key := callbackPair(t)
-	w := newCICWorld(t, "\n[notify]\nca_file = \""+cert+"\"\n")
 	for _, mode := range []string{"bearer", "hmac"} {
 		t.Run(mode, func(t *testing.T) {
+			t.Parallel() // in a world of its own, as the kits share devices
+			w := newCICWorld(t, "\n[notify]\nca_file = \""+cert+"\"\n")
 			cb := freePort(t)
 			args := []string{"--callback-host", "127.0.0.1", "--allow-private-callback"}
 			kitArgs := []string{"--callback-listen", cb, "--callback-url", "https://" + cb + "/cic/notify",
@@ -211,6 +213,7 @@ func TestConformanceKitPassesAgainstTheAgent(t *testing.T) {
 }
 
 func TestConformanceUsageErrorsExit2(t *testing.T) {
+	t.Parallel()
 	base := []string{"conformance", "--client-id", "c", "--redirect-uri", testRedirect}
 	for _, tc := range []struct {
 		name string
@@ -238,6 +241,7 @@ func TestConformanceUsageErrorsExit2(t *testing.T) {
 // agent's lockout of five, so the right password still links), and a run
 // from a refresh token obtained elsewhere passes what it can run.
 func TestConformanceKitSpendsOneSignInAndRunsFromARefreshToken(t *testing.T) {
+	t.Parallel()
 	w := newCICWorld(t, "")
 	id, secret := kitPartner(t, w.dir, "Kit sign-in")
 	for i := 0; i < 4; i++ {

@@ -20,6 +20,7 @@ import (
 	"github.com/hubagent/hubagent/internal/cloudlink/cic"
 	"github.com/hubagent/hubagent/internal/cloudlink/tunnel"
 	"github.com/hubagent/hubagent/internal/cloudlink/tunnel/tunneltest"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // oversized is a body just past the profile's limit: small enough that a
@@ -40,6 +41,7 @@ type attempt struct {
 // Clients that write the whole body before reading (Python's urllib) saw a
 // reset instead while the agent closed without lingering.
 func TestOversizedPostGetsReadable413FromEveryClient(t *testing.T) {
+	t.Parallel()
 	const n = 20
 	clients := []struct {
 		name string
@@ -128,6 +130,7 @@ func TestOversizedPostGetsReadable413FromEveryClient(t *testing.T) {
 // request, then trickles the body: the agent must close the connection once
 // the linger time is up, far sooner than its 30 s read timeout.
 func TestSlowBodyCannotHoldConnectionPastLingerBound(t *testing.T) {
+	t.Parallel()
 	a, viaTunnel := startTunnelledAgent(t)
 	for _, tc := range []struct {
 		name string
@@ -270,7 +273,7 @@ func startTunnelledAgent(t *testing.T) (*agent, string) {
 	relay.SetAuthorizedKeys(line)
 	a := startAgent(t, dir, "--config", cfg)
 	a.healthz(t, 15*time.Second)
-	waitUntil(t, 20*time.Second, "tunnel connected", func() bool {
+	testutil.Eventually(t, 20*time.Second, "tunnel connected", func() bool {
 		out, _, code := hubagent(t, dir, "tunnel", "status", "--json", "--config", cfg)
 		var st tunnel.Status
 		return code == 0 && json.Unmarshal([]byte(out), &st) == nil && st.State == tunnel.StateConnected

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +25,16 @@ import (
 var binPath string
 
 func TestMain(m *testing.M) {
+	// The tests here run the real binary against real brokers, sshd and
+	// partners: they mostly wait on other processes (and the conformance
+	// kit waits out token lifetimes), so more of them run at once than
+	// go test's default of one per CPU. An explicit -parallel wins.
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", strconv.Itoa(max(8, runtime.GOMAXPROCS(0))))
+	}
 	dir, err := os.MkdirTemp("", "hubagent-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -95,25 +108,26 @@ func startAgentVia(t testing.TB, dir string, wrap []string, args ...string) *age
 func (a *agent) healthz(t testing.TB, within time.Duration) map[string]any {
 	t.Helper()
 	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		resp, err := hc.Get("https://" + a.api + "/healthz")
-		if err == nil {
-			defer resp.Body.Close()
-			var h map[string]any
-			if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
-				t.Fatal(err)
-			}
-			return h
-		}
+	var h map[string]any
+	if !testutil.Poll(within, func() bool {
 		select {
 		case <-a.done:
 			t.Fatalf("agent exited: %v\n%s", a.cmd.ProcessState, a.stderr)
-		case <-time.After(50 * time.Millisecond):
+		default:
 		}
+		resp, err := hc.Get("https://" + a.api + "/healthz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+			t.Fatal(err)
+		}
+		return true
+	}) {
+		t.Fatalf("no /healthz answer within %v\n%s", within, a.stderr)
 	}
-	t.Fatalf("no /healthz answer within %v\n%s", within, a.stderr)
-	return nil
+	return h
 }
 
 // stop sends SIGTERM and returns the exit code.

@@ -11,6 +11,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // Hostile input to the embedded broker, against the real binary: any
@@ -23,6 +24,7 @@ import (
 // bounded in count and bytes, and oversized state payloads are dropped
 // before they are queued.
 func TestHostileRetainedFloodKeepsTheAgentSmall(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeHostileConfig(t, dir)
 	mqttAddr := freePort(t)
@@ -121,18 +123,15 @@ func TestHostileRetainedFloodKeepsTheAgentSmall(t *testing.T) {
 // Clients past mqtt.max_clients are refused at CONNECT; the agent's own
 // client is one of them.
 func TestHostileClientsPastTheLimitAreRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeHostileConfig(t, dir, "[mqtt]", "max_clients = 8")
 	mqttAddr := freePort(t)
 	ag := startAgent(t, dir, "--config", "hubagent.toml", "--mqtt-listen", mqttAddr)
 	ag.healthz(t, 10*time.Second)
-	deadline := time.Now().Add(10 * time.Second)
-	for ag.metric(t, "hubagent_broker_clients") < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the agent's client did not connect")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "the agent's client to connect", func() bool {
+		return ag.metric(t, "hubagent_broker_clients") >= 1
+	})
 	var conns []*rawMQTT
 	defer func() {
 		for _, c := range conns {
@@ -153,24 +152,20 @@ func TestHostileClientsPastTheLimitAreRefused(t *testing.T) {
 	// Leaving makes room.
 	conns[0].close()
 	conns = conns[1:]
-	deadline = time.Now().Add(5 * time.Second)
-	for {
+	testutil.Eventually(t, 5*time.Second, "room after a client left", func() bool {
 		c, code := dialRaw(t, mqttAddr, "next")
 		if code == 0 {
 			c.close()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no room after a client left")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return code == 0
+	})
 }
 
 // An embedded broker reachable from the network does not start with
 // anonymous access unless the configuration says so. (Only the refusal
 // is run: the test must not listen beyond loopback.)
 func TestHostileAnonymousBrokerBeyondLoopbackRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, errOut, code := hubagent(t, dir, "run", "--data", "data", "--api-listen", freePort(t), "--mqtt-listen", "0.0.0.0:1883")
 	if code == 0 || !strings.Contains(errOut, "mqtt.listen") || !strings.Contains(errOut, "allow_anonymous") {
@@ -183,6 +178,7 @@ func TestHostileAnonymousBrokerBeyondLoopbackRefused(t *testing.T) {
 // dropped and counted, and the agent's own subscriptions, delivered
 // in-process, lose nothing meanwhile.
 func TestHostileSlowSubscriberHoldsBoundedMemory(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeHostileConfig(t, dir)
 	mqttAddr := freePort(t)
@@ -234,6 +230,7 @@ func TestHostileSlowSubscriberHoldsBoundedMemory(t *testing.T) {
 // A discovery config close to the 64 KiB limit fits under the packet
 // limit with its topic.
 func TestHostileLargestDiscoveryConfigStillFits(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeHostileConfig(t, dir)
 	mqttAddr := freePort(t)

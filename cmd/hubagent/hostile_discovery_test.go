@@ -19,6 +19,7 @@ import (
 // first start and at restart, and another device's state changes arrive
 // within 5 s during the replay.
 func TestHostileManyEntitiesOnOneDevice(t *testing.T) {
+	t.Parallel()
 	const n = 2000
 	// mosquitto queues at most 1,000 QoS 1 messages per client by default
 	// and drops the rest, retained configs included: lifted, so that the
@@ -81,6 +82,7 @@ func TestHostileManyEntitiesOnOneDevice(t *testing.T) {
 // With the default cap, the entities past it are refused and listed as
 // such, and the device keeps the others.
 func TestHostileEntitiesPastTheCapRefused(t *testing.T) {
+	t.Parallel()
 	const limit = 512 // the default of mqtt.max_entities_per_device
 	dir := t.TempDir()
 	writeHostileConfig(t, dir)
@@ -98,13 +100,9 @@ func TestHostileEntitiesPastTheCapRefused(t *testing.T) {
 	pollBrief(t, dir, 10*time.Second, "the capped device", func(ds map[string]device.Device) bool {
 		return len(ds["mqtt-capdev"].Properties) == limit
 	})
-	deadline := time.Now().Add(5 * time.Second)
-	for ag.metric(t, "hubagent_mqtt_discovery_refused_total") != 20 {
-		if time.Now().After(deadline) {
-			t.Fatalf("refused = %v, want the 20 configs past the cap", ag.metric(t, "hubagent_mqtt_discovery_refused_total"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.Eventually(t, 5*time.Second, "refused = 20, the configs past the cap", func() bool {
+		return ag.metric(t, "hubagent_mqtt_discovery_refused_total") == 20
+	})
 	out, _, code := hubagent(t, dir, "discovered", "--errors", "--config", "hubagent.toml")
 	if code != 0 || !containsN(out, "per-device limit", 20) {
 		t.Errorf("discovered --errors (exit %d) does not list the 20 refusals with their reason:\n%s", code, out)
@@ -115,13 +113,7 @@ func TestHostileEntitiesPastTheCapRefused(t *testing.T) {
 // (thousands of properties here).
 func pollBrief(t testing.TB, dir string, within time.Duration, what string, ok func(map[string]device.Device) bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok(listDevices(t, dir, "--config", "hubagent.toml")) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v", what, within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.Eventually(t, within, what, func() bool { return ok(listDevices(t, dir, "--config", "hubagent.toml")) })
 }
 
 func containsN(s, sub string, n int) bool {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // Hostile input from a linked partner against the real binary (issue 14,
@@ -45,6 +47,7 @@ func readOnlyDB(t *testing.T, dir string) *sql.DB {
 }
 
 func TestControlFloodGrowsTheDatabaseAtMost20MB(t *testing.T) {
+	t.Parallel()
 	w := newCICWorld(t, "")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read devices.control", []string{e2eLampID}, "--config", "hubagent.toml")
 	before := dataDirBytes(t, w.dir)
@@ -101,7 +104,7 @@ func TestControlFloodGrowsTheDatabaseAtMost20MB(t *testing.T) {
 	if err := db.QueryRow("SELECT count(*), coalesce(max(length(device_id)), 0) FROM audit").Scan(&rows, &longest); err != nil {
 		t.Fatal(err)
 	}
-	db.QueryRow("SELECT count(*) FROM message_ids").Scan(&msgIDs)
+	testutil.Scan(t, db.QueryRow("SELECT count(*) FROM message_ids"), &msgIDs)
 	// One compact row per message naming no visible device, no row for
 	// refused ones, and nothing kept for idempotency of messages that
 	// acted on nothing.
@@ -112,6 +115,7 @@ func TestControlFloodGrowsTheDatabaseAtMost20MB(t *testing.T) {
 }
 
 func TestReusedMessageIDWithAnotherOperationIsRefusedByTheAgent(t *testing.T) {
+	t.Parallel()
 	w := newCICWorld(t, "")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read devices.control", []string{e2eLampID}, "--config", "hubagent.toml")
 	if ans := a.callAs(a.token(), "CIC.Query", "QueryStatus", "reused-1", map[string]any{"deviceIds": []string{e2eLampID}}); ans.status != 200 {
@@ -188,6 +192,7 @@ func (h *hostileCallbacks) received(path string) int {
 }
 
 func TestSubscribeFloodAndFailingCallbackAgainstTheAgent(t *testing.T) {
+	t.Parallel()
 	cb := newHostileCallbacks(t)
 	// A generous request budget so the flood is quick, and the per-grant
 	// cap raised so it is the per-partner cap (default 64) that holds.
@@ -199,7 +204,7 @@ func TestSubscribeFloodAndFailingCallbackAgainstTheAgent(t *testing.T) {
 	// for a moment after the agent reports it; committed after the
 	// subscriptions exist, it would reach them as a change of its own.
 	db := readOnlyDB(t, w.dir)
-	waitUntil(t, 10*time.Second, "the lamp's first state committed", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the lamp's first state committed", func() bool {
 		var n int
 		err := db.QueryRow(`SELECT count(*) FROM state WHERE device_id = ? AND name = 'brightness'`, e2eLampID).Scan(&n)
 		if err != nil {
@@ -226,7 +231,7 @@ func TestSubscribeFloodAndFailingCallbackAgainstTheAgent(t *testing.T) {
 	}
 	// One lamp change: one POST per subscription, no more.
 	w.app.publish(t, "zigbee2mqtt/Lamp", `{"state":"ON","brightness":11}`)
-	waitUntil(t, 20*time.Second, "64 POSTs", func() bool { return cb.postCount() >= 64 })
+	testutil.Eventually(t, 20*time.Second, "64 POSTs", func() bool { return cb.postCount() >= 64 })
 	time.Sleep(time.Second) // an extra POST would be on its way by now
 	if n := cb.postCount(); n > 64 {
 		t.Fatalf("one change caused %d POSTs", n)
@@ -249,7 +254,7 @@ func TestSubscribeFloodAndFailingCallbackAgainstTheAgent(t *testing.T) {
 	for i := range 10 {
 		before := cb.received("/cb/0")
 		w.app.publish(t, "zigbee2mqtt/Lamp", fmt.Sprintf(`{"state":"ON","brightness":%d}`, 30+20*i))
-		waitUntil(t, 5*time.Second, fmt.Sprintf("change %d at the healthy callback", i), func() bool {
+		testutil.Eventually(t, 5*time.Second, fmt.Sprintf("change %d at the healthy callback", i), func() bool {
 			return cb.received("/cb/0") > before
 		})
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // mountTmpfs mounts a tmpfs of size bytes for the test, or skips it when
@@ -67,6 +68,7 @@ func fill(t *testing.T, path string) {
 // nothing lost: state and a device announced while the disk was full are
 // in the database afterwards.
 func TestHostileFullDiskTurnsHealthDegradedAndRecovers(t *testing.T) {
+	t.Parallel()
 	mnt := mountTmpfs(t, 32<<20)
 	data := filepath.Join(mnt, "data")
 	dir := t.TempDir()
@@ -95,7 +97,7 @@ func TestHostileFullDiskTurnsHealthDegradedAndRecovers(t *testing.T) {
 	devices := func() map[string]device.Device { return listDevices(t, dir, "--data", data) }
 	meter("m1")
 	pub("m1/e", "1")
-	waitUntil(t, 10*time.Second, "the first meter", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the first meter", func() bool {
 		return devices()["mqtt-m1"].State["e"].Equal(device.Float(1))
 	})
 
@@ -108,16 +110,12 @@ func TestHostileFullDiskTurnsHealthDegradedAndRecovers(t *testing.T) {
 	meter("m2")
 	pub("m2/e", "7")
 	var h map[string]any
-	for {
-		var code int
+	var code int
+	if !testutil.Poll(10*time.Second-time.Since(full), func() bool {
 		code, h = ag.health(t)
-		if code == 503 && h["status"] == "degraded" {
-			break
-		}
-		if time.Since(full) > 10*time.Second {
-			t.Fatalf("/healthz still %d %v 10 s after the disk filled", code, h)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return code == 503 && h["status"] == "degraded"
+	}) {
+		t.Fatalf("/healthz still %d %v 10 s after the disk filled", code, h)
 	}
 	t.Logf("/healthz degraded %v after the disk filled: %v", time.Since(full).Round(time.Millisecond), h["problem"])
 	if got := ag.metric(t, "hubagent_store_healthy"); got != 0 {
@@ -129,21 +127,17 @@ func TestHostileFullDiskTurnsHealthDegradedAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	freed := time.Now()
-	for {
-		code, h := ag.health(t)
-		if code == 200 && h["status"] == "ok" {
-			break
-		}
-		if time.Since(freed) > 20*time.Second {
-			t.Fatalf("/healthz still %d %v 20 s after space returned\n%s", code, h, ag.stderr)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !testutil.Poll(20*time.Second, func() bool {
+		code, h = ag.health(t)
+		return code == 200 && h["status"] == "ok"
+	}) {
+		t.Fatalf("/healthz still %d %v 20 s after space returned\n%s", code, h, ag.stderr)
 	}
 	t.Logf("/healthz ok %v after space returned", time.Since(freed).Round(time.Millisecond))
 	if got := ag.metric(t, "hubagent_store_healthy"); got != 1 {
 		t.Errorf("hubagent_store_healthy = %v after recovery", got)
 	}
-	waitUntil(t, 15*time.Second, "the meter announced while the disk was full", func() bool {
+	testutil.Eventually(t, 15*time.Second, "the meter announced while the disk was full", func() bool {
 		return devices()["mqtt-m2"].State["e"].Equal(device.Float(7))
 	})
 	if code := ag.stop(t, 10*time.Second); code != 0 {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // Issue 15: isolation between partners, households and processes, each
@@ -26,6 +27,7 @@ func controlPayload(id string, props map[string]any) map[string]any {
 // token then yields read-only tokens, and neither it nor the earlier access
 // token can Control.
 func TestRelinkWithFewerScopesNarrowsEarlierTokens(t *testing.T) {
+	t.Parallel()
 	w := newCICWorldAPI(t, "command_timeout = \"2s\"\ntoken_ttl = \"5m\"\n", "")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read devices.control subscriptions",
 		[]string{e2eLampID}, "--config", "hubagent.toml")
@@ -64,6 +66,7 @@ func TestRelinkWithFewerScopesNarrowsEarlierTokens(t *testing.T) {
 // its id (names, IEEE addresses) must not reach a DevicesChanged
 // subscriber. Removing a shared device is announced.
 func TestDevicesChangedNeverNamesAnUnsharedDevice(t *testing.T) {
+	t.Parallel()
 	pe := newPartnerEndpoint(t)
 	w := newCICWorld(t, "\n[notify]\nca_file = \""+pe.caFile+"\"\n")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read subscriptions",
@@ -83,7 +86,7 @@ func TestDevicesChangedNeverNamesAnUnsharedDevice(t *testing.T) {
 		return !ok
 	})
 	w.app.publish(t, e2eLampTopic, "")
-	waitUntil(t, 10*time.Second, "the shared lamp's removal at the partner", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the shared lamp's removal at the partner", func() bool {
 		pe.mu.Lock()
 		defer pe.mu.Unlock()
 		for _, env := range pe.got {
@@ -107,6 +110,7 @@ func TestDevicesChangedNeverNamesAnUnsharedDevice(t *testing.T) {
 // v4-compatible or v4-mapped IPv6) at Subscribe. A refused subscription
 // never exists, so nothing is ever dialled.
 func TestSpecialPurposeCallbackAddressesAreRefused(t *testing.T) {
+	t.Parallel()
 	listed := []string{"198.18.0.1", "0.1.2.3", "192.0.0.1", "240.0.0.1", "255.255.255.255"}
 	dir := t.TempDir()
 	for _, ip := range listed {
@@ -164,6 +168,7 @@ func TestSpecialPurposeCallbackAddressesAreRefused(t *testing.T) {
 // legitimate client's exchange then answers invalid_grant, and the
 // household's existing link keeps working.
 func TestBurntCodeLeavesTheExistingLinkWorking(t *testing.T) {
+	t.Parallel()
 	w := newCICWorldAPI(t, "command_timeout = \"2s\"\ntoken_ttl = \"5m\"\n", "")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read devices.control",
 		[]string{e2eLampID}, "--config", "hubagent.toml")
@@ -193,6 +198,7 @@ func TestBurntCodeLeavesTheExistingLinkWorking(t *testing.T) {
 // Two agents started together on one data directory: every time exactly
 // one stays, and the one that gives up leaves the survivor's socket alone.
 func TestTwoSimultaneousStartsLeaveOneAgent(t *testing.T) {
+	t.Parallel()
 	for try := range 20 {
 		dir := t.TempDir()
 		a, b := startAgent(t, dir), startAgent(t, dir)
@@ -225,6 +231,7 @@ func TestTwoSimultaneousStartsLeaveOneAgent(t *testing.T) {
 // others can write it, and when its database is empty beside its keys; a
 // read command on a missing data directory exits 1 without making it.
 func TestUnsafeOrMissingDataDirectoryIsRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	os.Mkdir(data, 0o700)

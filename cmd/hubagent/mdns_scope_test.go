@@ -42,7 +42,7 @@ func starAgent(t *testing.T, s *mdnstest.Star, mdnsConf string) (string, string,
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
 	var st localapi.Status
-	waitUntil(t, 15*time.Second, "the agent's local API", func() bool {
+	testutil.Eventually(t, 15*time.Second, "the agent's local API", func() bool {
 		select {
 		case <-done:
 			t.Fatalf("agent exited: %s", logs)
@@ -107,6 +107,7 @@ func httpAnnouncement(name, ip string) *dns.Msg {
 // questions on A and B's link demonstrably carries packets; a service
 // announced on B is not listed by `hubagent discovered`, one on A is.
 func TestAgentConfiguredForLinkAIsNeitherHeardNorListeningOnLinkB(t *testing.T) {
+	t.Parallel()
 	star := mdnstest.NewStar(t, 2)
 	linkA, linkB := star.Links[0], star.Links[1]
 	avA := linkA.StartAvahi("")
@@ -119,7 +120,7 @@ func TestAgentConfiguredForLinkAIsNeitherHeardNorListeningOnLinkB(t *testing.T) 
 	needles := []string{hubID, host, "hubagent " + hubID[:8], `hubagent\ ` + hubID[:8]}
 
 	// A: avahi resolves our instance at the agent's address on A.
-	waitUntil(t, 20*time.Second, "avahi on A to resolve the agent", func() bool {
+	testutil.Eventually(t, 20*time.Second, "avahi on A to resolve the agent", func() bool {
 		for _, l := range avA.Browse("_hubagent._tcp") {
 			if strings.Contains(l, `"id=`+hubID+`"`) && strings.Contains(l, ";"+linkA.HostIP()+";8443;") {
 				return true
@@ -158,7 +159,7 @@ func TestAgentConfiguredForLinkAIsNeitherHeardNorListeningOnLinkB(t *testing.T) 
 		}
 		return false
 	}
-	waitUntil(t, 5*time.Second, "one-shot answers on A (group, direct, host address)", func() bool {
+	testutil.Eventually(t, 5*time.Second, "one-shot answers on A (group, direct, host address)", func() bool {
 		send(peerA, linkA)
 		send(peerB, linkB)
 		return answeredA(0x4242) && answeredA(0x4343) && answeredA(0x4444)
@@ -177,7 +178,7 @@ func TestAgentConfiguredForLinkAIsNeitherHeardNorListeningOnLinkB(t *testing.T) 
 		}
 		return list
 	}
-	waitUntil(t, 10*time.Second, "the service announced on A to be listed", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the service announced on A to be listed", func() bool {
 		if err := peerB.Query(httpAnnouncement(onB, linkB.PeerIP(2))); err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +203,7 @@ func TestAgentConfiguredForLinkAIsNeitherHeardNorListeningOnLinkB(t *testing.T) 
 	}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 5*time.Second, "B's peer to hear the control packet", func() bool {
+	testutil.Eventually(t, 5*time.Second, "B's peer to hear the control packet", func() bool {
 		return len(heardOf(peerB, linkB.PeerIP(2), "control-"+tag)) > 0
 	})
 
@@ -239,6 +240,7 @@ func TestAgentConfiguredForLinkAIsNeitherHeardNorListeningOnLinkB(t *testing.T) 
 // an interface holding the default route with a public address is not
 // used (and says why); the LAN link is, and is told about the agent.
 func TestAgentLeavesThePublicUplinkOutByDefault(t *testing.T) {
+	t.Parallel()
 	star := mdnstest.NewStar(t, 2)
 	lan, wan := star.Links[0], star.Links[1]
 	star.IP(t, "addr", "flush", "dev", wan.HostIf)
@@ -247,7 +249,7 @@ func TestAgentLeavesThePublicUplinkOutByDefault(t *testing.T) {
 	peerLAN, peerWAN := lan.Peer(), wan.Peer()
 
 	data, hubID, logs := starAgent(t, star, "")
-	waitUntil(t, 10*time.Second, "the announcement on the LAN", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the announcement on the LAN", func() bool {
 		return len(heardOf(peerLAN, lan.PeerIP(2), hubID)) > 0
 	})
 	out, _, code := hubagent(t, filepath.Dir(data), "discovered", "--json", "--data", data)
@@ -272,7 +274,7 @@ func TestAgentLeavesThePublicUplinkOutByDefault(t *testing.T) {
 	if err := peerWAN.Query(question(mdns.AgentService+".local.", dns.TypePTR, false, 0)); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 5*time.Second, "the agent to answer the same question on the LAN", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the agent to answer the same question on the LAN", func() bool {
 		if err := peerLAN.Query(question(mdns.AgentService+".local.", dns.TypePTR, true, 0)); err != nil {
 			t.Fatal(err)
 		}

@@ -9,9 +9,11 @@ import (
 	"github.com/hubagent/hubagent/internal/cloudlink/oauth"
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 func TestStatusPageSectionShowsWhereMDNSRuns(t *testing.T) {
+	t.Parallel()
 	render := func(l *mdnsLink) string {
 		t.Helper()
 		h, err := l.statusSection().Render(context.Background(), oauth.StatusContext{})
@@ -34,7 +36,7 @@ func TestStatusPageSectionShowsWhereMDNSRuns(t *testing.T) {
 	l := &mdnsLink{browser: b}
 	want := []string{n.HostIf + " (" + n.HostIP() + ") — advertised", "(mdns.interfaces)",
 		"hubagent &lt;" + n.Name + "&gt;"}
-	waitUntil(t, 10*time.Second, "the section to show the advertised interface", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the section to show the advertised interface", func() bool {
 		got := render(l)
 		for _, w := range want {
 			if !strings.Contains(got, w) {

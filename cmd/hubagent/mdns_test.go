@@ -25,6 +25,7 @@ import (
 // services at GET /v1/discovered/mdns and, with mqtt.broker = "auto",
 // switches to the _mqtt._tcp broker Avahi announces.
 func TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS(t *testing.T) {
+	t.Parallel()
 	n := mdnstest.New(t)
 	av := n.StartAvahi("")
 	broker := "Attic broker " + n.Name // unique: nothing else on the host announces it
@@ -62,7 +63,7 @@ func TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS(t *testing.T) {
 		return out
 	}
 	var line string
-	waitUntil(t, 20*time.Second, "avahi to resolve the agent", func() bool {
+	testutil.Eventually(t, 20*time.Second, "avahi to resolve the agent", func() bool {
 		if lines := ours(); len(lines) > 0 {
 			line = lines[0]
 		}
@@ -77,7 +78,7 @@ func TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 10*time.Second, "the broker in /v1/discovered/mdns", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the broker in /v1/discovered/mdns", func() bool {
 		var list []mdns.Instance
 		if err := cl.Get(context.Background(), localapi.PathDiscoveredMDNS, &list); err != nil {
 			t.Fatal(err)
@@ -109,23 +110,12 @@ func TestAgentBrowsesAdvertisesAndFollowsMQTTBrokerOverMDNS(t *testing.T) {
 	if !slices.ContainsFunc(js.MDNS, func(in mdns.Instance) bool { return in.Name == broker }) {
 		t.Errorf("discovered --json lacks the broker: %s", out)
 	}
-	waitUntil(t, 10*time.Second, "the switch to the announced broker", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the switch to the announced broker", func() bool {
 		return strings.Contains(logs.String(), "tcp://"+n.PeerIP(2)+":1883")
 	})
 
 	if code := a.stop(t, 10*time.Second); code != 0 {
 		t.Fatalf("exit %d: %s", code, logs)
 	}
-	waitUntil(t, 10*time.Second, "avahi to see the goodbye", func() bool { return len(ours()) == 0 })
-}
-
-func waitUntil(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "avahi to see the goodbye", func() bool { return len(ours()) == 0 })
 }

@@ -116,16 +116,9 @@ func listDevices(t testing.TB, dir string, args ...string) map[string]device.Dev
 
 func pollDevices(t testing.TB, dir string, within time.Duration, what string, ok func(map[string]device.Device) bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		ds := listDevices(t, dir, "--config", "hubagent.toml")
-		if ok(ds) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v: %+v", what, within, ds)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var ds map[string]device.Device
+	if !testutil.Poll(within, func() bool { ds = listDevices(t, dir, "--config", "hubagent.toml"); return ok(ds) }) {
+		t.Fatalf("no %s within %v: %+v", what, within, ds)
 	}
 }
 
@@ -138,6 +131,7 @@ func writeE2EConfig(t *testing.T, dir string) {
 }
 
 func TestMQTTLightEndToEnd(t *testing.T) {
+	t.Parallel()
 	broker := testutil.StartMosquitto(t)
 	dir := t.TempDir()
 	writeE2EConfig(t, dir)
@@ -192,8 +186,7 @@ func TestMQTTLightEndToEnd(t *testing.T) {
 	app.publish(t, "homeassistant/climate/partial/config", `{"mode_state_topic":"partial/state","mode_state_template":"{{ states('climate.x') }}",`+
 		`"modes":["off","heat"],"mode_command_topic":"partial/mode","current_temperature_topic":"partial/temp"}`)
 	var disc discoveredOut
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testutil.Poll(5*time.Second, func() bool { // the checks below say what is missing
 		out, errOut, code = hubagent(t, dir, "discovered", "--errors", "--json", "--config", "hubagent.toml")
 		if code != 0 {
 			t.Fatalf("discovered --errors --json: exit %d: %s", code, errOut)
@@ -201,11 +194,8 @@ func TestMQTTLightEndToEnd(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &disc); err != nil {
 			t.Fatalf("discovered --json: %v\n%s", err, out)
 		}
-		if len(disc.MQTT) == 4 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(disc.MQTT) == 4
+	})
 	for _, d := range disc.MQTT {
 		if d.Topic == "homeassistant/climate/partial/config" {
 			if d.Status != localbus.StatusAccepted || len(d.Warnings) != 1 ||
@@ -235,6 +225,7 @@ func TestMQTTLightEndToEnd(t *testing.T) {
 }
 
 func TestMQTTDevicesSurviveBrokerAndAgentRestarts(t *testing.T) {
+	t.Parallel()
 	broker := testutil.StartMosquitto(t)
 	dir := t.TempDir()
 	writeE2EConfig(t, dir)
@@ -275,6 +266,7 @@ func TestMQTTDevicesSurviveBrokerAndAgentRestarts(t *testing.T) {
 }
 
 func TestDiscoveredWithoutAgentFailsInOneLine(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, errOut, code := hubagent(t, dir, "discovered")
 	if code != 1 || !strings.Contains(errOut, "no agent is running") || strings.Count(errOut, "\n") != 1 {

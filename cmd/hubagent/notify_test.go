@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // partnerEndpoint is a partner cloud's side of notifications: its token
@@ -64,6 +66,7 @@ func (p *partnerEndpoint) names() []string {
 }
 
 func TestNotificationsEndToEnd(t *testing.T) {
+	t.Parallel()
 	pe := newPartnerEndpoint(t)
 	w := newCICWorld(t, "\n[notify]\nca_file = \""+pe.caFile+"\"\n")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read devices.control subscriptions",
@@ -81,7 +84,7 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	// in the subscription's sequence.
 	w.app.publish(t, "zigbee2mqtt/Sensor", `{"temperature":19.75}`)
 	var found map[string]any
-	waitUntil(t, 10*time.Second, "the sensor's StatusChanged at the partner", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the sensor's StatusChanged at the partner", func() bool {
 		pe.mu.Lock()
 		defer pe.mu.Unlock()
 		for _, env := range pe.got {
@@ -115,7 +118,7 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	if _, errOut, code := hubagent(t, w.dir, "partner", "remove", a.clientID, "--config", "hubagent.toml"); code != 0 {
 		t.Fatalf("partner remove: %s", errOut)
 	}
-	waitUntil(t, 10*time.Second, "AccountUnlinked", func() bool {
+	testutil.Eventually(t, 10*time.Second, "AccountUnlinked", func() bool {
 		n := pe.names()
 		return len(n) > 0 && n[len(n)-1] == "AccountUnlinked"
 	})

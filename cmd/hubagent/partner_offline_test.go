@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // A partner removed while no agent runs is told AccountUnlinked, with the
@@ -33,7 +35,7 @@ func TestPartnerRemovedWhileStoppedIsToldAtNextStart(t *testing.T) {
 	ag := startAgent(t, w.dir, "--config", "hubagent.toml")
 	ag.healthz(t, 10*time.Second)
 	var unlinked map[string]any
-	waitUntil(t, 10*time.Second, "AccountUnlinked after the restart", func() bool {
+	testutil.Eventually(t, 10*time.Second, "AccountUnlinked after the restart", func() bool {
 		pe.mu.Lock()
 		defer pe.mu.Unlock()
 		for _, env := range pe.got {

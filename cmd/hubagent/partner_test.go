@@ -30,6 +30,7 @@ func hubagentIn(t testing.TB, dir, stdin string, args ...string) (string, string
 }
 
 func TestPartnerCommandsWithAndWithoutAgent(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// Stopped agent: the CLI writes the database itself.
 	out, errOut, code := hubagent(t, dir, "partner", "add", "--name", "Voice Cloud", "--redirect-uri",

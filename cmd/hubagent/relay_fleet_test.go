@@ -29,6 +29,7 @@ func enrollHub(t *testing.T, url, token, caFile string) (dir string, st tunnel.S
 // at either relay's service is assigned a relay and reachable through
 // that one, and the registry outlives a relay's restart.
 func TestRelayFleetSharesOnePostgreSQLRegistry(t *testing.T) {
+	t.Parallel()
 	pg := testutil.StartPostgres(t)
 	tlsFiles := testutil.NewTLS(t, "r1.relay.test", "*.r1.relay.test", "r2.relay.test", "*.r2.relay.test", "127.0.0.1")
 	r1 := startRelay(t, "r1", pg.DSN(), tlsFiles)
@@ -46,8 +47,8 @@ func TestRelayFleetSharesOnePostgreSQLRegistry(t *testing.T) {
 		t.Fatalf("hub B: %+v, want relay r2", stB)
 	}
 	// Each is reachable through the relay it was assigned, and only there.
-	waitFor(t, 10*time.Second, "hub A through r1", func() bool { return r1.steady(t, stA.PublicURL+"/healthz", 200) })
-	waitFor(t, 10*time.Second, "hub B through r2", func() bool { return r2.steady(t, stB.PublicURL+"/healthz", 200) })
+	testutil.Eventually(t, 10*time.Second, "hub A through r1", func() bool { return r1.steady(t, stA.PublicURL+"/healthz", 200) })
+	testutil.Eventually(t, 10*time.Second, "hub B through r2", func() bool { return r2.steady(t, stB.PublicURL+"/healthz", 200) })
 	if code := r1.get(t, stB.PublicURL+"/healthz"); code == 200 {
 		t.Fatal("hub B answered through r1, which it is not assigned to")
 	}
@@ -69,7 +70,7 @@ func TestRelayFleetSharesOnePostgreSQLRegistry(t *testing.T) {
 		t.Fatalf("states seen from r1: %v", states)
 	}
 	_, stC := enrollHub(t, r1.enrollURL(), toks[2], tlsFiles.CAFile)
-	waitFor(t, 10*time.Second, "hub C after the restart", func() bool {
+	testutil.Eventually(t, 10*time.Second, "hub C after the restart", func() bool {
 		rel := r1
 		if strings.HasSuffix(stC.PublicURL, ".r2.relay.test") {
 			rel = r2
@@ -84,7 +85,7 @@ func TestRelayFleetSharesOnePostgreSQLRegistry(t *testing.T) {
 	if _, errOut, code := r1.cli(t, "relay", "remove", strings.TrimSuffix(strings.TrimPrefix(stB.PublicURL, "https://hub-"), ".r2.relay.test")); code != 0 {
 		t.Fatalf("remove B at r1: %s", errOut)
 	}
-	waitFor(t, 10*time.Second, "hub B dropped by r2", func() bool {
+	testutil.Eventually(t, 10*time.Second, "hub B dropped by r2", func() bool {
 		return r2.get(t, stB.PublicURL+"/healthz") == 404 && hubStatus(t, dirB).State != tunnel.StateConnected
 	})
 	if hubStatus(t, dirA).State != tunnel.StateConnected {

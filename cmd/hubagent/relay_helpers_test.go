@@ -81,7 +81,7 @@ func (r *testRelay) startServe(t *testing.T) {
 	cmd := r.serve
 	go func() { cmd.Wait(); close(done) }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
-	waitFor(t, 10*time.Second, "relay serve listening", func() bool {
+	testutil.Eventually(t, 10*time.Second, "relay serve listening", func() bool {
 		select {
 		case <-done:
 			t.Fatalf("relay serve exited: %s", r.serveLog)
@@ -136,16 +136,4 @@ func (r *testRelay) client() *http.Client {
 		},
 		DisableKeepAlives: true,
 	}}
-}
-
-// waitFor polls cond every 50 ms until it holds or within passes.
-func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

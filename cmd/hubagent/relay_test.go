@@ -69,6 +69,7 @@ func (r *testRelay) steady(t *testing.T, url string, want int) bool {
 // nginx -> sshd -> hub, with no file edited and no restart. Then the
 // abuse cases: a reused token, another hub's port, removal.
 func TestRelayEnrollmentEndToEnd(t *testing.T) {
+	t.Parallel()
 	tlsFiles := testutil.NewTLS(t, "r1.relay.test", "*.r1.relay.test", "127.0.0.1")
 	r := startRelay(t, "r1", "", tlsFiles)
 	toks := r.tokens(t, 2, "1h")
@@ -123,7 +124,7 @@ func TestRelayEnrollmentEndToEnd(t *testing.T) {
 	var ans answer
 	// nginx's reload lets old workers (without the hub's name) take
 	// connections for a moment; wait until the name answers steadily.
-	waitFor(t, 10*time.Second, "hub's public name answers", func() bool { return r.steady(t, wantURL+"/healthz", 200) })
+	testutil.Eventually(t, 10*time.Second, "hub's public name answers", func() bool { return r.steady(t, wantURL+"/healthz", 200) })
 	ans = pr.call("CIC.Discovery", "Discover", map[string]any{})
 	if ans.name != "DiscoverResponse" {
 		t.Fatalf("Discover through the relay: %d %s", ans.status, ans.raw)
@@ -175,7 +176,7 @@ func TestRelayEnrollmentEndToEnd(t *testing.T) {
 	if after, _ := os.ReadFile(keyFile); bytes.Equal(before, after) {
 		t.Fatal("re-enrollment kept the old key")
 	}
-	waitFor(t, 10*time.Second, "hub answers after key rotation", func() bool { return r.steady(t, wantURL+"/healthz", 200) })
+	testutil.Eventually(t, 10*time.Second, "hub answers after key rotation", func() bool { return r.steady(t, wantURL+"/healthz", 200) })
 
 	// The registry's view, with state.
 	out, _, _ = r.cli(t, "relay", "hubs", "--json")
@@ -194,11 +195,11 @@ func TestRelayEnrollmentEndToEnd(t *testing.T) {
 	if out, errOut, code := r.cli(t, "relay", "remove", hubID); code != 0 {
 		t.Fatalf("relay remove: exit %d: %s%s", code, out, errOut)
 	}
-	waitFor(t, 10*time.Second, "tunnel dropped after relay remove", func() bool {
+	testutil.Eventually(t, 10*time.Second, "tunnel dropped after relay remove", func() bool {
 		return r.get(t, wantURL+"/healthz") == 404 && hubStatus(t, hubDir).State != tunnel.StateConnected
 	})
 	t.Logf("relay remove -> tunnel gone in %v", time.Since(removed).Round(time.Millisecond))
-	waitFor(t, 15*time.Second, "removed hub's key refused", func() bool {
+	testutil.Eventually(t, 15*time.Second, "removed hub's key refused", func() bool {
 		return strings.Contains(hubStatus(t, hubDir).LastError, "refused this hub's key")
 	})
 

@@ -17,6 +17,7 @@ import (
 )
 
 func TestRunOnDefaultsServesHealthzAndKeepsIdentity(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a := startAgent(t, dir)
 	h := a.healthz(t, 3*time.Second)
@@ -54,6 +55,7 @@ func TestRunOnDefaultsServesHealthzAndKeepsIdentity(t *testing.T) {
 }
 
 func TestSecondAgentOnSameDataDirIsRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a := startAgent(t, dir)
 	a.healthz(t, 3*time.Second)
@@ -90,6 +92,7 @@ func seedDevices(t *testing.T, data string) {
 }
 
 func TestDevicesJSONWithAndWithoutAgent(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// A missing data directory is an error (a mistyped --data must not
 	// look like an empty hub), and listing does not create it.
@@ -137,6 +140,7 @@ func TestDevicesJSONWithAndWithoutAgent(t *testing.T) {
 }
 
 func TestBadInputGivesOneLineErrorAndExitCode(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	badCfg := filepath.Join(dir, "bad.toml")
 	os.WriteFile(badCfg, []byte("[api]\nlisten = \":8443\"\n[mqtt]\nbroker = \"foo://x\"\n"), 0o600)
@@ -190,6 +194,7 @@ func TestBadInputGivesOneLineErrorAndExitCode(t *testing.T) {
 }
 
 func TestDataDirWithoutWritePermission(t *testing.T) {
+	t.Parallel()
 	if os.Getuid() != 0 {
 		t.Skip("needs root to run the agent as an unprivileged user")
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/cloudlink/tunnel"
 	"github.com/hubagent/hubagent/internal/cloudlink/tunnel/tunneltest"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // TestTunnelEndToEndWithRealBinary sets a hub up the way an operator does:
@@ -22,6 +23,7 @@ import (
 // the agent started with a [tunnel] section; then partners' requests reach
 // the hub through the relay's port.
 func TestTunnelEndToEndWithRealBinary(t *testing.T) {
+	t.Parallel()
 	relay := tunneltest.StartSSHD(t, "")
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -66,8 +68,7 @@ public_url = "https://hub-test.relay.example"
 	a := startAgent(t, dir, "--config", cfg)
 	a.healthz(t, 15*time.Second)
 	var st tunnel.Status
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	if !testutil.Poll(20*time.Second, func() bool {
 		out, stderr, code := hubagent(t, dir, "tunnel", "status", "--json", "--config", cfg)
 		if code != 0 {
 			t.Fatalf("tunnel status: exit %d: %s", code, stderr)
@@ -75,13 +76,9 @@ public_url = "https://hub-test.relay.example"
 		if err := json.Unmarshal([]byte(out), &st); err != nil {
 			t.Fatalf("tunnel status --json: %v\n%s", err, out)
 		}
-		if st.State == tunnel.StateConnected {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not connected within 20s: %+v\nagent: %s\nsshd: %s", st, a.stderr, relay.Logs())
-		}
-		time.Sleep(100 * time.Millisecond)
+		return st.State == tunnel.StateConnected
+	}) {
+		t.Fatalf("not connected within 20s: %+v\nagent: %s\nsshd: %s", st, a.stderr, relay.Logs())
 	}
 	if st.Relay != relay.Addr || st.RemoteListen != remote || st.PublicURL != "https://hub-test.relay.example" || st.Since == nil {
 		t.Errorf("status = %+v", st)
@@ -118,6 +115,7 @@ public_url = "https://hub-test.relay.example"
 }
 
 func TestTunnelStatusSaysWhyRemoteAccessIsOff(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a := startAgent(t, dir)
 	a.healthz(t, 15*time.Second)
@@ -156,6 +154,7 @@ func socketGet(t *testing.T, dataDir, path string) string {
 // takes the TCP connection and never says a word: the agent still serves
 // the LAN at once, and the tunnel reports it is still connecting.
 func TestAgentStartsWithoutWaitingForRelay(t *testing.T) {
+	t.Parallel()
 	silent, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

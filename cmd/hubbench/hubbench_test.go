@@ -15,7 +15,9 @@ import (
 // TestScenariosAtTinyScale runs every scenario against a real agent with
 // 20 devices and 1 partner for 2 s each and checks the output's shape:
 // every scenario is there with numeric figures and baselines. It asserts
-// behaviour, not speed: the figures depend on the machine.
+// behaviour, not speed: the figures depend on the machine, but none of
+// them (rates, latencies, sizes, times) can be zero in a run that worked:
+// a zero is a scenario that measured nothing.
 func TestScenariosAtTinyScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an agent, a broker and partners")
@@ -36,14 +38,17 @@ func TestScenariosAtTinyScale(t *testing.T) {
 	}
 	withBaseline := map[string]int{}
 	for _, r := range rep.Rows {
-		if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) || r.Value < 0 || r.Unit == "" {
+		if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) || r.Value <= 0 || r.Unit == "" {
 			t.Errorf("%s / %s: value %v %q is not a figure", r.Scenario, r.Figure, r.Value, r.Unit)
 		}
 		if r.BaselineValue != nil {
-			if r.Baseline == "" || math.IsNaN(*r.BaselineValue) || *r.BaselineValue < 0 {
+			if r.Baseline == "" || math.IsNaN(*r.BaselineValue) || math.IsInf(*r.BaselineValue, 0) || *r.BaselineValue <= 0 {
 				t.Errorf("%s / %s: baseline %q = %v", r.Scenario, r.Figure, r.Baseline, *r.BaselineValue)
 			}
 			if r.Ratio != nil {
+				if math.IsNaN(*r.Ratio) || math.IsInf(*r.Ratio, 0) || *r.Ratio <= 0 {
+					t.Errorf("%s / %s: ratio %v", r.Scenario, r.Figure, *r.Ratio)
+				}
 				withBaseline[r.Scenario]++
 			}
 		}

@@ -54,7 +54,7 @@ func (d *echoDriver) Send(ctx context.Context, dev *device.Device, props map[str
 	d.mu.Unlock()
 	if !d.mute && !d.optimistic {
 		go func() {
-			time.Sleep(d.delay)
+			time.Sleep(d.delay) // the device's answer time, which the tests set
 			d.h.ReportState(dev.ID, props, time.Now())
 		}()
 	}
@@ -159,7 +159,7 @@ func TestControlFailsWhenDeviceGoesOffline(t *testing.T) {
 	h.UpsertDevice(ctx, light("l1"))
 	h.RegisterDriver("test", &echoDriver{h: h, mute: true})
 	go func() {
-		time.Sleep(30 * time.Millisecond)
+		time.Sleep(30 * time.Millisecond) // while Control waits for a confirmation that never comes
 		h.SetOnline("l1", false)
 	}()
 	_, err := h.Control(ctx, "l1", map[string]device.Value{"power": device.Bool(true)})

@@ -53,9 +53,9 @@ func TestEmbeddedBrokerTracksEveryAnnouncedDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer startMQTT(t, mq)()
-	waitFor(t, 5*time.Second, "the agent connected", func() bool { return mq.Stats().Connected })
+	testutil.Eventually(t, 5*time.Second, "the agent connected", func() bool { return mq.Stats().Connected })
 
-	waitFor(t, 15*time.Second, "every device's state", func() bool {
+	testutil.Eventually(t, 15*time.Second, "every device's state", func() bool {
 		ds := h.Devices()
 		if len(ds) < n {
 			return false

@@ -70,7 +70,7 @@ func TestEmbeddedBrokerReplayLosesNothingPastPendingWrites(t *testing.T) {
 		pub.Publish(fmt.Sprintf("rp/%d", i), 1, true, fmt.Sprint(i)).Wait()
 	}
 	startMQTT(t, mq)
-	waitFor(t, 20*time.Second, "every device with its state", func() bool {
+	testutil.Eventually(t, 20*time.Second, "every device with its state", func() bool {
 		ds := h.Devices()
 		if len(ds) < n {
 			return false
@@ -85,7 +85,7 @@ func TestEmbeddedBrokerReplayLosesNothingPastPendingWrites(t *testing.T) {
 	slow := pahoClient(t, br.URL(), "tcp-subscriber")
 	var got atomic.Int64
 	slow.Subscribe("homeassistant/#", 0, func(paho.Client, paho.Message) { got.Add(1) }).Wait()
-	waitFor(t, 5*time.Second, "the broker dropping past the pending-writes limit", func() bool { return br.Stats().MessagesDropped > 0 })
+	testutil.Eventually(t, 5*time.Second, "the broker dropping past the pending-writes limit", func() bool { return br.Stats().MessagesDropped > 0 })
 	if got.Load() >= n {
 		t.Errorf("the TCP subscriber got %d of %d retained configs past a pending-writes limit of 32", got.Load(), n)
 	}
@@ -102,7 +102,7 @@ func TestEmbeddedBrokerBoundsRetainedMessages(t *testing.T) {
 	for i := range 50 {
 		pub.Publish(fmt.Sprintf("flood/%d", i), 1, true, "x").Wait()
 	}
-	waitFor(t, 5*time.Second, "live delivery of every message, retained or not", func() bool {
+	testutil.Eventually(t, 5*time.Second, "live delivery of every message, retained or not", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(live) == 50
@@ -219,7 +219,7 @@ func TestEmbeddedBrokerBoundsRememberedSessions(t *testing.T) {
 		t.Fatalf("a remembered session could not come back: %v", err)
 	}
 	defer back.Disconnect(50)
-	waitFor(t, 5*time.Second, "the kept messages", func() bool { return got.Load() >= offlineMaxMessages })
+	testutil.Eventually(t, 5*time.Second, "the kept messages", func() bool { return got.Load() >= offlineMaxMessages })
 	time.Sleep(200 * time.Millisecond) // anything more would arrive now
 	if g := got.Load(); g > offlineMaxMessages {
 		t.Errorf("%d messages kept for a session that was away, want at most %d", g, offlineMaxMessages)

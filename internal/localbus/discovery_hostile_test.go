@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // manyEntityConfig is the config of sensor i (property "s<i>") of one
@@ -28,7 +29,7 @@ func TestManyEntitiesOnOneDeviceAreBuiltInFewPasses(t *testing.T) {
 	pub.Publish(other, 1, true, otherPayload).Wait()
 	pub.Publish("otherdev/s0000", 1, true, "1").Wait()
 	startMQTT(t, mq)
-	waitFor(t, 5*time.Second, "the other device's state", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the other device's state", func() bool {
 		d, ok := h.Device("mqtt-otherdev")
 		return ok && d.State["s0"].Equal(device.Float(1))
 	})
@@ -41,13 +42,13 @@ func TestManyEntitiesOnOneDeviceAreBuiltInFewPasses(t *testing.T) {
 			// Other devices' state flows during the burst.
 			v := float64(i)
 			pub.Publish("otherdev/s0000", 0, true, fmt.Sprint(v))
-			waitFor(t, 5*time.Second, "the other device's state during the burst", func() bool {
+			testutil.Eventually(t, 5*time.Second, "the other device's state during the burst", func() bool {
 				d, _ := h.Device("mqtt-otherdev")
 				return d != nil && d.State["s0"].Equal(device.Float(v))
 			})
 		}
 	}
-	waitFor(t, 30*time.Second, "every entity of the big device with its state", func() bool {
+	testutil.Eventually(t, 30*time.Second, "every entity of the big device with its state", func() bool {
 		d, ok := h.Device("mqtt-bigdev")
 		return ok && len(d.Properties) == n && len(d.State) == n
 	})
@@ -66,11 +67,11 @@ func TestEntitiesPastThePerDeviceLimitAreRefused(t *testing.T) {
 		topic, payload := manyEntityConfig("capdev", i)
 		pub.Publish(topic, 1, true, payload).Wait()
 	}
-	waitFor(t, 5*time.Second, "the device with its first entities", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the device with its first entities", func() bool {
 		d, ok := h.Device("mqtt-capdev")
 		return ok && len(d.Properties) == limit
 	})
-	waitFor(t, 5*time.Second, "the refusals counted", func() bool { return mq.Stats().Refused == 5 })
+	testutil.Eventually(t, 5*time.Second, "the refusals counted", func() bool { return mq.Stats().Refused == 5 })
 	refused := 0
 	for _, dc := range mq.Discovered() {
 		if dc.Status == StatusRefused {
@@ -88,7 +89,7 @@ func TestEntitiesPastThePerDeviceLimitAreRefused(t *testing.T) {
 	pub.Publish(first, 1, true, "").Wait()
 	topic, payload := manyEntityConfig("capdev", 99)
 	pub.Publish(topic, 1, true, payload).Wait()
-	waitFor(t, 5*time.Second, "the replacement entity", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the replacement entity", func() bool {
 		d, _ := h.Device("mqtt-capdev")
 		_, ok := d.Property("s99")
 		return d != nil && len(d.Properties) == limit && ok
@@ -104,9 +105,9 @@ func TestOversizedStatePayloadsAreDroppedAndCounted(t *testing.T) {
 	pub.Publish(topic, 1, true, payload).Wait()
 	pub.Publish("bigstate/s0000", 1, false, "7").Wait()
 	startMQTT(t, mq)
-	waitFor(t, 5*time.Second, "the device", func() bool { _, ok := h.Device("mqtt-bigstate"); return ok })
+	testutil.Eventually(t, 5*time.Second, "the device", func() bool { _, ok := h.Device("mqtt-bigstate"); return ok })
 	pub.Publish("bigstate/s0000", 1, false, "8").Wait()
-	waitFor(t, 5*time.Second, "its state", func() bool {
+	testutil.Eventually(t, 5*time.Second, "its state", func() bool {
 		d, _ := h.Device("mqtt-bigstate")
 		return d.State["s0"].Equal(device.Float(8))
 	})
@@ -114,7 +115,7 @@ func TestOversizedStatePayloadsAreDroppedAndCounted(t *testing.T) {
 		pub.Publish("bigstate/s0000", 1, false, "9"+strings.Repeat(" ", 2048)).Wait()
 	}
 	pub.Publish("bigstate/s0000", 1, false, "10").Wait()
-	waitFor(t, 5*time.Second, "the small state after the large ones", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the small state after the large ones", func() bool {
 		d, _ := h.Device("mqtt-bigstate")
 		return d.State["s0"].Equal(device.Float(10))
 	})

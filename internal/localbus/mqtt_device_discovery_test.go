@@ -29,11 +29,11 @@ func TestDeviceDiscoveryMixedWithPerEntityDiscovery(t *testing.T) {
 	r.publish("kitchen/state", `{"temperature":21.5,"humidity":58.3,"relay":"ON"}`, true)
 	r.publish("plug1/state", "OFF", true)
 	const id = "mqtt-ea334450945afc"
-	waitFor(t, 5*time.Second, "the cmps device's state", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the cmps device's state", func() bool {
 		return hasState(r.device(id), map[string]device.Value{"currentTemperature": device.Float(21.5),
 			"humidity": device.Float(58.3), "power": device.Bool(true)})
 	})
-	waitFor(t, 5*time.Second, "the per-entity plug", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the per-entity plug", func() bool {
 		return hasState(r.device(hadiscovery.DeviceID("unique_id:plug1")), map[string]device.Value{"power": device.Bool(false)})
 	})
 	if d := r.device(id); d.Category != device.CategorySwitch || d.Name != "Kitchen" {
@@ -42,7 +42,7 @@ func TestDeviceDiscoveryMixedWithPerEntityDiscovery(t *testing.T) {
 	if _, err := r.mq.Send(context.Background(), r.device(id), map[string]device.Value{"power": device.Bool(false)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the relay command", func() bool { return rec.len() >= 1 })
+	testutil.Eventually(t, 5*time.Second, "the relay command", func() bool { return rec.len() >= 1 })
 	if got := rec.take(); !slices.Equal(got, []string{"kitchen/relay/set OFF"}) {
 		t.Errorf("published %q", got)
 	}
@@ -52,7 +52,7 @@ func TestDeviceDiscoveryMixedWithPerEntityDiscovery(t *testing.T) {
 	 "cmps":{"temp":{"p":"sensor","device_class":"temperature","unit_of_measurement":"°C","value_template":"{{ value_json.temperature }}","unique_id":"k_t"},
 	  "hum":{"p":"sensor"},
 	  "relay":{"p":"switch","command_topic":"kitchen/relay/set","value_template":"{{ value_json.relay }}","unique_id":"k_r"}}}`, true)
-	waitFor(t, 5*time.Second, "humidity gone", func() bool {
+	testutil.Eventually(t, 5*time.Second, "humidity gone", func() bool {
 		d := r.device(id)
 		return d != nil && !slices.ContainsFunc(d.Properties, func(p device.Property) bool { return p.Name == "humidity" }) &&
 			slices.ContainsFunc(d.Properties, func(p device.Property) bool { return p.Name == "currentTemperature" })
@@ -67,7 +67,7 @@ func TestDeviceDiscoveryMixedWithPerEntityDiscovery(t *testing.T) {
 
 	// The whole device removed; the per-entity device stays.
 	r.publish(devTopic, "", true)
-	waitFor(t, 5*time.Second, "device removed", func() bool { return r.device(id) == nil })
+	testutil.Eventually(t, 5*time.Second, "device removed", func() bool { return r.device(id) == nil })
 	if r.device(hadiscovery.DeviceID("unique_id:plug1")) == nil {
 		t.Error("the per-entity device went with it")
 	}

@@ -115,18 +115,6 @@ func (r *rig) device(id string) *device.Device {
 	return d
 }
 
-// waitFor polls cond until it holds or within passes.
-func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // hasState reports whether the device's state includes want.
 func hasState(d *device.Device, want map[string]device.Value) bool {
 	if d == nil {

@@ -22,7 +22,7 @@ func TestHostileInputDoesNoHarm(t *testing.T) {
 	r.publish(good.topic, good.config, true)
 	r.publish(good.stateTopic, good.state, true)
 	goodID := fixtureDeviceID(t, good.topic, good.config)
-	waitFor(t, 5*time.Second, "good device", func() bool { return hasState(r.device(goodID), good.wantState) })
+	testutil.Eventually(t, 5*time.Second, "good device", func() bool { return hasState(r.device(goodID), good.wantState) })
 
 	hostile := map[string]string{
 		"homeassistant/light/bad_json/config":    `{"name":"x","command_topic":`,
@@ -49,7 +49,7 @@ func TestHostileInputDoesNoHarm(t *testing.T) {
 		r.publish(fmt.Sprintf("homeassistant/switch/flood_%d/config", i),
 			fmt.Sprintf(`{"name":"F%d","command_topic":"flood/%d/set"}`, i, i), false)
 	}
-	waitFor(t, 10*time.Second, "all hostile configs handled", func() bool {
+	testutil.Eventually(t, 10*time.Second, "all hostile configs handled", func() bool {
 		return r.mq.Stats().Messages >= uint64(1+len(hostile)+1+5+3*maxEntities)
 	})
 
@@ -58,7 +58,7 @@ func TestHostileInputDoesNoHarm(t *testing.T) {
 	if _, err := r.mq.Send(context.Background(), r.device(goodID), map[string]device.Value{"power": device.Bool(false)}); err != nil {
 		t.Fatalf("Send to the good device: %v", err)
 	}
-	waitFor(t, 5*time.Second, "command to the good device", func() bool { return rec.len() == 1 })
+	testutil.Eventually(t, 5*time.Second, "command to the good device", func() bool { return rec.len() == 1 })
 	if d := r.device(goodID); !d.Online || !hasState(d, good.wantState) {
 		t.Errorf("good device harmed: %+v", d)
 	}

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // startMQTT registers m with its hub and runs it, as the agent's Drivers
@@ -35,7 +37,7 @@ func TestMQTTRunEndsWithItsContextAndRunsOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- mq.Run(ctx) }()
-	waitFor(t, 10*time.Second, "connected to the embedded broker", func() bool { return mq.Stats().Connected })
+	testutil.Eventually(t, 10*time.Second, "connected to the embedded broker", func() bool { return mq.Stats().Connected })
 	if err := mq.Run(ctx); err == nil {
 		t.Error("a second Run was accepted")
 	}

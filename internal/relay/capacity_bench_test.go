@@ -114,7 +114,7 @@ func BenchmarkRelayCapacity(b *testing.B) {
 				if time.Now().After(deadline) {
 					b.Fatalf("hub %d not connected: %+v\n%s", i, tuns[i].Status(), lastLines(sshd.Logs(), 20))
 				}
-				time.Sleep(10 * time.Millisecond)
+				time.Sleep(10 * time.Millisecond) // polls the status and retries a taken port, which testutil.Poll cannot
 			}
 		}
 	}
@@ -135,7 +135,7 @@ func BenchmarkRelayCapacity(b *testing.B) {
 	pids := sshd.PIDs()
 	full := procMem(pids)
 	cpu0 := cpuNanos(pids)
-	time.Sleep(idleWindow)
+	time.Sleep(idleWindow) // the measurement window
 	cpu1 := cpuNanos(pids)
 	exchanges := float64(n) * idleWindow.Seconds() / keepaliveBench.Seconds()
 	cpuPerKeepalive := float64(cpu1-cpu0) / 1e3 / exchanges // µs

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 func openTemp(t testing.TB) *Store {
@@ -204,7 +205,7 @@ func TestDeviceRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	s.DB().QueryRow("SELECT count(*) FROM state").Scan(&n)
+	testutil.Scan(t, s.DB().QueryRow("SELECT count(*) FROM state"), &n)
 	if ds, _ := s.Devices(ctx); len(ds) != 0 || n != 0 {
 		t.Errorf("after delete: %d devices, %d state rows", len(ds), n)
 	}

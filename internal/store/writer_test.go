@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 func TestWriterCoalescesRepeatedWritesInWindow(t *testing.T) {
@@ -62,14 +63,10 @@ func TestWriterWindowCommitsWithoutFlush(t *testing.T) {
 	w := s.NewWriter(WriterOptions{Window: 20 * time.Millisecond})
 	defer w.Close()
 	w.Put(Change{DeviceID: "l", Property: "brightness", Value: device.Int(7), At: time.Now()})
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if d, _ := s.Device(ctx, "l"); d.State["brightness"].Equal(device.Int(7)) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("change not committed after the window passed")
+	testutil.Eventually(t, 5*time.Second, "the change committed after the window passed", func() bool {
+		d, _ := s.Device(ctx, "l")
+		return d.State["brightness"].Equal(device.Int(7))
+	})
 }
 
 func TestWriterOnlineChange(t *testing.T) {
@@ -111,7 +108,7 @@ func TestWriterHookRunsInSameTransaction(t *testing.T) {
 		t.Fatal("first commit should fail through the hook")
 	}
 	var n int
-	s.DB().QueryRow("SELECT count(*) FROM state").Scan(&n)
+	testutil.Scan(t, s.DB().QueryRow("SELECT count(*) FROM state"), &n)
 	if n != 0 {
 		t.Fatal("state committed although the hook failed")
 	}
@@ -119,9 +116,9 @@ func TestWriterHookRunsInSameTransaction(t *testing.T) {
 	if err := w.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s.DB().QueryRow("SELECT count(*) FROM state").Scan(&n)
+	testutil.Scan(t, s.DB().QueryRow("SELECT count(*) FROM state"), &n)
 	var logged int
-	s.DB().QueryRow("SELECT count(*) FROM hooklog").Scan(&logged)
+	testutil.Scan(t, s.DB().QueryRow("SELECT count(*) FROM hooklog"), &logged)
 	if n != 1 || logged != 1 {
 		t.Fatalf("state rows %d, hook rows %d; want 1 and 1", n, logged)
 	}

@@ -78,6 +78,9 @@ type Options struct {
 	// Extra adds operations (the subscription interface), keyed
 	// "Namespace/Name".
 	Extra map[string]Operation
+	// Now is the clock (default time.Now); tests move it to refill the
+	// rate limit or pass the idempotency window without waiting.
+	Now func() time.Time
 }
 
 // Operation is one namespace/name pair of the interface.
@@ -101,6 +104,7 @@ type Handler struct {
 	idem  *idempotency
 	rate  *limiter
 	audit *auditLog
+	now   func() time.Time
 }
 
 // New builds the handler.
@@ -129,10 +133,14 @@ func New(opts Options) (*Handler, error) {
 	if opts.AuditMaxBytes <= 0 {
 		opts.AuditMaxBytes = DefaultAuditMaxBytes
 	}
-	h := &Handler{hub: opts.Hub, auth: opts.Auth, log: opts.Logger,
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := &Handler{hub: opts.Hub, auth: opts.Auth, log: opts.Logger, now: opts.Now,
 		idem:  newIdempotency(opts.DB, opts.IdempotencyWindow, opts.IdempotencyMaxBytes),
 		rate:  newLimiter(opts.RateLimit, opts.RateBurst),
 		audit: newAuditLog(opts.DB, opts.AuditMaxAge, opts.AuditMaxBytes)}
+	h.idem.now, h.rate.now = opts.Now, opts.Now
 	h.ops = map[string]Operation{
 		"CIC.Discovery/Discover": {Scope: ScopeDevicesRead, Do: h.discover},
 		"CIC.Query/QueryStatus":  {Scope: ScopeDevicesRead, Do: h.queryStatus},

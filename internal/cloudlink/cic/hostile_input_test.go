@@ -16,6 +16,7 @@ import (
 	"github.com/hubagent/hubagent/internal/device"
 	"github.com/hubagent/hubagent/internal/hub"
 	"github.com/hubagent/hubagent/internal/store"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // Hostile input against /cic/v1: each limit of docs/limits.md ("Partner
@@ -280,7 +281,7 @@ func TestMessageIDsStayWithinTheirSize(t *testing.T) {
 	}
 	// The newest records are the ones kept.
 	var newest string
-	e.st.DB().QueryRow("SELECT message_id FROM message_ids ORDER BY created_at DESC, message_id DESC LIMIT 1").Scan(&newest)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT message_id FROM message_ids ORDER BY created_at DESC, message_id DESC LIMIT 1"), &newest)
 	if e.count(t, "message_ids") == 0 || newest == "" {
 		t.Fatal("pruning removed everything")
 	}

@@ -37,6 +37,7 @@ type idempotency struct {
 	head     int
 	memBytes int
 	inflight map[idemKey]*flight
+	now      func() time.Time
 }
 
 type idemKey struct{ client, grant, message string }
@@ -93,7 +94,7 @@ const (
 
 func newIdempotency(db *sql.DB, window time.Duration, maxDBBytes int64) *idempotency {
 	return &idempotency{db: db, window: window, maxBytes: defaultIdemBytes,
-		mem: map[idemKey]idemEntry{}, inflight: map[idemKey]*flight{},
+		mem: map[idemKey]idemEntry{}, inflight: map[idemKey]*flight{}, now: time.Now,
 		bound: &tableBound{db: db, table: "message_ids", timeCol: "created_at", orderCol: "created_at",
 			sizeExpr: "length(client_id) + length(grant_id) + length(message_id) + length(response) + 64",
 			maxAge:   window, maxBytes: maxDBBytes}}
@@ -104,7 +105,7 @@ func newIdempotency(db *sql.DB, window time.Duration, maxDBBytes int64) *idempot
 // acted. A remembered answer to a different request (hash) is errReused.
 func (m *idempotency) do(ctx context.Context, k idemKey, hash reqHash, persist bool,
 	fn func() (status int, body []byte, acted bool)) (int, []byte, error) {
-	now := time.Now()
+	now := m.now()
 	m.mu.Lock()
 	m.expireLocked(now)
 	if e, ok := m.mem[k]; ok && now.Sub(e.at) < m.window {

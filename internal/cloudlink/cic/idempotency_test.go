@@ -112,7 +112,9 @@ func TestIdempotencyKeepsOnlyMessagesThatActedInTheDatabase(t *testing.T) {
 	}
 	for rows.Next() {
 		var id string
-		rows.Scan(&id)
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
 		ids = append(ids, id)
 	}
 	rows.Close()
@@ -153,11 +155,18 @@ func TestIdempotencyMemoryIsBoundedAndMutationsSurviveEviction(t *testing.T) {
 
 func TestIdempotencyForgetsAfterTheWindow(t *testing.T) {
 	m := newTestIdem(t, 50*time.Millisecond)
+	clk := &fakeClock{t: time.Now()}
+	m.now = clk.now
 	ctx := context.Background()
 	var runs atomic.Int64
 	act := func() (int, []byte, bool) { runs.Add(1); return 200, []byte("x"), true }
 	m.do(ctx, key("A", "g", "m"), hashQ, true, act)
-	time.Sleep(80 * time.Millisecond)
+	clk.advance(49 * time.Millisecond)
+	m.do(ctx, key("A", "g", "m"), hashQ, true, act)
+	if runs.Load() != 1 {
+		t.Fatalf("runs = %d: a messageId inside the window must not act again", runs.Load())
+	}
+	clk.advance(31 * time.Millisecond)
 	m.do(ctx, key("A", "g", "m"), hashQ, true, act)
 	if runs.Load() != 2 {
 		t.Fatalf("runs = %d: a messageId past the window must act again", runs.Load())

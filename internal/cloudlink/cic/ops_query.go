@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"time"
 
 	"github.com/hubagent/hubagent/internal/device"
 )
@@ -172,7 +171,7 @@ func (h *Handler) control(ctx context.Context, c Caller, raw json.RawMessage) (a
 	}
 	if len(req.Commands) == 1 && results[0].ErrorCode != "" {
 		setActed(ctx, false)
-		h.audit.record(ctx, c, req.Commands, results, visible, time.Now())
+		h.audit.record(ctx, c, req.Commands, results, visible, h.now())
 		return nil, errorOf(results[0])
 	}
 	// Send the valid ones concurrently; each waits for its device.
@@ -197,7 +196,7 @@ func (h *Handler) control(ctx context.Context, c Caller, raw json.RawMessage) (a
 	for ; pending > 0; pending-- {
 		<-done
 	}
-	h.audit.record(ctx, c, req.Commands, results, visible, time.Now())
+	h.audit.record(ctx, c, req.Commands, results, visible, h.now())
 	if len(req.Commands) == 1 && results[0].ErrorCode != "" {
 		return nil, errorOf(results[0])
 	}

@@ -10,6 +10,7 @@ import (
 type limiter struct {
 	rate  float64 // tokens per second
 	burst float64
+	now   func() time.Time
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -21,12 +22,12 @@ type bucket struct {
 }
 
 func newLimiter(rate float64, burst int) *limiter {
-	return &limiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
+	return &limiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}, now: time.Now}
 }
 
 // allow takes a token for client, or says how long until one is there.
 func (l *limiter) allow(client string) (time.Duration, bool) {
-	now := time.Now()
+	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.buckets[client]

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/device"
 	"github.com/hubagent/hubagent/internal/store"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // TestNotifyCrashChild is the child of TestKillDashNineWithBacklogLosesNothing:
@@ -41,7 +42,10 @@ func TestNotifyCrashChild(t *testing.T) {
 				os.Exit(1)
 			}
 			var next int
-			e.st.DB().QueryRow("SELECT next_seq FROM subscriptions").Scan(&next)
+			if err := e.st.DB().QueryRow("SELECT next_seq FROM subscriptions").Scan(&next); err != nil {
+				fmt.Println("error", err)
+				os.Exit(1)
+			}
 			fmt.Println("committed", next-1)
 		}
 	}
@@ -71,6 +75,7 @@ func TestKillDashNineWithBacklogLosesNothing(t *testing.T) {
 		if v, ok := strings.CutPrefix(line, "committed "); ok {
 			committed, _ = strconv.Atoi(v)
 			if committed >= 3000 {
+				// Mid-stream: let more deliveries get in flight, then kill.
 				time.Sleep(3 * time.Millisecond)
 				cmd.Process.Signal(syscall.SIGKILL)
 				break
@@ -85,12 +90,12 @@ func TestKillDashNineWithBacklogLosesNothing(t *testing.T) {
 	p.setDown(false)
 	e := newEnv(t, db, fixedPartners{"A": {ClientID: "A", CallbackHosts: []string{"127.0.0.1"}, AllowPrivate: true}}, p.caFile, 0)
 	var total int
-	e.st.DB().QueryRow("SELECT next_seq - 1 FROM subscriptions").Scan(&total)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT next_seq - 1 FROM subscriptions"), &total)
 	if total < committed {
 		t.Fatalf("outbox numbered %d events, child reported %d committed", total, committed)
 	}
 	var seqs []int
-	waitFor(t, 60*time.Second, "the whole backlog", func() bool {
+	testutil.Eventually(t, 60*time.Second, "the whole backlog", func() bool {
 		seqs = seqs[:0]
 		for _, r := range p.got() {
 			for _, ev := range r.Payload["events"].([]any) {

@@ -201,16 +201,3 @@ func (e *env) subscribe(t testing.TB, c cic.Caller, callback string, events ...s
 	}
 	return out.(SubscribeResponse).SubscriptionID
 }
-
-// waitFor polls cond for up to d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/cloudlink/cic"
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // Hostile input against the subscription interface and delivery: each
@@ -132,7 +133,7 @@ func TestThousandSubscribesHoldAtMost64AndOneChangeSendsAtMost64POSTs(t *testing
 		}
 	}
 	var live, perGrantMax int
-	e.st.DB().QueryRow("SELECT count(*) FROM subscriptions").Scan(&live)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT count(*) FROM subscriptions"), &live)
 	e.st.DB().QueryRow("SELECT max(n) FROM (SELECT count(*) AS n FROM subscriptions GROUP BY grant_id)").Scan(&perGrantMax)
 	if ok != DefaultMaxSubscriptionsPerPartner || live != ok || refused != 1000-ok {
 		t.Fatalf("%d accepted, %d refused, %d stored; want %d accepted", ok, refused, live, DefaultMaxSubscriptionsPerPartner)
@@ -142,7 +143,7 @@ func TestThousandSubscribesHoldAtMost64AndOneChangeSendsAtMost64POSTs(t *testing
 	}
 	e.hub.ReportState("l1", map[string]device.Value{"brightness": device.Int(7)}, time.Now())
 	e.hub.Flush(ctx)
-	waitFor(t, 10*time.Second, "every subscription's POST", func() bool { p, _ := cb.total(); return p >= live })
+	testutil.Eventually(t, 10*time.Second, "every subscription's POST", func() bool { p, _ := cb.total(); return p >= live })
 	time.Sleep(200 * time.Millisecond) // any extra POST would be on its way by now
 	if posts, _ := cb.total(); posts != live {
 		t.Fatalf("one change caused %d POSTs for %d subscriptions", posts, live)
@@ -174,7 +175,7 @@ func TestIdenticalSubscriptionsAreOne(t *testing.T) {
 		t.Fatalf("other grant: %+v %v", other, err)
 	}
 	var n int
-	e.st.DB().QueryRow("SELECT count(*) FROM subscriptions").Scan(&n)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT count(*) FROM subscriptions"), &n)
 	if n != 2 {
 		t.Fatalf("%d subscriptions stored, want 2", n)
 	}
@@ -202,7 +203,7 @@ func TestSubscribeRefusesOversizeFields(t *testing.T) {
 		}
 	}
 	var n int
-	e.st.DB().QueryRow("SELECT count(*) FROM subscriptions").Scan(&n)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT count(*) FROM subscriptions"), &n)
 	if n != 0 {
 		t.Fatalf("%d subscriptions stored from refused requests", n)
 	}
@@ -225,7 +226,7 @@ func TestHealthySubscriptionKeepsReceivingWhileSiblingCallbackIsDown(t *testing.
 		e.hub.Flush(ctx)
 		// Each change reaches the healthy callback promptly, although its
 		// sibling has been failing all along.
-		waitFor(t, 2*time.Second, fmt.Sprintf("change %d at the healthy callback", i), func() bool {
+		testutil.Eventually(t, 2*time.Second, fmt.Sprintf("change %d at the healthy callback", i), func() bool {
 			b := cb.brightness("/ok")
 			return len(b) > 0 && b[len(b)-1] == i
 		})
@@ -242,7 +243,7 @@ func TestHealthySubscriptionKeepsReceivingWhileSiblingCallbackIsDown(t *testing.
 	}
 	// Back up, it gets everything, in order.
 	cb.setDown("/down", false)
-	waitFor(t, 10*time.Second, "the recovered callback's backlog", func() bool { return len(cb.brightness("/down")) == 20 })
+	testutil.Eventually(t, 10*time.Second, "the recovered callback's backlog", func() bool { return len(cb.brightness("/down")) == 20 })
 	for i, b := range cb.brightness("/down") {
 		if b != i+1 {
 			t.Fatalf("recovered callback got %v", cb.brightness("/down"))
@@ -270,9 +271,9 @@ func TestOutboxPerPartnerIsBoundedOldestDroppedAndCounted(t *testing.T) {
 		t.Fatalf("outbox holds %d events, bound %d", b, bound)
 	}
 	var dropped, maxSeq, next int
-	e.st.DB().QueryRow("SELECT dropped FROM partner_delivery WHERE client_id = 'A'").Scan(&dropped)
-	e.st.DB().QueryRow("SELECT max(seq) FROM outbox").Scan(&maxSeq)
-	e.st.DB().QueryRow("SELECT next_seq FROM subscriptions").Scan(&next)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT dropped FROM partner_delivery WHERE client_id = 'A'"), &dropped)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT max(seq) FROM outbox"), &maxSeq)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT next_seq FROM subscriptions"), &next)
 	if events := next - 1; dropped < events-bound || e.n.Stats().Dropped != uint64(dropped) {
 		t.Fatalf("%d events, %d kept, dropped counted %d (stats %d)", events, e.n.Backlog(ctx), dropped, e.n.Stats().Dropped)
 	}

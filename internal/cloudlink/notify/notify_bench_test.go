@@ -9,6 +9,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/cloudlink/cic"
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // BenchmarkNotify pushes state changes at 1,000/s spread over 1,000
@@ -65,27 +66,45 @@ func BenchmarkNotify(b *testing.B) {
 	}
 	tick.Stop()
 	e.hub.Flush(ctx)
-	// Wait for every partner to have received every device's last value.
-	deadline := time.Now().Add(60 * time.Second)
+	// Wait for every partner to have received every device's last value;
+	// changes may be coalesced, but a last value missing is lost work.
+	want := map[string]float64{}
+	for i := n - devices; i < n; i++ {
+		want[fmt.Sprintf("d%04d", i%devices)] = float64(i/devices%100 + 1)
+	}
 	var lat []float64
-	events := 0
-	for time.Now().Before(deadline) {
-		lat, events = lat[:0], 0
+	events, missing := 0, 0
+	testutil.Poll(60*time.Second, func() bool {
+		lat, events, missing = lat[:0], 0, 0
 		for _, p := range ps {
+			type seen struct{ seq, brightness float64 }
+			last := map[string]seen{}
 			for _, r := range p.got() {
 				for _, ev := range r.Payload["events"].([]any) {
+					ev := ev.(map[string]any)
 					events++
-					lat = append(lat, float64(r.At.UnixMilli()-int64(ev.(map[string]any)["timestamp"].(float64))))
+					lat = append(lat, float64(r.At.UnixMilli()-int64(ev["timestamp"].(float64))))
+					id, _ := ev["deviceId"].(string)
+					seq, _ := ev["sequence"].(float64)
+					st, _ := ev["state"].(map[string]any)
+					if br, ok := st["brightness"].(float64); ok && seq >= last[id].seq {
+						last[id] = seen{seq, br}
+					}
+				}
+			}
+			for id, v := range want {
+				if last[id].brightness != v {
+					missing++
 				}
 			}
 		}
-		if e.n.Backlog(ctx) == 0 && events > 0 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return missing == 0 && e.n.Backlog(ctx) == 0
+	})
 	elapsed := time.Since(start)
 	b.StopTimer()
+	if missing > 0 {
+		b.Fatalf("%d of %d devices' last values never reached their partner (%d events delivered)", missing, devices*partners, events)
+	}
 	sort.Float64s(lat)
 	if len(lat) == 0 {
 		b.Fatal("nothing delivered")

@@ -2,7 +2,9 @@ package notify
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/cloudlink/cic"
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 func partnerA(p *partnerServer) Partner {
@@ -28,7 +31,7 @@ func TestStatusChangedArrivesWithStateAndSequence(t *testing.T) {
 	e.hub.ReportState("l1", map[string]device.Value{"brightness": device.Int(42)}, time.Now())
 	e.hub.Flush(ctx)
 	e.hub.SetOnline("l1", false)
-	waitFor(t, 5*time.Second, "two notifications", func() bool { return len(p.got()) >= 2 })
+	testutil.Eventually(t, 5*time.Second, "two notifications", func() bool { return len(p.got()) >= 2 })
 	got := p.got()
 	if got[0].Name != "StatusChanged" || got[0].Payload["subscriptionId"] != sub {
 		t.Fatalf("first = %+v", got[0])
@@ -54,16 +57,16 @@ func TestUnlinkArrivesAsAccountUnlinked(t *testing.T) {
 	if err := e.n.GrantRevoked(ctx, "g1", "partner removed by the household"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "AccountUnlinked", func() bool { return len(p.got()) == 1 })
+	testutil.Eventually(t, 5*time.Second, "AccountUnlinked", func() bool { return len(p.got()) == 1 })
 	got := p.got()[0]
 	if got.Name != "AccountUnlinked" || got.Payload["subscriptionId"] != sub || got.Payload["userId"] != "u1" ||
 		got.Payload["reason"] != "partner removed by the household" {
 		t.Fatalf("got %+v", got)
 	}
 	// The subscription is over: further changes send nothing, and it is gone.
-	waitFor(t, 2*time.Second, "subscription cleanup", func() bool {
+	testutil.Eventually(t, 2*time.Second, "subscription cleanup", func() bool {
 		var n int
-		e.st.DB().QueryRow("SELECT count(*) FROM subscriptions").Scan(&n)
+		testutil.Scan(t, e.st.DB().QueryRow("SELECT count(*) FROM subscriptions"), &n)
 		return n == 0
 	})
 }
@@ -88,14 +91,14 @@ func TestPartnerOutageLosesAndReordersNothing(t *testing.T) {
 	// Changes committed in one batch travel as one event per device, so
 	// the number of events is what the outbox numbered.
 	var next int
-	e.st.DB().QueryRow("SELECT next_seq FROM subscriptions").Scan(&next)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT next_seq FROM subscriptions"), &next)
 	want := next - 1
 	if want < n/10 {
 		t.Fatalf("only %d events for %d changes", want, n)
 	}
 	var seqs []int
 	var last any
-	waitFor(t, 20*time.Second, "every event", func() bool {
+	testutil.Eventually(t, 20*time.Second, "every event", func() bool {
 		seqs = seqs[:0]
 		for _, r := range p.got() {
 			for _, ev := range r.Payload["events"].([]any) {
@@ -118,7 +121,7 @@ func TestPartnerOutageLosesAndReordersNothing(t *testing.T) {
 	}
 	// Received is not yet acknowledged: the worker deletes a batch after
 	// the partner's answer, so the outbox empties a moment later.
-	waitFor(t, 5*time.Second, "the outbox to empty", func() bool { return e.n.Backlog(context.Background()) == 0 })
+	testutil.Eventually(t, 5*time.Second, "the outbox to empty", func() bool { return e.n.Backlog(context.Background()) == 0 })
 }
 
 func TestUnauthorizedPushGetsFreshTokenAndRetry(t *testing.T) {
@@ -128,12 +131,12 @@ func TestUnauthorizedPushGetsFreshTokenAndRetry(t *testing.T) {
 	e.hub.UpsertDevice(ctx, lamp("l1"))
 	e.subscribe(t, callerA, p.url("/notify"), EventStatusChanged)
 	e.hub.ReportState("l1", map[string]device.Value{"power": device.Bool(true)}, time.Now())
-	waitFor(t, 5*time.Second, "first push", func() bool { return len(p.got()) == 1 })
+	testutil.Eventually(t, 5*time.Second, "first push", func() bool { return len(p.got()) == 1 })
 	p.mu.Lock()
 	p.validTok = "rotated-by-partner" // every token the hub holds is now refused
 	p.mu.Unlock()
 	e.hub.ReportState("l1", map[string]device.Value{"power": device.Bool(false)}, time.Now())
-	waitFor(t, 5*time.Second, "second push", func() bool { return len(p.got()) == 2 })
+	testutil.Eventually(t, 5*time.Second, "second push", func() bool { return len(p.got()) == 2 })
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tokens != 2 {
@@ -149,7 +152,7 @@ func TestHMACSignatureForSharedSecretPartners(t *testing.T) {
 	e.hub.UpsertDevice(ctx, lamp("l1"))
 	e.subscribe(t, callerA, p.url("/notify"), EventStatusChanged)
 	e.hub.ReportState("l1", map[string]device.Value{"power": device.Bool(true)}, time.Now())
-	waitFor(t, 5*time.Second, "push", func() bool { return len(p.got()) == 1 })
+	testutil.Eventually(t, 5*time.Second, "push", func() bool { return len(p.got()) == 1 })
 	p.mu.Lock()
 	sig := p.hmacSeen[0]
 	p.mu.Unlock()
@@ -263,14 +266,18 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	e.hub.UpsertDevice(ctx, lamp("l1"))
 	e.subscribe(t, callerA, redir, EventStatusChanged)
 	e.hub.ReportState("l1", map[string]device.Value{"power": device.Bool(true)}, time.Now())
-	time.Sleep(300 * time.Millisecond)
+	// The recorded failure is the end of the delivery attempt: a
+	// followed redirect would have reached the target before it.
+	var result string
+	testutil.Eventually(t, 5*time.Second, "the delivery's HTTP 307 failure recorded", func() bool {
+		err := e.st.DB().QueryRow("SELECT last_result FROM partner_delivery WHERE client_id = 'A'").Scan(&result)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			t.Fatalf("reading partner_delivery: %v", err)
+		}
+		return strings.Contains(result, "HTTP 307")
+	})
 	if len(target.got()) != 0 {
 		t.Fatal("a redirect was followed")
-	}
-	var result string
-	e.st.DB().QueryRow("SELECT last_result FROM partner_delivery WHERE client_id = 'A'").Scan(&result)
-	if !strings.Contains(result, "HTTP 307") {
-		t.Fatalf("delivery result %q, want an HTTP failure recorded", result)
 	}
 }
 
@@ -285,9 +292,9 @@ func TestExpiredEventsAreDroppedAndCounted(t *testing.T) {
 		e.hub.ReportState("l1", map[string]device.Value{"brightness": device.Int(int64(i))}, time.Now())
 		e.hub.Flush(ctx)
 	}
-	waitFor(t, 5*time.Second, "expired events dropped", func() bool { return e.n.Stats().Dropped == 5 })
+	testutil.Eventually(t, 5*time.Second, "expired events dropped", func() bool { return e.n.Stats().Dropped == 5 })
 	var dropped int
-	e.st.DB().QueryRow("SELECT dropped FROM partner_delivery WHERE client_id = 'A'").Scan(&dropped)
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT dropped FROM partner_delivery WHERE client_id = 'A'"), &dropped)
 	if dropped != 5 {
 		t.Fatalf("dropped recorded = %d", dropped)
 	}

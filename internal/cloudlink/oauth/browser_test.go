@@ -165,12 +165,10 @@ func browserLink(t *testing.T, chromium, authURL, redirect string) (consentText,
 	if err != nil {
 		return fail("consent", err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	testutil.Poll(10*time.Second, func() bool { // the caller checks where the browser ended up
 		finalURL, err = chromedp.Run(ctx, chromedp.Location())
-		if err == nil && (strings.HasPrefix(finalURL, redirect) || strings.HasPrefix(finalURL, "chrome-error:")) {
-			break
-		}
-	}
+		return err == nil && (strings.HasPrefix(finalURL, redirect) || strings.HasPrefix(finalURL, "chrome-error:"))
+	})
 	if strings.HasPrefix(finalURL, "chrome-error:") {
 		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(CSS(`html`)))
 		code := regexp.MustCompile(`ERR_[A-Z_]+`).FindString(html)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/cloudlink"
 	"github.com/hubagent/hubagent/internal/cloudlink/tunnel"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // hubKey makes a hub's key in a temporary data directory.
@@ -98,17 +99,11 @@ func runTunnel(t testing.TB, opts tunnel.Options) *tunnel.Tunnel {
 // waitFor polls the tunnel's status until cond holds (bounded).
 func waitFor(t testing.TB, tun *tunnel.Tunnel, within time.Duration, what string, cond func(tunnel.Status) bool) tunnel.Status {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		st := tun.Status()
-		if cond(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tunnel not %s within %v; status %+v", what, within, st)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var st tunnel.Status
+	if !testutil.Poll(within, func() bool { st = tun.Status(); return cond(st) }) {
+		t.Fatalf("tunnel not %s within %v; status %+v", what, within, st)
 	}
+	return st
 }
 
 func isConnected(st tunnel.Status) bool { return st.State == tunnel.StateConnected }
@@ -186,7 +181,7 @@ func (p *freezeProxy) pipe(dst, src net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
-		for p.frozen.Load() && !p.closed.Load() {
+		for p.frozen.Load() && !p.closed.Load() { // a frozen link holds what it read until thawed or closed
 			time.Sleep(10 * time.Millisecond)
 		}
 		if n > 0 && !p.frozen.Load() {

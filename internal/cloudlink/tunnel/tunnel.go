@@ -64,6 +64,12 @@ type Options struct {
 
 	// Dial, if set, replaces the TCP dialer (tests put faults here).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Now and After, if set, replace the wall clock that stamps the status
+	// and the timer that paces attempts, so tests check the backoff
+	// without waiting it out.
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
 }
 
 // Tunnel is one hub's tunnel to its relay. Run keeps it up; Status reads
@@ -105,6 +111,12 @@ func New(opts Options) (*Tunnel, error) {
 		var d net.Dialer
 		opts.Dial = d.DialContext
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.After == nil {
+		opts.After = time.After
+	}
 	keys := &hostKeys{relay: opts.Relay, pinFile: opts.PinFile, log: opts.Logger}
 	switch {
 	case opts.HostKey != "":
@@ -120,7 +132,7 @@ func New(opts Options) (*Tunnel, error) {
 	default:
 		return nil, errors.New("tunnel: the relay's host key is required (or accept_new)")
 	}
-	t := &Tunnel{opts: opts, log: opts.Logger, keys: keys, clock: time.Now}
+	t := &Tunnel{opts: opts, log: opts.Logger, keys: keys, clock: opts.Now}
 	t.st = Status{State: StateConnecting, Relay: opts.Relay, User: opts.User, RemoteListen: opts.RemoteListen}
 	return t, nil
 }
@@ -144,7 +156,7 @@ func (t *Tunnel) Run(ctx context.Context) error {
 		t.failed(err, connected, wait)
 		select {
 		case <-ctx.Done():
-		case <-time.After(wait):
+		case <-t.opts.After(wait):
 		}
 	}
 	t.update(func(s *Status) {

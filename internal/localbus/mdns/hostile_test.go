@@ -12,6 +12,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // announce builds a full announcement of one instance: PTR, SRV, TXT, A.
@@ -32,6 +33,7 @@ func announce(name, service, host, ip string, port uint16, ttl uint32, txt []str
 }
 
 func TestHostileResponsesAreBoundedAndSanitized(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	n := mdnstest.New(t)
 	b := startBrowser(t, n, mdns.Options{MaxInstances: 5})
 	s := n.Sender()
@@ -46,7 +48,7 @@ func TestHostileResponsesAreBoundedAndSanitized(t *testing.T) {
 	// packet here is repeated until its effect is seen (bounded by the
 	// waits), never assumed to have arrived on the first send.
 	// Garbage that is not DNS at all, and a truncated header.
-	waitFor(t, 5*time.Second, "malformed packets counted", func() bool {
+	testutil.Eventually(t, 5*time.Second, "malformed packets counted", func() bool {
 		if err := s.Raw([]byte("\x00\x01garbage that is not a DNS message \xff\xfe")); err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +63,7 @@ func TestHostileResponsesAreBoundedAndSanitized(t *testing.T) {
 	}
 	big = append([]string{`evil=\027[31m\255red`, "EVIL=second"}, big...)
 	var in mdns.Instance
-	waitFor(t, 5*time.Second, "the odd instance", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the odd instance", func() bool {
 		send(announce(`odd\000name\027[2J`, "_http._tcp", "odd.local.", n.PeerIP(2), 80, 120, big))
 		for _, i := range b.Instances() {
 			if strings.HasPrefix(i.Name, "odd") && i.Port == 80 {
@@ -89,19 +91,20 @@ func TestHostileResponsesAreBoundedAndSanitized(t *testing.T) {
 	for i := range 10 {
 		send(announce(fmt.Sprintf("flood-%d", i), "_http._tcp", "flood.local.", n.PeerIP(2), 80, 120, nil))
 	}
-	waitFor(t, 5*time.Second, "drops to be counted", func() bool { return b.Stats().Dropped >= 6 })
+	testutil.Eventually(t, 5*time.Second, "drops to be counted", func() bool { return b.Stats().Dropped >= 6 })
 	if got := len(b.Instances()); got != 5 {
 		t.Errorf("table holds %d instances, want the bound 5", got)
 	}
 }
 
 func TestExpiredAndGoodbyeRecordsMarkInstancesGone(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	n := mdnstest.New(t)
 	b := startBrowser(t, n, mdns.Options{})
 	s := n.Sender()
 	// The browser joins the group in the background: announce until both
 	// are seen rather than trusting the first packets to arrive.
-	waitFor(t, 5*time.Second, "both instances", func() bool {
+	testutil.Eventually(t, 5*time.Second, "both instances", func() bool {
 		if err := s.Msg(announce("short-lived", "_wled._tcp", "short.local.", n.PeerIP(2), 80, 2, []string{"mac=001122334455"})); err != nil {
 			t.Fatal(err)
 		}
@@ -138,6 +141,7 @@ func TestExpiredAndGoodbyeRecordsMarkInstancesGone(t *testing.T) {
 }
 
 func TestShortTTLRecordsAreRefreshedNotExpired(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	n := mdnstest.New(t)
 	s := n.Sender()
 	var mu sync.Mutex
@@ -166,7 +170,7 @@ func TestShortTTLRecordsAreRefreshedNotExpired(t *testing.T) {
 				t.Fatalf("expired although the responder answers refreshes: %+v", in)
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // watching for an expiry over a span of real time: the TTL runs on the wire
 	}
 	mu.Lock()
 	defer mu.Unlock()

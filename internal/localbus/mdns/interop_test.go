@@ -14,6 +14,7 @@ import (
 	"github.com/hubagent/hubagent/internal/localapi"
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // startBrowser runs a browser on the test link until the test ends.
@@ -50,7 +51,7 @@ func runStack(t *testing.T, opts mdns.Options) (*mdns.Browser, func()) {
 	t.Cleanup(stop)
 	// Run joins the multicast group before its first query: once a query
 	// went out, packets sent to the group reach the stack.
-	waitFor(t, 5*time.Second, "the stack's first query", func() bool { return b.Stats().PacketsSent > 0 })
+	testutil.Eventually(t, 5*time.Second, "the stack's first query", func() bool { return b.Stats().PacketsSent > 0 })
 	return b, stop
 }
 
@@ -67,21 +68,23 @@ func uniqueID(t *testing.T) string {
 // waitInstance waits until an instance matching ok is in the table.
 func waitInstance(t *testing.T, b *mdns.Browser, d time.Duration, what string, ok func(mdns.Instance) bool) mdns.Instance {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
+	var found mdns.Instance
+	if !testutil.Poll(d, func() bool {
 		for _, in := range b.Instances() {
 			if ok(in) {
-				return in
+				found = in
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; table: %+v", what, b.Instances())
-		}
-		time.Sleep(50 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("timed out waiting for %s; table: %+v", what, b.Instances())
 	}
+	return found
 }
 
 func TestBrowserSeesAvahiServicesAndGoodbyes(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	n := mdnstest.New(t)
 	av := n.StartAvahi("")
 	b := startBrowser(t, n, mdns.Options{})
@@ -99,7 +102,7 @@ func TestBrowserSeesAvahiServicesAndGoodbyes(t *testing.T) {
 	if got := in.TXT["odd"]; got != "\uFFFDé" {
 		t.Errorf("control byte in TXT not sanitized: %q", got)
 	}
-	waitFor(t, 5*time.Second, "broker callback", func() bool {
+	testutil.Eventually(t, 5*time.Second, "broker callback", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(brokers) == 1 && brokers[0] == "tcp://"+n.PeerIP(2)+":1883"
@@ -125,6 +128,7 @@ func TestBrowserSeesAvahiServicesAndGoodbyes(t *testing.T) {
 }
 
 func TestAvahiSeesOurAdvertisementAndItsWithdrawal(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	n := mdnstest.New(t)
 	av := n.StartAvahi("")
 	hubID := uniqueID(t)
@@ -143,7 +147,7 @@ func TestAvahiSeesOurAdvertisementAndItsWithdrawal(t *testing.T) {
 		return out
 	}
 	var line string
-	waitFor(t, 20*time.Second, "avahi-browse to resolve our _hubagent._tcp", func() bool {
+	testutil.Eventually(t, 20*time.Second, "avahi-browse to resolve our _hubagent._tcp", func() bool {
 		if l := ours(); len(l) > 0 {
 			line = l[0]
 			return true
@@ -162,16 +166,5 @@ func TestAvahiSeesOurAdvertisementAndItsWithdrawal(t *testing.T) {
 		}
 	}
 	stop()
-	waitFor(t, 10*time.Second, "withdrawal seen by avahi", func() bool { return len(ours()) == 0 })
-}
-
-func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "withdrawal seen by avahi", func() bool { return len(ours()) == 0 })
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // mentions reports whether a packet names anything of the given stack:
@@ -27,7 +28,7 @@ func mentions(h mdnstest.Heard, needles ...string) bool {
 // heardFrom waits until the peer heard a packet matching ok.
 func heardFrom(t *testing.T, p *mdnstest.Peer, d time.Duration, what string, ok func(mdnstest.Heard) bool) {
 	t.Helper()
-	waitFor(t, d, what, func() bool {
+	testutil.Eventually(t, d, what, func() bool {
 		for _, h := range p.Heard() {
 			if ok(h) {
 				return true
@@ -58,6 +59,7 @@ func ptrQuery(name string, qu bool) *dns.Msg {
 // demonstrably hears and is answered). A service announced on B is not
 // listed by A's stack.
 func TestStackAnswersAndBrowsesOnlyOnItsInterfaces(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	linkA, linkB := mdnstest.New(t), mdnstest.New(t)
 	ifB, err := net.InterfaceByName(linkB.HostIf)
 	if err != nil {
@@ -154,7 +156,7 @@ func TestStackAnswersAndBrowsesOnlyOnItsInterfaces(t *testing.T) {
 	}{{peerA, linkA, "on-a-" + hubID[4:12]}, {peerB, linkB, "on-b-" + hubID[4:12]}} {
 		m := announce(x.name, "_http._tcp", x.name+".local.", x.n.PeerIP(2), 80, 120, []string{"k=v"})
 		m.Response, m.Authoritative = true, true
-		waitFor(t, 5*time.Second, x.name+" listed by the stack for its link", func() bool {
+		testutil.Eventually(t, 5*time.Second, x.name+" listed by the stack for its link", func() bool {
 			if err := x.p.Query(m); err != nil {
 				t.Fatal(err)
 			}

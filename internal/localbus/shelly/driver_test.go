@@ -12,6 +12,7 @@ import (
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
 	"github.com/hubagent/hubagent/internal/localbus/shelly"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 type rig struct {
@@ -54,6 +55,7 @@ func (r *rig) start(f *fakeShelly, host int) (stop func()) {
 func online(d *device.Device) bool { return d.Online }
 
 func TestShellyChannelsBecomeDevicesAndAreFollowedAcrossAddressChange(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	r := newRig(t, "")
 	ctx := context.Background()
 	plug := &fakeShelly{id: "shellyplus2pm-a8032ab12345", app: "Plus2PM", model: "SNSW-102P16EU", switches: []bool{false, true}}
@@ -132,29 +134,27 @@ func TestShellyChannelsBecomeDevicesAndAreFollowedAcrossAddressChange(t *testing
 }
 
 func TestShellyWithPasswordNeedsDriversPassword(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	locked := func() *fakeShelly {
 		return &fakeShelly{id: "shellyplus1pm-08b61f000003", app: "Plus1PM", model: "SNSW-001P16EU",
 			switches: []bool{true}, password: "s3cret"}
 	}
 	t.Run("without a password the instance says auth required", func(t *testing.T) {
+		t.Parallel()
 		r := newRig(t, "")
 		r.start(locked(), 40)
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		if !testutil.Poll(10*time.Second, func() bool {
 			in := r.b.Instances()
-			if len(in) == 1 && in[0].Status == "auth required" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("instances = %+v, want status auth required", in)
-			}
-			time.Sleep(50 * time.Millisecond)
+			return len(in) == 1 && in[0].Status == "auth required"
+		}) {
+			t.Fatalf("instances = %+v, want status auth required", r.b.Instances())
 		}
 		if len(r.h.Devices()) != 0 {
 			t.Error("a device was registered without access")
 		}
 	})
 	t.Run("with drivers.shelly_password it is controlled", func(t *testing.T) {
+		t.Parallel()
 		r := newRig(t, "s3cret")
 		f := locked()
 		r.start(f, 41)
@@ -170,18 +170,14 @@ func TestShellyWithPasswordNeedsDriversPassword(t *testing.T) {
 		})
 	})
 	t.Run("a wrong password says auth failed", func(t *testing.T) {
+		t.Parallel()
 		r := newRig(t, "wrong")
 		r.start(locked(), 42)
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		if !testutil.Poll(10*time.Second, func() bool {
 			in := r.b.Instances()
-			if len(in) == 1 && in[0].Status == "auth failed" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("instances = %+v, want status auth failed", in)
-			}
-			time.Sleep(50 * time.Millisecond)
+			return len(in) == 1 && in[0].Status == "auth failed"
+		}) {
+			t.Fatalf("instances = %+v, want status auth failed", r.b.Instances())
 		}
 	})
 }

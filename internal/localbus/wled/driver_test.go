@@ -13,6 +13,7 @@ import (
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
 	"github.com/hubagent/hubagent/internal/localbus/wled"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // rig is a hub with the WLED driver fed by a browser on a test network
@@ -49,6 +50,7 @@ func (r *rig) announce(name, host, ip, mac string) (stop func()) {
 }
 
 func TestWLEDIsFollowedByMACAcrossAddressChange(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	r, n := newRig(t)
 	ip1 := n.AddPeerIP(10)
 	fake := newFakeWLED("A8:03:2A:B1:C2:D3", "Kitchen strip")
@@ -121,6 +123,7 @@ func TestWLEDIsFollowedByMACAcrossAddressChange(t *testing.T) {
 }
 
 func TestWLEDGarbageAndHangingDevicesAreErrorsNotStalls(t *testing.T) {
+	t.Parallel() // a network namespace of its own
 	r, n := newRig(t)
 	realHub := r.h
 
@@ -143,19 +146,15 @@ func TestWLEDGarbageAndHangingDevicesAreErrorsNotStalls(t *testing.T) {
 	r.announce("Good", "wled-good", ipGood, "001122334455")
 
 	mdnstest.WaitDevice(t, realHub, "wled-001122334455", 10*time.Second, "the good device", func(d *device.Device) bool { return d.Online })
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		statuses := map[string]string{}
+	var statuses map[string]string
+	if !testutil.Poll(5*time.Second, func() bool {
+		statuses = map[string]string{}
 		for _, in := range r.b.Instances() {
 			statuses[in.Name] = in.Status
 		}
-		if strings.HasPrefix(statuses["Garbage"], "error:") && strings.HasPrefix(statuses["Hanging"], "error:") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("statuses = %v, want errors recorded for the garbage and hanging devices", statuses)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return strings.HasPrefix(statuses["Garbage"], "error:") && strings.HasPrefix(statuses["Hanging"], "error:")
+	}) {
+		t.Fatalf("statuses = %v, want errors recorded for the garbage and hanging devices", statuses)
 	}
 	if _, ok := realHub.Device("wled-0011223344aa"); ok {
 		t.Error("a device answering garbage was registered")

@@ -222,18 +222,20 @@ func (s *SSHD) Start() {
 	s.done = done
 	cmd := s.cmd
 	go func() { cmd.Wait(); close(done) }()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		if c, err := net.DialTimeout("tcp", s.Addr, time.Second); err == nil {
-			c.Close()
-			return
-		}
+	if !testutil.Poll(10*time.Second, func() bool {
 		select {
 		case <-done:
 			s.t.Fatalf("sshd exited: %s", s.logs)
-		case <-time.After(20 * time.Millisecond):
+		default:
 		}
+		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}) {
+		s.t.Fatalf("sshd not listening on %s within 10s: %s", s.Addr, s.logs)
 	}
-	s.t.Fatalf("sshd not listening on %s within 10s: %s", s.Addr, s.logs)
 }
 
 // Kill stops sshd and every session process it forked (each in its own

@@ -83,7 +83,7 @@ func (n *Net) StartAvahi(servicesDir string) *Avahi {
 	bus := exec.Command(dbusDaemon, "--nofork", "--nopidfile", "--config-file="+write("bus.conf", fmt.Sprintf(busConf, sock)))
 	bus.Stdout, bus.Stderr = a.logs, a.logs
 	a.start(bus)
-	waitFor(t, 5*time.Second, func() bool { _, err := os.Stat(sock); return err == nil }, "D-Bus socket")
+	testutil.Eventually(t, 5*time.Second, "D-Bus socket", func() bool { _, err := os.Stat(sock); return err == nil })
 
 	conf := write("avahi.conf", fmt.Sprintf(avahiConf, n.Name+"-avahi", n.PeerIf))
 	// avahi-daemon insists on /run/avahi-daemon for its pid file and
@@ -97,12 +97,8 @@ func (n *Net) StartAvahi(servicesDir string) *Avahi {
 	av.Env = a.env
 	av.Stdout, av.Stderr = a.logs, a.logs
 	a.start(av)
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(a.logs.String(), "Server startup complete") {
-		if time.Now().After(deadline) {
-			t.Fatalf("avahi-daemon did not start: %s", a.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testutil.Poll(10*time.Second, func() bool { return strings.Contains(a.logs.String(), "Server startup complete") }) {
+		t.Fatalf("avahi-daemon did not start: %s", a.logs.String())
 	}
 	return a
 }
@@ -145,8 +141,9 @@ func (a *Avahi) Publish(args ...string) *Publication {
 	p := &Publication{cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	a.t.Cleanup(p.Stop)
-	waitFor(a.t, 10*time.Second, func() bool { return strings.Contains(out.String(), "Established") },
-		"avahi-publish "+strings.Join(args, " ")+": "+out.String())
+	if !testutil.Poll(10*time.Second, func() bool { return strings.Contains(out.String(), "Established") }) {
+		a.t.Fatalf("avahi-publish %s: not established within 10s: %s", strings.Join(args, " "), out.String())
+	}
 	return p
 }
 
@@ -181,16 +178,5 @@ func (p *Publication) Stop() {
 	case <-time.After(3 * time.Second):
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
-	}
-}
-
-func waitFor(t testing.TB, d time.Duration, ok func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

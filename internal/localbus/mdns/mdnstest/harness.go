@@ -10,6 +10,7 @@ import (
 	"github.com/hubagent/hubagent/internal/hub"
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/store"
+	"github.com/hubagent/hubagent/internal/testutil"
 )
 
 // Hub returns a real hub over a store in the test's temp directory.
@@ -59,15 +60,13 @@ func Go(t testing.TB, fn func(context.Context) error) {
 // WaitDevice waits until the hub has the device and ok accepts it.
 func WaitDevice(t testing.TB, h *hub.Hub, id string, d time.Duration, what string, ok func(*device.Device) bool) *device.Device {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		if dev, found := h.Device(id); found && ok(dev) {
-			return dev
-		}
-		if time.Now().After(deadline) {
-			dev, _ := h.Device(id)
-			t.Fatalf("timed out waiting for %s of %s; device: %+v", what, id, dev)
-		}
-		time.Sleep(25 * time.Millisecond)
+	var dev *device.Device
+	if !testutil.Poll(d, func() bool {
+		var found bool
+		dev, found = h.Device(id)
+		return found && ok(dev)
+	}) {
+		t.Fatalf("timed out waiting for %s of %s; device: %+v", what, id, dev)
 	}
+	return dev
 }
