@@ -51,14 +51,15 @@ func (m *MQTT) split(d *device.Device, props map[string]device.Value) ([]command
 	return parts, nil
 }
 
-// withLastBrightness gives a power-on of a light that turns on by its
-// brightness the brightness the device last reported, as Home Assistant
+// withLastBrightness gives a write to a light that turns on by its
+// brightness (any write but a power-off: in Home Assistant all are
+// turn_on) the brightness the device last reported, as Home Assistant
 // does (a reported 0 counts as none: full brightness then).
 func withLastBrightness(d *device.Device, p commandPart) {
 	if !hadiscovery.OnByBrightness(p.te.e) {
 		return
 	}
-	if on, ok := p.props["power"].AsBool(); !ok || !on {
+	if on, ok := p.props["power"].AsBool(); ok && !on {
 		return
 	}
 	if _, ok := p.props["brightness"]; ok {

@@ -219,6 +219,10 @@ func TestLightDefaultSchemaOnCommandType(t *testing.T) {
 	if got, err := EncodeCommand(e, map[string]device.Value{"power": device.Bool(true)}); err != nil || fmtPubs(got) != "b 255\n" || !OnByBrightness(e) {
 		t.Errorf("brightness power-on: %q, %v", fmtPubs(got), err)
 	}
+	// A colour-temperature change is a turn-on too: brightness first.
+	if got, err := EncodeCommand(e, map[string]device.Value{"colorTemperature": device.Int(3000)}); err != nil || fmtPubs(got) != "b 255\nct 3000\n" {
+		t.Errorf("brightness colour-temperature write: %q, %v", fmtPubs(got), err)
+	}
 	e, _ = ParseConfig("homeassistant/light/x/config", []byte(`{`+base+`}`))
 	got, err := EncodeCommand(e, map[string]device.Value{"colorTemperature": device.Int(3000)})
 	if err != nil || fmtPubs(got) != "ct 3000\nc ON\n" {
