@@ -51,6 +51,25 @@ func (m *MQTT) split(d *device.Device, props map[string]device.Value) ([]command
 	return parts, nil
 }
 
+// withLastBrightness gives a write to a light that turns on by its
+// brightness (any write but a power-off: in Home Assistant all are
+// turn_on) the brightness the device last reported, as Home Assistant
+// does (a reported 0 counts as none: full brightness then).
+func withLastBrightness(d *device.Device, p commandPart) {
+	if !hadiscovery.OnByBrightness(p.te.e) {
+		return
+	}
+	if on, ok := p.props["power"].AsBool(); ok && !on {
+		return
+	}
+	if _, ok := p.props["brightness"]; ok {
+		return
+	}
+	if v, ok := d.State[p.names["brightness"]].AsInt(); ok && v > 0 {
+		p.props["brightness"] = device.Int(v)
+	}
+}
+
 // Send publishes a write (hub.Driver). Entities that never report state
 // (optimistic) are confirmed at once: the whole write when all of them
 // are, else by reporting their part as state here.
@@ -70,6 +89,7 @@ func (m *MQTT) Send(ctx context.Context, d *device.Device, props map[string]devi
 	allOptimistic := true
 	optimistic := map[string]device.Value{}
 	for _, p := range parts {
+		withLastBrightness(d, p)
 		ps, err := hadiscovery.EncodeCommand(p.te.e, p.props)
 		if err != nil {
 			return false, err

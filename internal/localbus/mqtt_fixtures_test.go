@@ -17,6 +17,8 @@ type busFixture struct {
 	wantState   map[string]device.Value
 	write       map[string]device.Value
 	wantPublish []string // "topic payload", in order
+	wantEventAt []string // device names of properties holding an occurrence time
+	refused     string   // a documented refusal: part of the reason
 }
 
 func busFixtures() []busFixture {
@@ -26,8 +28,16 @@ func busFixtures() []busFixture {
 		for _, p := range fx.WantPublish {
 			pubs = append(pubs, p.Topic+" "+p.Payload)
 		}
+		var at []string
+		for _, k := range fx.WantEventAt {
+			if n, ok := fx.DeviceNames[k]; ok {
+				k = n
+			}
+			at = append(at, k)
+		}
 		out = append(out, busFixture{name: fx.Name, topic: fx.Topic, config: fx.Config, stateTopic: fx.StateTopic,
-			state: fx.State, wantState: rename(fx.WantState, fx.DeviceNames), write: rename(fx.Write, fx.DeviceNames), wantPublish: pubs})
+			state: fx.State, wantState: rename(fx.WantState, fx.DeviceNames), write: rename(fx.Write, fx.DeviceNames), wantPublish: pubs,
+			wantEventAt: at, refused: fx.Refused})
 	}
 	return out
 }

@@ -33,6 +33,7 @@ func TestFixturesThroughRealBrokerGiveStateAndExactCommands(t *testing.T) {
 		r.publish(topic, payload, true)
 	}
 	fxs := busFixtures()
+	start := time.Now().UnixMilli()
 	published := len(hafixtures.Availability())
 	for _, fx := range fxs {
 		r.publish(fx.topic, fx.config, true)
@@ -49,10 +50,29 @@ func TestFixturesThroughRealBrokerGiveStateAndExactCommands(t *testing.T) {
 	rec.take()
 	for _, fx := range fxs {
 		t.Run(fx.name, func(t *testing.T) {
+			if fx.refused != "" {
+				testutil.Eventually(t, 5*time.Second, fx.topic+" refused with "+fx.refused, func() bool {
+					for _, dc := range r.mq.Discovered() {
+						if dc.Topic == fx.topic {
+							return dc.Status == StatusRefused && strings.Contains(dc.Reason, fx.refused)
+						}
+					}
+					return false
+				})
+				return
+			}
 			id := fixtureDeviceID(t, fx.topic, fx.config)
-			testutil.Eventually(t, 5*time.Second, id+" online with "+fmtState(fx.wantState), func() bool {
+			testutil.Eventually(t, 5*time.Second, id+" online with "+fmtState(fx.wantState)+" and times "+strings.Join(fx.wantEventAt, ","), func() bool {
 				d := r.device(id)
-				return d != nil && d.Online && d.Source == MQTTSource && hasState(d, fx.wantState)
+				if d == nil || !d.Online || d.Source != MQTTSource || !hasState(d, fx.wantState) {
+					return false
+				}
+				for _, k := range fx.wantEventAt {
+					if at, ok := d.State[k].AsInt(); !ok || at < start {
+						return false
+					}
+				}
+				return true
 			})
 			if fx.write == nil {
 				return
@@ -70,8 +90,12 @@ func TestFixturesThroughRealBrokerGiveStateAndExactCommands(t *testing.T) {
 			}
 		})
 	}
+	refused := map[string]bool{}
+	for _, fx := range fxs {
+		refused[fx.topic] = fx.refused != ""
+	}
 	for _, dc := range r.mq.Discovered() {
-		if dc.Status != StatusAccepted || dc.DeviceID == "" {
+		if !refused[dc.Topic] && (dc.Status != StatusAccepted || dc.DeviceID == "") {
 			t.Errorf("discovered %+v, want accepted with a device id", dc)
 		}
 	}

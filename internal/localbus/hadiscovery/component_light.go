@@ -258,6 +258,7 @@ func buildLightDefault(e *Entity) error {
 	}
 	e.expect = c.expect
 	onType := e.strDef("on_command_type", "last")
+	e.onByBrightness = onType == "brightness" && c.brightness && e.topic("brightness_command_topic") != ""
 	e.encodeAll = func(props map[string]device.Value) ([]Publish, error) {
 		if on, ok := props["power"].AsBool(); ok && !on {
 			return e.command("command_topic", "", plOff, nil)
@@ -267,8 +268,15 @@ func buildLightDefault(e *Entity) error {
 			attrs = append(attrs, p...)
 			return err
 		}
-		if v, ok := props["brightness"].AsInt(); ok {
-			if err := add(e.command("brightness_command_topic", "brightness_command_template", c.fromPct(v), nil)); err != nil {
+		bri, hasBri := props["brightness"].AsInt()
+		if !hasBri && e.onByBrightness {
+			// Home Assistant turns such a light on by its brightness,
+			// never payload_on: the last brightness it knows (the
+			// caller passes it as brightness), else full.
+			bri, hasBri = 100, true
+		}
+		if hasBri {
+			if err := add(e.command("brightness_command_topic", "brightness_command_template", c.fromPct(bri), nil)); err != nil {
 				return nil, err
 			}
 		}
@@ -286,7 +294,6 @@ func buildLightDefault(e *Entity) error {
 				return nil, err
 			}
 		}
-		_, hasBri := props["brightness"]
 		if onType == "brightness" && hasBri {
 			return attrs, nil
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -58,14 +59,32 @@ func buildSiren(e *Entity) error {
 		e.encodeAll = nil
 		return nil
 	}
+	// Home Assistant reads tone, volume_level and duration from a JSON
+	// state too, and supports volume and duration unless told not to.
+	attrAcc, attrTopic := device.AccessWrite, ""
+	if e.topic("state_topic") != "" {
+		attrAcc, attrTopic = device.AccessReadWrite, "state_topic"
+	}
 	if tones := e.strList("available_tones"); len(tones) > 0 && e.boolean("support_tones", true) {
-		e.facets = append(e.facets, facet{prop: enumProp("tone", tones, device.AccessWrite)})
+		e.facets = append(e.facets, facet{prop: enumProp("tone", tones, attrAcc), topicKey: attrTopic,
+			decode: sirenAttr(func(obj map[string]any) (device.Value, bool) {
+				t, ok := obj["tone"].(string)
+				return device.String(t), ok && slices.Contains(tones, t)
+			})})
 	}
-	if e.boolean("support_volume_set", false) {
-		e.facets = append(e.facets, facet{prop: pctProp("volume", device.AccessWrite)})
+	if e.boolean("support_volume_set", true) {
+		e.facets = append(e.facets, facet{prop: pctProp("volume", attrAcc), topicKey: attrTopic,
+			decode: sirenAttr(func(obj map[string]any) (device.Value, bool) {
+				v, ok := obj["volume_level"].(float64)
+				return device.Int(int64(math.Round(v * 100))), ok && v >= 0 && v <= 1
+			})})
 	}
-	if e.boolean("support_duration", false) {
-		e.facets = append(e.facets, facet{prop: numProp("duration", device.TypeInt, "second", 0, 86400, device.Num(1), device.AccessWrite)})
+	if e.boolean("support_duration", true) {
+		e.facets = append(e.facets, facet{prop: numProp("duration", device.TypeInt, "second", 0, 86400, device.Num(1), attrAcc),
+			topicKey: attrTopic, decode: sirenAttr(func(obj map[string]any) (device.Value, bool) {
+				v, ok := obj["duration"].(float64)
+				return device.Int(int64(v)), ok && v >= 0 && v <= 86400 && v == math.Trunc(v)
+			})})
 	}
 	e.encodeAll = func(props map[string]device.Value) ([]Publish, error) {
 		on := true
@@ -263,4 +282,18 @@ func buildDeviceTracker(e *Entity) error {
 			facet{prop: numProp("longitude", device.TypeFloat, "degree", -180, 180, nil, device.AccessRead), topicKey: "json_attributes_topic", decode: coord("longitude", 180)})
 	}
 	return nil
+}
+
+// sirenAttr decodes one attribute of a siren's JSON state message.
+func sirenAttr(get func(obj map[string]any) (device.Value, bool)) func(string) (device.Value, bool) {
+	return func(s string) (device.Value, bool) {
+		if !strings.HasPrefix(s, "{") {
+			return device.Value{}, false
+		}
+		var obj map[string]any
+		if json.Unmarshal([]byte(s), &obj) != nil {
+			return device.Value{}, false
+		}
+		return get(obj)
+	}
 }

@@ -214,7 +214,17 @@ func TestLightDefaultSchemaOnCommandType(t *testing.T) {
 			t.Errorf("on_command_type %s: got %q, %v; want %q", tt.onType, fmtPubs(got), err, tt.want)
 		}
 	}
-	e, _ := ParseConfig("homeassistant/light/x/config", []byte(`{`+base+`}`))
+	// Home Assistant's schema_basic async_turn_on: with "brightness" a
+	// turn-on without a brightness sends the brightness it knows, else 255.
+	e, _ := ParseConfig("homeassistant/light/x/config", []byte(`{`+base+`,"on_cmd_type":"brightness"}`))
+	if got, err := EncodeCommand(e, map[string]device.Value{"power": device.Bool(true)}); err != nil || fmtPubs(got) != "b 255\n" || !OnByBrightness(e) {
+		t.Errorf("brightness power-on: %q, %v", fmtPubs(got), err)
+	}
+	// A colour-temperature change is a turn-on too: brightness first.
+	if got, err := EncodeCommand(e, map[string]device.Value{"colorTemperature": device.Int(3000)}); err != nil || fmtPubs(got) != "b 255\nct 3000\n" {
+		t.Errorf("brightness colour-temperature write: %q, %v", fmtPubs(got), err)
+	}
+	e, _ = ParseConfig("homeassistant/light/x/config", []byte(`{`+base+`}`))
 	got, err := EncodeCommand(e, map[string]device.Value{"colorTemperature": device.Int(3000)})
 	if err != nil || fmtPubs(got) != "ct 3000\nc ON\n" {
 		t.Errorf("kelvin command: %q, %v", fmtPubs(got), err)

@@ -62,9 +62,12 @@ type Entity struct {
 	topics []keyedTopic
 	// Settings read after the build.
 	retain, optimistic bool
-	qosLevel           byte
-	availabilityMode   string
-	deviceClass        string
+	// onByBrightness: a light with on_command_type "brightness" and a
+	// brightness command topic, which turns on by its brightness.
+	onByBrightness   bool
+	qosLevel         byte
+	availabilityMode string
+	deviceClass      string
 
 	// templates are the parsed templates by config key: a slice, as a map
 	// would cost more than the one or two templates most entities have.
@@ -331,6 +334,13 @@ func (e *Entity) StateTopics() []string {
 func Optimistic(e *Entity) bool {
 	return e.optimistic || len(e.StateTopics()) == 0
 }
+
+// OnByBrightness reports whether the entity is a light that Home
+// Assistant turns on by publishing a brightness (on_command_type
+// "brightness"), never payload_on: a power-on then needs the brightness
+// the device last reported, passed as brightness; without one, EncodeCommand
+// uses full brightness, as Home Assistant does.
+func OnByBrightness(e *Entity) bool { return e.onByBrightness }
 
 // EncodeCommand turns a write of entity-local properties into publishes.
 // Values are checked against the properties first (type, range, enum).

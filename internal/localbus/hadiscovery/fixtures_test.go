@@ -1,8 +1,11 @@
 package hadiscovery
 
 import (
+	"maps"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hubagent/hubagent/internal/device"
 	"github.com/hubagent/hubagent/internal/localbus/hadiscovery/hafixtures"
@@ -19,6 +22,8 @@ type fixture struct {
 	wantState   map[string]device.Value
 	write       map[string]device.Value
 	wantPublish []Publish
+	wantEventAt []string
+	refused     string
 }
 
 func fixtures() []fixture {
@@ -29,7 +34,7 @@ func fixtures() []fixture {
 			pubs = append(pubs, Publish{Topic: p.Topic, Payload: []byte(p.Payload), Retain: p.Retain, QoS: p.QoS})
 		}
 		out = append(out, fixture{name: fx.Name, topic: fx.Topic, config: fx.Config, stateTopic: fx.StateTopic,
-			state: fx.State, wantState: fx.WantState, write: fx.Write, wantPublish: pubs})
+			state: fx.State, wantState: fx.WantState, write: fx.Write, wantPublish: pubs, wantEventAt: fx.WantEventAt, refused: fx.Refused})
 	}
 	return out
 }
@@ -38,20 +43,39 @@ func TestFixturesDecodeStateAndEncodeCommands(t *testing.T) {
 	for _, fx := range fixtures() {
 		t.Run(fx.name, func(t *testing.T) {
 			e, err := ParseConfig(fx.topic, []byte(fx.config))
+			if fx.refused != "" {
+				if err == nil || !strings.Contains(err.Error(), fx.refused) {
+					t.Fatalf("ParseConfig: %v, want refused with %q", err, fx.refused)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatalf("ParseConfig: %v", err)
 			}
 			if fx.stateTopic != "" {
+				before := time.Now().UnixMilli()
 				got, err := DecodeState(e, fx.stateTopic, []byte(fx.state))
 				if err != nil {
 					t.Fatalf("DecodeState: %v", err)
+				}
+				for _, k := range fx.wantEventAt {
+					if at, ok := got[k].AsInt(); !ok || at < before {
+						t.Errorf("DecodeState %s = %v, want a time from %d on", k, got[k], before)
+					}
+					delete(got, k)
 				}
 				if !equalState(got, fx.wantState) {
 					t.Errorf("DecodeState = %v, want %v", got, fx.wantState)
 				}
 			}
 			if fx.write != nil {
-				got, err := EncodeCommand(e, fx.write)
+				write := maps.Clone(fx.write)
+				// The driver passes a power-on the brightness last
+				// reported (localbus withLastBrightness).
+				if b, ok := fx.wantState["brightness"]; ok && OnByBrightness(e) && write["brightness"] == (device.Value{}) {
+					write["brightness"] = b
+				}
+				got, err := EncodeCommand(e, write)
 				if err != nil {
 					t.Fatalf("EncodeCommand: %v", err)
 				}

@@ -25,6 +25,14 @@ type Fixture struct {
 	// Write, when set, is encoded into WantPublish, in order.
 	Write       map[string]device.Value
 	WantPublish []Publish
+	// WantEventAt names the state properties that carry when something
+	// happened (milliseconds since the epoch, set on receipt): events,
+	// device triggers, camera images. They must be present and not
+	// older than the state message.
+	WantEventAt []string
+	// Refused, when set, marks a config the agent refuses on purpose:
+	// the reason must contain it (the fixture's comment says why).
+	Refused string
 	// DeviceNames maps entity-local property names to the device's when
 	// another entity of the same device took the name first (a dual
 	// cover's second position is position_<object id>).
@@ -51,11 +59,20 @@ func Availability() map[string]string {
 		"tasmota_345678/tele/LWT":  "Online",
 		"tele/tasmota_345678/LWT":  "Online",
 		"livingroom-esp/status":    "online",
+		"esp-blinds/status":        "online",
+		"esp-fan/status":           "online",
+		"esp-ac/status":            "online",
+		"esp-relay/status":         "online",
+		"tele/tasmota_ABCDEF/LWT":  "Online",
 	}
 }
 
 // All returns the fixtures, freshly built: callers may modify them.
-func All() []Fixture { return append(base(), Upstream()...) }
+func All() []Fixture {
+	out := append(base(), Upstream()...)
+	out = append(out, UpstreamTests()...)
+	return append(out, Publishers()...)
+}
 
 func base() []Fixture {
 	return []Fixture{
