@@ -148,7 +148,7 @@ func TestSSLBrokerWithCAAndClientCertificate(t *testing.T) {
 	withoutCert := newClient("")
 	// The broker's refusal of the handshake proves the client tried.
 	testutil.Eventually(t, 10*time.Second, "the broker to refuse the certificate-less client", func() bool {
-		return strings.Contains(broker.Log(), "peer did not return a certificate.")
+		return strings.Contains(broker.Log(), "peer did not return a certificate")
 	})
 	if withoutCert.Stats().Connected {
 		t.Error("connected without a client certificate to a broker that requires one")
