@@ -79,6 +79,24 @@ expect_files() {
 }
 
 # ---------------------------------------------------------------------------
+step "0. version stamps: dpkg/opkg and apk versions from git describe, ordered as dpkg orders them"
+# dpkg --compare-versions is the oracle: every stamp must be a valid Debian
+# version and sort in the order of the builds it names.
+prev=""
+for v in 920fa6e v1.2.3-rc1 v1.2.3 v1.2.3-4-g920fa6e v1.2.4; do
+	pv=$(VERSION=$v COMMIT=x DATE=y packaging/version.sh | sed -n "s/^PKG_VERSION=//p" | tr -d "'\"")
+	dpkg --validate-version "$pv" 2>/dev/null || fail "version $v: '$pv' is not a valid Debian version"
+	if [ -n "$prev" ]; then
+		dpkg --compare-versions "$prev" lt "$pv" || fail "version $v: '$pv' does not sort after '$prev'"
+	fi
+	prev=$pv
+done
+case "$(VERSION=920fa6e COMMIT=x DATE=y packaging/version.sh | sed -n 's/^PKG_VERSION=//p')" in
+*0.0.0~git.920fa6e*) ok "a bare commit id, even one starting with a digit, is 0.0.0~git.<id>" ;;
+*) fail "a bare commit id starting with a digit was taken for a version number" ;;
+esac
+ok "version stamps valid and ordered: untagged < rc < release < commits after it < next release"
+
 step "1. packages exist, fields, files, modes, owners, conffiles, binaries"
 
 first_deb=$(ls "$DIST"/hubagent_*_amd64.deb 2>/dev/null | head -n1) || true

@@ -35,6 +35,11 @@ if [ -z "${PKG_VERSION:-}" ]; then
 	# abc1234 (no tag)  -> 0.0.0~git.abc1234
 	# 0.0.0-dev         -> 0.0.0~dev
 	v=${VERSION#v}
+	# A bare commit id (no tag yet) may start with a digit: it is never a
+	# version number, whatever its first character.
+	if printf '%s' "${v%-dirty}" | grep -Eqx '[0-9a-f]{7,40}'; then
+		v="0.0.0~git.$v"
+	fi
 	case "$v" in
 	[0-9]*) ;;
 	*) v="0.0.0~git.$v" ;;
