@@ -61,6 +61,7 @@ func (f *fakeDriver) Send(_ context.Context, d *device.Device, props map[string]
 // the driver's service (a real browser, an instance announced by Avahi),
 // hands it what is found, runs it, and routes the hub's commands to it.
 func TestRegisteringADriverIsAllItTakes(t *testing.T) {
+	t.Parallel() // its own network namespace, Avahi and hub
 	n := mdnstest.New(t)
 	av := n.StartAvahi("")
 	h := mdnstest.Hub(t)
