@@ -10,8 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -32,11 +30,7 @@ func TestMain(m *testing.M) {
 	// Control flood, the conformance kit's worlds) start at once instead of
 	// queueing behind short ones. An explicit -parallel wins.
 	flag.Parse()
-	explicit := false
-	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
-	if !explicit {
-		flag.Set("test.parallel", strconv.Itoa(max(16, runtime.GOMAXPROCS(0))))
-	}
+	testutil.ParallelAtLeast(16)
 	dir, err := os.MkdirTemp("", "hubagent-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

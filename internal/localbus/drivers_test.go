@@ -74,8 +74,7 @@ func TestRegisteringADriverIsAllItTakes(t *testing.T) {
 	mdnstest.Go(t, drivers.Run)
 
 	ip := n.AddPeerIP(10)
-	av.Publish("-a", "-R", "plug.local", ip)
-	av.Publish("-s", "-H", "plug.local", "Plug", "_fake._tcp", "80")
+	av.PublishAll([]string{"-a", "-R", "plug.local", ip}, []string{"-s", "-H", "plug.local", "Plug", "_fake._tcp", "80"})
 	mdnstest.WaitDevice(t, h, "fake-plug", 10*time.Second, "the announced instance", func(d *device.Device) bool { return d.Online })
 
 	state, err := h.Control(context.Background(), "fake-plug", map[string]device.Value{"power": device.Bool(true)})
