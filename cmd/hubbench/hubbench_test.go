@@ -13,11 +13,12 @@ import (
 )
 
 // TestScenariosAtTinyScale runs every scenario against a real agent with
-// 20 devices and 1 partner for 1 s each (the household day 3 s) and checks the output's shape:
-// every scenario is there with numeric figures and baselines. It asserts
-// behaviour, not speed: the figures depend on the machine, but none of
-// them (rates, latencies, sizes, times) can be zero in a run that worked:
-// a zero is a scenario that measured nothing.
+// 20 devices and 1 partner for 1 s each (the household day 3 s, so that it
+// sees several of its one-per-second updates) and checks the output's
+// shape: every scenario is there with numeric figures and baselines. It
+// asserts behaviour, not speed: the figures depend on the machine, but none
+// of them (rates, latencies, sizes, times) can be zero in a run that
+// worked: a zero is a scenario that measured nothing.
 func TestScenariosAtTinyScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an agent, a broker and partners")
