@@ -95,7 +95,6 @@ func issue(t *testing.T, dir, name string, ca *x509.Certificate, caKey *ecdsa.Pr
 }
 
 func TestSSLBrokerWithCAAndClientCertificate(t *testing.T) {
-	t.Parallel() // its own broker, certificates and store
 	dir := t.TempDir()
 	ca, caKey := issue(t, dir, "ca", nil, nil, &x509.Certificate{IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature})
