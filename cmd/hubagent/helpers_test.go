@@ -10,8 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,13 +26,11 @@ func TestMain(m *testing.M) {
 	// The tests here run the real binary against real brokers, sshd and
 	// partners: they mostly wait on other processes (and the conformance
 	// kit waits out token lifetimes), so more of them run at once than
-	// go test's default of one per CPU. An explicit -parallel wins.
+	// go test's default of one per CPU: 16 lets the long ones (the 20 s
+	// Control flood, the conformance kit's worlds) start at once instead of
+	// queueing behind short ones. An explicit -parallel wins.
 	flag.Parse()
-	explicit := false
-	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
-	if !explicit {
-		flag.Set("test.parallel", strconv.Itoa(max(8, runtime.GOMAXPROCS(0))))
-	}
+	testutil.ParallelAtLeast(16)
 	dir, err := os.MkdirTemp("", "hubagent-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -13,11 +13,12 @@ import (
 )
 
 // TestScenariosAtTinyScale runs every scenario against a real agent with
-// 20 devices and 1 partner for 2 s each and checks the output's shape:
-// every scenario is there with numeric figures and baselines. It asserts
-// behaviour, not speed: the figures depend on the machine, but none of
-// them (rates, latencies, sizes, times) can be zero in a run that worked:
-// a zero is a scenario that measured nothing.
+// 20 devices and 1 partner for 1 s each (the household day 3 s, so that it
+// sees several of its one-per-second updates) and checks the output's
+// shape: every scenario is there with numeric figures and baselines. It
+// asserts behaviour, not speed: the figures depend on the machine, but none
+// of them (rates, latencies, sizes, times) can be zero in a run that
+// worked: a zero is a scenario that measured nothing.
 func TestScenariosAtTinyScale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an agent, a broker and partners")
@@ -29,7 +30,7 @@ func TestScenariosAtTinyScale(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out, errOut bytes.Buffer
-	if err := run(ctx, []string{"--devices", "20", "--partners", "1", "--duration", "2s", "--household", "3s", "--hubagent", bin, "--json"}, &out, &errOut); err != nil {
+	if err := run(ctx, []string{"--devices", "20", "--partners", "1", "--duration", "1s", "--household", "3s", "--hubagent", bin, "--json"}, &out, &errOut); err != nil {
 		t.Fatalf("hubbench: %v\n%s", err, errOut.String())
 	}
 	var rep report

@@ -9,6 +9,7 @@ import (
 )
 
 func TestProbeBrokerTellsABrokerFromAnotherListener(t *testing.T) {
+	t.Parallel() // its own broker and listener
 	b := testutil.StartMosquitto(t)
 	if !ProbeBroker(b.Addr(), "", "", 3*time.Second) {
 		t.Fatal("mosquitto not recognised as a broker")

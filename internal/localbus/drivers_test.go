@@ -61,6 +61,7 @@ func (f *fakeDriver) Send(_ context.Context, d *device.Device, props map[string]
 // the driver's service (a real browser, an instance announced by Avahi),
 // hands it what is found, runs it, and routes the hub's commands to it.
 func TestRegisteringADriverIsAllItTakes(t *testing.T) {
+	t.Parallel() // its own network namespace, Avahi and hub
 	n := mdnstest.New(t)
 	av := n.StartAvahi("")
 	h := mdnstest.Hub(t)
@@ -73,8 +74,7 @@ func TestRegisteringADriverIsAllItTakes(t *testing.T) {
 	mdnstest.Go(t, drivers.Run)
 
 	ip := n.AddPeerIP(10)
-	av.Publish("-a", "-R", "plug.local", ip)
-	av.Publish("-s", "-H", "plug.local", "Plug", "_fake._tcp", "80")
+	av.PublishAll([]string{"-a", "-R", "plug.local", ip}, []string{"-s", "-H", "plug.local", "Plug", "_fake._tcp", "80"})
 	mdnstest.WaitDevice(t, h, "fake-plug", 10*time.Second, "the announced instance", func(d *device.Device) bool { return d.Online })
 
 	state, err := h.Control(context.Background(), "fake-plug", map[string]device.Value{"power": device.Bool(true)})

@@ -15,6 +15,7 @@ import (
 // discovery (cmps) through a real broker next to a per-entity config:
 // state, a command, removal of one component, removal of the device.
 func TestDeviceDiscoveryMixedWithPerEntityDiscovery(t *testing.T) {
+	t.Parallel() // its own broker and store
 	broker := testutil.StartMosquitto(t)
 	r := newRig(t, broker, "", rigOptions{})
 	rec := record(t, broker, "kitchen/+/set")

@@ -26,6 +26,7 @@ func fixtureDeviceID(t testing.TB, topic, config string) string {
 }
 
 func TestFixturesThroughRealBrokerGiveStateAndExactCommands(t *testing.T) {
+	t.Parallel() // its own broker and store
 	broker := testutil.StartMosquitto(t)
 	r := newRig(t, broker, "", rigOptions{})
 	rec := record(t, broker, "#")
@@ -135,6 +136,7 @@ func echoLamp(t testing.TB, c paho.Client, name string) {
 }
 
 func TestControlIsConfirmedByTheDeviceEcho(t *testing.T) {
+	t.Parallel() // its own broker and store
 	broker := testutil.StartMosquitto(t)
 	r := newRig(t, broker, "", rigOptions{commandTimeout: 1500 * time.Millisecond})
 	rec := record(t, broker, "zigbee2mqtt/+/set")
@@ -208,6 +210,7 @@ func TestControlIsConfirmedByTheDeviceEcho(t *testing.T) {
 }
 
 func TestBrokerLossTakesDevicesOfflineAndReconnectRestoresThem(t *testing.T) {
+	t.Parallel() // its own broker and store
 	broker := testutil.StartMosquitto(t)
 	r := newRig(t, broker, "", rigOptions{})
 	for _, fx := range busFixtures()[4:6] { // Tasmota plug: switch + power sensor, with availability
@@ -250,6 +253,7 @@ func TestBrokerLossTakesDevicesOfflineAndReconnectRestoresThem(t *testing.T) {
 }
 
 func TestEmptyConfigRemovesEntityThenDeviceAndChangedConfigUpdates(t *testing.T) {
+	t.Parallel() // its own broker and store
 	broker := testutil.StartMosquitto(t)
 	r := newRig(t, broker, "", rigOptions{})
 	dev := `"device":{"identifiers":["zigbee2mqtt_0xabc"],"name":"Climate sensor"}`
@@ -285,6 +289,7 @@ func TestEmptyConfigRemovesEntityThenDeviceAndChangedConfigUpdates(t *testing.T)
 }
 
 func TestAgentRestartServesStoredDevicesBeforeTheBrokerReplays(t *testing.T) {
+	t.Parallel() // its own broker and store
 	broker := testutil.StartMosquitto(t)
 	dir := t.TempDir()
 	r := newRig(t, broker, dir, rigOptions{})

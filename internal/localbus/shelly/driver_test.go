@@ -36,20 +36,32 @@ func newRig(t *testing.T, password string) *rig {
 	return r
 }
 
-// announce publishes a device the way Shelly Gen2 firmware does: instance
-// and host named after the device id, _shelly._tcp on port 80, TXT gen, app
-// and ver.
-func (r *rig) announce(f *fakeShelly, ip string) (stop func()) {
-	a := r.av.Publish("-a", "-R", f.id+".local", ip)
-	s := r.av.Publish("-s", "-H", f.id+".local", f.id, "_shelly._tcp", "80", "gen=2", "app="+f.app, "ver=1.0.8")
-	return func() { s.Stop(); a.Stop() }
+// placed is a fake device on address .host of the link.
+type placed struct {
+	f    *fakeShelly
+	host int
 }
 
-func (r *rig) start(f *fakeShelly, host int) (stop func()) {
-	ip := r.n.AddPeerIP(host)
-	stopHTTP := f.serve(r.n.Listen(ip + ":80"))
-	stopMDNS := r.announce(f, ip)
-	return func() { stopHTTP(); stopMDNS() }
+// start serves each fake on its own new address and announces them the way
+// Shelly Gen2 firmware does: instance and host named after the device id,
+// _shelly._tcp on port 80, TXT gen, app and ver. All are announced at once
+// (Avahi's probes overlap). It returns one stop per fake, in order.
+func (r *rig) start(ps ...placed) []func() {
+	var pubs [][]string
+	stops := make([]func(), len(ps))
+	for i, p := range ps {
+		ip := r.n.AddPeerIP(p.host)
+		stopHTTP := p.f.serve(r.n.Listen(ip + ":80"))
+		pubs = append(pubs, []string{"-a", "-R", p.f.id + ".local", ip},
+			[]string{"-s", "-H", p.f.id + ".local", p.f.id, "_shelly._tcp", "80", "gen=2", "app=" + p.f.app, "ver=1.0.8"})
+		stops[i] = stopHTTP
+	}
+	published := r.av.PublishAll(pubs...)
+	for i := range stops {
+		stopHTTP, a, s := stops[i], published[2*i], published[2*i+1]
+		stops[i] = func() { stopHTTP(); s.Stop(); a.Stop() }
+	}
+	return stops
 }
 
 func online(d *device.Device) bool { return d.Online }
@@ -65,9 +77,7 @@ func TestShellyChannelsBecomeDevicesAndAreFollowedAcrossAddressChange(t *testing
 			on  bool
 			bri float64
 		}{{true, 35}}}
-	stopPlug := r.start(plug, 30)
-	r.start(cover, 31)
-	r.start(dimmer, 32)
+	stopPlug := r.start(placed{plug, 30}, placed{cover, 31}, placed{dimmer, 32})[0]
 
 	// One device per channel: the two relays of the 2PM are two switches.
 	sw0 := mdnstest.WaitDevice(t, r.h, "shelly-shellyplus2pm-a8032ab12345-0", 10*time.Second, "relay 0", online)
@@ -118,7 +128,7 @@ func TestShellyChannelsBecomeDevicesAndAreFollowedAcrossAddressChange(t *testing
 	// The plug goes away and comes back on a new address.
 	stopPlug()
 	mdnstest.WaitDevice(t, r.h, sw0.ID, 5*time.Second, "offline", func(d *device.Device) bool { return !d.Online })
-	r.start(plug, 33)
+	r.start(placed{plug, 33})
 	back := mdnstest.WaitDevice(t, r.h, sw0.ID, 10*time.Second, "back at the new address", online)
 	var b shelly.Binding
 	_ = json.Unmarshal(back.Binding, &b)
@@ -142,7 +152,7 @@ func TestShellyWithPasswordNeedsDriversPassword(t *testing.T) {
 	t.Run("without a password the instance says auth required", func(t *testing.T) {
 		t.Parallel()
 		r := newRig(t, "")
-		r.start(locked(), 40)
+		r.start(placed{locked(), 40})
 		if !testutil.Poll(10*time.Second, func() bool {
 			in := r.b.Instances()
 			return len(in) == 1 && in[0].Status == "auth required"
@@ -157,7 +167,7 @@ func TestShellyWithPasswordNeedsDriversPassword(t *testing.T) {
 		t.Parallel()
 		r := newRig(t, "s3cret")
 		f := locked()
-		r.start(f, 41)
+		r.start(placed{f, 41})
 		const id = "shelly-shellyplus1pm-08b61f000003"
 		mdnstest.WaitDevice(t, r.h, id, 10*time.Second, "discovery", online)
 		if _, err := r.h.Control(context.Background(), id, map[string]device.Value{"power": device.Bool(false)}); err != nil {
@@ -172,7 +182,7 @@ func TestShellyWithPasswordNeedsDriversPassword(t *testing.T) {
 	t.Run("a wrong password says auth failed", func(t *testing.T) {
 		t.Parallel()
 		r := newRig(t, "wrong")
-		r.start(locked(), 42)
+		r.start(placed{locked(), 42})
 		if !testutil.Poll(10*time.Second, func() bool {
 			in := r.b.Instances()
 			return len(in) == 1 && in[0].Status == "auth failed"

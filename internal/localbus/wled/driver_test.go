@@ -41,12 +41,25 @@ func newRig(t *testing.T) (*rig, *mdnstest.Net) {
 	return r, n
 }
 
-// announce publishes a controller the way WLED does: _wled._tcp on port 80
-// with its MAC in TXT, at host <host>.local with the given address.
-func (r *rig) announce(name, host, ip, mac string) (stop func()) {
-	a := r.av.Publish("-a", "-R", host+".local", ip)
-	s := r.av.Publish("-s", "-H", host+".local", name, "_wled._tcp", "80", "mac="+mac)
-	return func() { s.Stop(); a.Stop() }
+// controller is one WLED announcement: instance name, host name, address
+// and MAC.
+type controller struct{ name, host, ip, mac string }
+
+// announce publishes controllers the way WLED does: _wled._tcp on port 80
+// with its MAC in TXT, at host <host>.local with the given address. All are
+// announced at once (Avahi's probes overlap); stop withdraws them all.
+func (r *rig) announce(cs ...controller) (stop func()) {
+	var pubs [][]string
+	for _, c := range cs {
+		pubs = append(pubs, []string{"-a", "-R", c.host + ".local", c.ip},
+			[]string{"-s", "-H", c.host + ".local", c.name, "_wled._tcp", "80", "mac=" + c.mac})
+	}
+	published := r.av.PublishAll(pubs...)
+	return func() {
+		for i := len(published) - 1; i >= 0; i-- {
+			published[i].Stop()
+		}
+	}
 }
 
 func TestWLEDIsFollowedByMACAcrossAddressChange(t *testing.T) {
@@ -55,7 +68,7 @@ func TestWLEDIsFollowedByMACAcrossAddressChange(t *testing.T) {
 	ip1 := n.AddPeerIP(10)
 	fake := newFakeWLED("A8:03:2A:B1:C2:D3", "Kitchen strip")
 	stopHTTP := fake.serve(n.Listen(ip1 + ":80"))
-	stopMDNS := r.announce("Kitchen strip", "wled-kitchen", ip1, "a8032ab1c2d3")
+	stopMDNS := r.announce(controller{"Kitchen strip", "wled-kitchen", ip1, "a8032ab1c2d3"})
 
 	const id = "wled-a8032ab1c2d3"
 	realHub := r.h
@@ -102,7 +115,7 @@ func TestWLEDIsFollowedByMACAcrossAddressChange(t *testing.T) {
 	// the same device, found by its MAC.
 	ip2 := n.AddPeerIP(11)
 	fake.serve(n.Listen(ip2 + ":80"))
-	r.announce("Kitchen strip", "wled-kitchen", ip2, "a8032ab1c2d3")
+	r.announce(controller{"Kitchen strip", "wled-kitchen", ip2, "a8032ab1c2d3"})
 	dev = mdnstest.WaitDevice(t, realHub, id, 10*time.Second, "return", func(d *device.Device) bool { return d.Online })
 	var b wled.Binding
 	_ = json.Unmarshal(dev.Binding, &b)
@@ -141,9 +154,9 @@ func TestWLEDGarbageAndHangingDevicesAreErrorsNotStalls(t *testing.T) {
 	ipHang := n.AddPeerIP(22)
 	hanging.serve(n.Listen(ipHang + ":80"))
 
-	r.announce("Garbage", "wled-garbage", ipGarbage, "0011223344aa")
-	r.announce("Hanging", "wled-hanging", ipHang, "0011223344bb")
-	r.announce("Good", "wled-good", ipGood, "001122334455")
+	r.announce(controller{"Garbage", "wled-garbage", ipGarbage, "0011223344aa"},
+		controller{"Hanging", "wled-hanging", ipHang, "0011223344bb"},
+		controller{"Good", "wled-good", ipGood, "001122334455"})
 
 	mdnstest.WaitDevice(t, realHub, "wled-001122334455", 10*time.Second, "the good device", func(d *device.Device) bool { return d.Online })
 	var statuses map[string]string

@@ -130,21 +130,37 @@ func (a *Avahi) Logs() string { return a.logs.String() }
 // record is established.
 func (a *Avahi) Publish(args ...string) *Publication {
 	a.t.Helper()
-	cmd := exec.Command("avahi-publish", args...)
-	cmd.Env = a.env
-	out := &testutil.SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		a.t.Fatalf("avahi-publish: %v", err)
+	return a.PublishAll(args)[0]
+}
+
+// PublishAll is Publish for several records at once: it starts every
+// avahi-publish, then waits until all are established. Avahi probes each
+// name for about a second before it is established, and the probes of
+// records started together overlap.
+func (a *Avahi) PublishAll(argLists ...[]string) []*Publication {
+	a.t.Helper()
+	ps := make([]*Publication, len(argLists))
+	outs := make([]*testutil.SyncBuffer, len(argLists))
+	for i, args := range argLists {
+		cmd := exec.Command("avahi-publish", args...)
+		cmd.Env = a.env
+		outs[i] = &testutil.SyncBuffer{}
+		cmd.Stdout, cmd.Stderr = outs[i], outs[i]
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			a.t.Fatalf("avahi-publish: %v", err)
+		}
+		p := &Publication{cmd: cmd, done: make(chan struct{})}
+		go func() { _ = cmd.Wait(); close(p.done) }()
+		a.t.Cleanup(p.Stop)
+		ps[i] = p
 	}
-	p := &Publication{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	a.t.Cleanup(p.Stop)
-	if !testutil.Poll(10*time.Second, func() bool { return strings.Contains(out.String(), "Established") }) {
-		a.t.Fatalf("avahi-publish %s: not established within 10s: %s", strings.Join(args, " "), out.String())
+	for i, args := range argLists {
+		if !testutil.Poll(10*time.Second, func() bool { return strings.Contains(outs[i].String(), "Established") }) {
+			a.t.Fatalf("avahi-publish %s: not established within 10s: %s", strings.Join(args, " "), outs[i].String())
+		}
 	}
-	return p
+	return ps
 }
 
 // Browse runs avahi-browse -rpt for a service type and returns its
