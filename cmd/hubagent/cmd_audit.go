@@ -16,21 +16,14 @@ func cmdAudit(ctx context.Context, env *Env, args []string) error {
 	var c common
 	const synopsis = "[--since DURATION|TIME] [--limit N] [--json]"
 	fs := newFlags(env, "audit", synopsis, &c, true)
-	since := fs.String("since", "24h", "show entries newer than a `DURATION` (24h) or an RFC 3339 time")
-	limit := fs.Int("limit", 1000, "show at most `N` entries")
+	window := addEntryWindow(fs)
 	pos, err := parse(env, fs, synopsis, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
-	}
-	from, err := parseSince(*since, time.Now())
+	from, limit, err := window.values(pos)
 	if err != nil {
-		return usagef("--since: %v", err)
-	}
-	if *limit <= 0 {
-		return usagef("--limit must be positive")
+		return err
 	}
 	cfg, err := loadConfig(env, &c, configOverrides())
 	if err != nil {
@@ -48,7 +41,7 @@ func cmdAudit(ctx context.Context, env *Env, args []string) error {
 		return err
 	default:
 		defer st.Close()
-		if entries, err = cic.ReadAudit(ctx, st.DB(), from, *limit); err != nil {
+		if entries, err = cic.ReadAudit(ctx, st.DB(), from, limit); err != nil {
 			return err
 		}
 	}

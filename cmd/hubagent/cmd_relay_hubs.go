@@ -108,28 +108,21 @@ func relayAudit(ctx context.Context, env *Env, args []string) error {
 	var rf relayFlags
 	const synopsis = "[--since DURATION|TIME] [--limit N] [--json] [--registry DSN]"
 	fs := newRelayFlags(env, "audit", synopsis, &rf, true)
-	since := fs.String("since", "24h", "entries newer than a `DURATION` (24h) or an RFC 3339 time")
-	limit := fs.Int("limit", 1000, "at most `N` entries")
+	window := addEntryWindow(fs)
 	pos, err := parse(env, fs, synopsis, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
-	}
-	from, err := parseSince(*since, time.Now())
+	from, limit, err := window.values(pos)
 	if err != nil {
-		return usagef("--since: %v", err)
-	}
-	if *limit <= 0 || *limit > 100000 {
-		return usagef("--limit must be 1..100000")
+		return err
 	}
 	reg, err := rf.open(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
-	entries, err := reg.AuditLog(ctx, from, *limit)
+	entries, err := reg.AuditLog(ctx, from, limit)
 	if err != nil {
 		return err
 	}
