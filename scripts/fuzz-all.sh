@@ -22,7 +22,7 @@ while read -r f; do
     ok=""
     for try in 1 2; do
       if [ "$try" = 1 ]; then echo "fuzz $dir $name ($t)"; else echo "  again"; fi
-      if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$t" -fuzzminimizetime 5s "$dir" >"$log" 2>&1; then
+      if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$t" -fuzzminimizetime 5s -parallel "$(nproc)" "$dir" >"$log" 2>&1; then
         ok=pass; break
       fi
       if ! deadline_flake; then

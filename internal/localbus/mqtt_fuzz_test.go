@@ -48,6 +48,10 @@ func FuzzDiscoveryMessages(f *testing.F) {
 		deliver(stateTopic, state)
 		deliver(stateTopic, state)
 		deliver(configTopic, nil) // removal
+		// Devices are rebuilt after a pause (mqtt_device_rebuild.go); a
+		// rebuild an earlier input scheduled may have run in between. What
+		// is pending now is what the client would do next.
+		m.disc.flushRebuilds(ctx)
 		m.disc.procMu.RLock()
 		_, tracked := m.disc.entities[configTopic]
 		m.disc.procMu.RUnlock()
