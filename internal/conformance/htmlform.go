@@ -52,7 +52,7 @@ func parseForms(doc string) []htmlForm {
 		i = next
 		switch name {
 		case "script", "style":
-			end := strings.Index(strings.ToLower(doc[i:]), "</"+name)
+			end := indexEndTag(doc[i:], name)
 			if end < 0 {
 				return forms
 			}
@@ -72,7 +72,7 @@ func parseForms(doc string) []htmlForm {
 				f.Type = "submit"
 			}
 			if name == "button" || name == "textarea" {
-				end := strings.Index(strings.ToLower(doc[i:]), "</"+name)
+				end := indexEndTag(doc[i:], name)
 				if end >= 0 {
 					f.Text = html.UnescapeString(strings.TrimSpace(stripTags(doc[i : i+end])))
 					if name == "textarea" {
@@ -84,6 +84,35 @@ func parseForms(doc string) []htmlForm {
 		}
 	}
 	return forms
+}
+
+// indexEndTag finds "</name" in s, ignoring ASCII case. Lower-casing s
+// first would not do: strings.ToLower turns each invalid UTF-8 byte into
+// three, so its indices no longer point into s.
+func indexEndTag(s, name string) int {
+	want := "</" + name
+	for i := 0; i+len(want) <= len(s); i++ {
+		if asciiEqualFold(s[i:i+len(want)], want) {
+			return i
+		}
+	}
+	return -1
+}
+
+func asciiEqualFold(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 var tagRe = regexp.MustCompile(`<[^>]*>`)
