@@ -91,6 +91,16 @@ func (r *run) needDevices() (outcome, bool) {
 
 func discoveryChecks() []check {
 	var discovered string
+	// propertyCheck is a check that judges each property of every
+	// discovered device on its own: check returns what is wrong, or "".
+	propertyCheck := func(check func(wireDevice, wireProperty) string) func(*run) outcome {
+		return func(r *run) outcome {
+			if o, ok := r.needDevices(); !ok {
+				return o
+			}
+			return verdict(r.forEachProperty(check), "Discover", discovered)
+		}
+	}
 	return []check{
 		{id: "discovery.discover-response", group: "discovery",
 			requires: "CIC.Discovery/Discover answers DiscoverResponse, HTTP 200, {\"devices\": [...]}, each with deviceId, name, category, online, properties, state, updatedAt (profile §5.1)",
@@ -156,71 +166,53 @@ func discoveryChecks() []check {
 			}},
 		{id: "discovery.property-types", group: "discovery",
 			requires: "each property has a name (once per device) and type bool|int|float|enum|string; enum properties list values (profile §5.1)",
-			run: func(r *run) outcome {
-				if o, ok := r.needDevices(); !ok {
-					return o
+			run: propertyCheck(func(d wireDevice, p wireProperty) string {
+				switch {
+				case p.Name == "":
+					return "no name"
+				case !slices.Contains([]string{"bool", "int", "float", "enum", "string"}, p.Type):
+					return fmt.Sprintf("type %q", p.Type)
+				case p.Type == "enum" && len(p.Values) == 0:
+					return "enum without values"
 				}
-				problems := r.forEachProperty(func(d wireDevice, p wireProperty) string {
-					switch {
-					case p.Name == "":
-						return "no name"
-					case !slices.Contains([]string{"bool", "int", "float", "enum", "string"}, p.Type):
-						return fmt.Sprintf("type %q", p.Type)
-					case p.Type == "enum" && len(p.Values) == 0:
-						return "enum without values"
+				n := 0
+				for _, q := range d.Properties {
+					if q.Name == p.Name {
+						n++
 					}
-					n := 0
-					for _, q := range d.Properties {
-						if q.Name == p.Name {
-							n++
-						}
-					}
-					if n > 1 {
-						return "declared more than once"
-					}
-					return ""
-				})
-				return verdict(problems, "Discover", discovered)
-			}},
+				}
+				if n > 1 {
+					return "declared more than once"
+				}
+				return ""
+			})},
 		{id: "discovery.property-ranges", group: "discovery",
 			requires: "numeric ranges are coherent: min <= max, step > 0, integers for int properties (profile §5.1)",
-			run: func(r *run) outcome {
-				if o, ok := r.needDevices(); !ok {
-					return o
-				}
-				problems := r.forEachProperty(func(_ wireDevice, p wireProperty) string {
-					if p.Type != "int" && p.Type != "float" {
-						if p.Min != nil || p.Max != nil || p.Step != nil {
-							return "min/max/step on a " + p.Type + " property"
-						}
-						return ""
-					}
-					switch {
-					case p.Min != nil && p.Max != nil && *p.Min > *p.Max:
-						return fmt.Sprintf("min %v above max %v", *p.Min, *p.Max)
-					case p.Step != nil && *p.Step <= 0:
-						return fmt.Sprintf("step %v", *p.Step)
-					case p.Type == "int" && (p.Min != nil && *p.Min != math.Trunc(*p.Min) || p.Max != nil && *p.Max != math.Trunc(*p.Max)):
-						return "non-integer bounds on an int property"
+			run: propertyCheck(func(_ wireDevice, p wireProperty) string {
+				if p.Type != "int" && p.Type != "float" {
+					if p.Min != nil || p.Max != nil || p.Step != nil {
+						return "min/max/step on a " + p.Type + " property"
 					}
 					return ""
-				})
-				return verdict(problems, "Discover", discovered)
-			}},
+				}
+				switch {
+				case p.Min != nil && p.Max != nil && *p.Min > *p.Max:
+					return fmt.Sprintf("min %v above max %v", *p.Min, *p.Max)
+				case p.Step != nil && *p.Step <= 0:
+					return fmt.Sprintf("step %v", *p.Step)
+				case p.Type == "int" && (p.Min != nil && *p.Min != math.Trunc(*p.Min) || p.Max != nil && *p.Max != math.Trunc(*p.Max)):
+					return "non-integer bounds on an int property"
+				}
+				return ""
+			})},
 		{id: "discovery.property-access", group: "discovery",
 			requires: "access is r, rw or w (profile §5.1)",
-			run: func(r *run) outcome {
-				if o, ok := r.needDevices(); !ok {
-					return o
+			run: propertyCheck(func(_ wireDevice, p wireProperty) string {
+				if !slices.Contains([]string{"r", "rw", "w"}, p.Access) {
+					return fmt.Sprintf("access %q", p.Access)
 				}
-				problems := r.forEachProperty(func(_ wireDevice, p wireProperty) string {
-					if !slices.Contains([]string{"r", "rw", "w"}, p.Access) {
-						return fmt.Sprintf("access %q", p.Access)
-					}
-					return ""
-				})
-				return verdict(problems, "Discover", discovered)
-			}},
+				return ""
+			})},
 		{id: "discovery.state-consistent", group: "discovery",
 			requires: "state names only declared properties, each value of the declared type, inside min/max and the enum (profile §5.1)",
 			run: func(r *run) outcome {
