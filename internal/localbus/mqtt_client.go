@@ -322,6 +322,9 @@ func (m *MQTT) connectLocked(ctx context.Context) {
 		SetKeepAlive(30*time.Second).SetPingTimeout(10*time.Second).
 		SetOrderMatters(true).SetMessageChannelDepth(1024).
 		SetWill(m.StatusTopic(), "offline", 1, true)
+	if u, err := url.Parse(m.broker); err == nil && bufferedScheme(u.Scheme) {
+		o.SetCustomOpenConnectionFn(openBufferedConn)
+	}
 	var client paho.Client
 	o.SetDefaultPublishHandler(func(_ paho.Client, msg paho.Message) {
 		m.messages.Add(1)
