@@ -59,8 +59,8 @@ type MQTTOptions struct {
 	// and counted before they are queued.
 	MaxStatePayload int
 	// StateQueueBytes bounds the payload bytes waiting for the state
-	// workers (default DefaultStateQueueBytes); past it, reading from the
-	// broker waits.
+	// workers (default DefaultStateQueueBytes); past it, or past
+	// stateQueueLen messages for one worker, reading from the broker waits.
 	StateQueueBytes int
 	// MaxReconnectInterval caps the reconnect backoff (default 30 s).
 	MaxReconnectInterval time.Duration

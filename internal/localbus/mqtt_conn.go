@@ -30,9 +30,8 @@ type bufferedConn struct {
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
-// bufferedSchemes are the broker URL schemes dialled by openBufferedConn;
-// WebSocket connections keep paho's own dialling (they frame messages
-// already).
+// bufferedScheme reports whether a broker URL scheme is dialled by
+// openBufferedConn; WebSocket connections keep paho's own dialling.
 func bufferedScheme(scheme string) bool {
 	switch scheme {
 	case "tcp", "mqtt", "ssl", "tls", "mqtts":
