@@ -70,6 +70,29 @@ type broadcaster struct {
 	mu   sync.RWMutex
 	subs map[*Subscription]struct{}
 	seq  atomic.Uint64
+	// wanted has a bit per EventType some consumer takes, so that a
+	// producer can skip building events nobody reads (state changes are
+	// the bulk; today no consumer takes them).
+	wanted atomic.Uint32
+}
+
+// allEvents is the wanted mask of a consumer of every type.
+const allEvents = ^uint32(0)
+
+// wants reports whether some consumer takes events of type t.
+func (b *broadcaster) wants(t EventType) bool { return b.wanted.Load()&(1<<t) != 0 }
+
+// refreshWanted recomputes wanted; b.mu is held for writing.
+func (b *broadcaster) refreshWanted() {
+	var m uint32
+	for s := range b.subs {
+		if s.types == 0 {
+			m = allEvents
+			break
+		}
+		m |= s.types
+	}
+	b.wanted.Store(m)
 }
 
 func newBroadcaster() *broadcaster {
@@ -87,6 +110,7 @@ func (b *broadcaster) subscribe(buffer int, types []EventType) *Subscription {
 	}
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
+	b.refreshWanted()
 	b.mu.Unlock()
 	return s
 }
@@ -96,6 +120,7 @@ func (b *broadcaster) remove(s *Subscription) {
 	if _, ok := b.subs[s]; ok {
 		delete(b.subs, s)
 		close(s.c)
+		b.refreshWanted()
 	}
 	b.mu.Unlock()
 }
@@ -124,5 +149,6 @@ func (b *broadcaster) closeAll() {
 		delete(b.subs, s)
 		close(s.c)
 	}
+	b.wanted.Store(0)
 	b.mu.Unlock()
 }

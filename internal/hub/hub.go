@@ -45,6 +45,7 @@ type Hub struct {
 	drivers map[string]Driver
 
 	reports, changes, commands, timeouts atomic.Uint64
+	changeBufs                           sync.Pool // *[]store.Change, ReportStates' scratch
 }
 
 type entry struct {
@@ -80,6 +81,7 @@ func New(ctx context.Context, opts Options) (*Hub, error) {
 	for _, d := range ds {
 		h.devices[d.ID] = &entry{dev: d}
 	}
+	h.changeBufs.New = func() any { return new([]store.Change) }
 	h.w = opts.Store.NewWriter(opts.Writer)
 	return h, nil
 }
@@ -264,51 +266,10 @@ func (h *Hub) RemoveDevice(ctx context.Context, id string) error {
 // ReportState records state a device reported. Only properties the device
 // declares are taken, and only changed values are written and announced.
 // It reports whether anything changed. props is only read, never kept:
-// the MQTT ingest path reuses one map for every message.
+// the MQTT ingest path reuses its maps for every message.
 func (h *Hub) ReportState(id string, props map[string]device.Value, at time.Time) bool {
-	h.reports.Add(1)
-	if at.IsZero() {
-		at = time.Now()
-	}
-	var changed map[string]device.Value
-	h.mu.Lock()
-	e, ok := h.devices[id]
-	if !ok {
-		h.mu.Unlock()
-		return false
-	}
-	for name, v := range props {
-		if v.IsNull() {
-			continue
-		}
-		if old, had := e.dev.State[name]; had && old.Equal(v) {
-			continue
-		}
-		if _, declared := e.dev.Property(name); !declared {
-			continue
-		}
-		if changed == nil {
-			changed = make(map[string]device.Value, len(props))
-		}
-		e.dev.State[name] = v
-		changed[name] = v
-	}
-	if changed != nil {
-		e.dev.UpdatedAt = at
-	}
-	e.checkWaiters()
-	h.mu.Unlock()
-	if changed == nil {
-		return false
-	}
-	h.changes.Add(uint64(len(changed)))
-	for name, v := range changed {
-		if err := h.w.Put(store.Change{DeviceID: id, Property: name, Value: v, At: at}); err != nil {
-			h.log.Debug("state not stored", "device", id, "err", err)
-		}
-	}
-	h.events.publish(Event{Type: StateChanged, DeviceID: id, State: changed, At: at})
-	return true
+	r := [1]StateReport{{DeviceID: id, Props: props, At: at}}
+	return h.reportStates(r[:]) > 0
 }
 
 // SetOnline records a device's reachability.

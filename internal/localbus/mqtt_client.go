@@ -59,8 +59,8 @@ type MQTTOptions struct {
 	// and counted before they are queued.
 	MaxStatePayload int
 	// StateQueueBytes bounds the payload bytes waiting for the state
-	// workers (default DefaultStateQueueBytes); past it, reading from the
-	// broker waits.
+	// workers (default DefaultStateQueueBytes); past it, or past
+	// stateQueueLen messages for one worker, reading from the broker waits.
 	StateQueueBytes int
 	// MaxReconnectInterval caps the reconnect backoff (default 30 s).
 	MaxReconnectInterval time.Duration
@@ -322,6 +322,9 @@ func (m *MQTT) connectLocked(ctx context.Context) {
 		SetKeepAlive(30*time.Second).SetPingTimeout(10*time.Second).
 		SetOrderMatters(true).SetMessageChannelDepth(1024).
 		SetWill(m.StatusTopic(), "offline", 1, true)
+	if u, err := url.Parse(m.broker); err == nil && bufferedScheme(u.Scheme) {
+		o.SetCustomOpenConnectionFn(openBufferedConn)
+	}
 	var client paho.Client
 	o.SetDefaultPublishHandler(func(_ paho.Client, msg paho.Message) {
 		m.messages.Add(1)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -47,9 +46,9 @@ const (
 type discovery struct {
 	m      *MQTT
 	prefix string
-	work   []chan busMessage
+	work   []*stateQueue
 
-	queued *byteBudget // payload bytes waiting in work
+	queued *byteBudget // payload bytes waiting in work, across workers
 
 	procMu    sync.RWMutex
 	connected bool
@@ -60,7 +59,7 @@ type discovery struct {
 	stashMu  sync.Mutex // trackedEntity.stash, written by state workers
 	rebuilds rebuildCounter
 
-	scratch sync.Pool // *stateScratch, for state messages
+	scratch sync.Pool // *stateScratch, for message
 
 	tabMu    sync.RWMutex
 	entities map[string]*trackedEntity // config topic →
@@ -101,120 +100,16 @@ type seenConfig struct {
 }
 
 func newDiscovery(m *MQTT) *discovery {
-	work := make([]chan busMessage, stateWorkers())
+	work := make([]*stateQueue, stateWorkers())
 	for i := range work {
-		work[i] = make(chan busMessage, 256)
+		work[i] = newStateQueue(stateQueueLen)
 	}
 	d := &discovery{m: m, prefix: m.opts.DiscoveryPrefix, routes: map[string][]route{}, work: work,
 		queued:   newByteBudget(int64(m.opts.StateQueueBytes)),
 		entities: map[string]*trackedEntity{}, devices: map[string]*trackedDevice{},
 		byID: map[string]*trackedDevice{}, seen: map[string]*seenConfig{}}
-	d.scratch.New = func() any {
-		return &stateScratch{local: map[string]device.Value{}, props: map[string]device.Value{}}
-	}
+	d.scratch.New = func() any { return newStateScratch() }
 	return d
-}
-
-// stateScratch is what one state message is decoded with: the message,
-// decoded once and shared by every entity listening on its topic (all the
-// entities of a Zigbee2MQTT device read one topic), and the maps each
-// entity's values pass through on their way to the hub. Pooled, not
-// allocated per message: state is the bulk of the traffic.
-type stateScratch struct {
-	msg   hadiscovery.State
-	local map[string]device.Value // entity-local names
-	props map[string]device.Value // device names; ReportState does not keep it
-}
-
-// busMessage is a message queued for a state worker.
-type busMessage struct {
-	topic   string
-	payload []byte
-}
-
-// stateWorkers is how many goroutines decode state messages.
-func stateWorkers() int { return max(1, min(runtime.GOMAXPROCS(0), 4)) }
-
-// runWorkers decodes state messages until ctx ends.
-func (d *discovery) runWorkers(ctx context.Context, wg *sync.WaitGroup) {
-	for _, ch := range d.work {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case msg := <-ch:
-					d.message(msg.topic, msg.payload)
-					d.queued.release(int64(len(msg.payload)))
-				}
-			}
-		}()
-	}
-}
-
-// handle takes one message from the broker (on paho's delivery
-// goroutine): configs are processed at once, in order; state goes to the
-// topic's worker. A state payload over MaxStatePayload is dropped and
-// counted; a full queue (in messages or in bytes) blocks, so the broker
-// connection slows down instead of memory growing.
-func (d *discovery) handle(ctx context.Context, topic string, payload []byte) {
-	if comp, ok := d.configTopic(topic); ok {
-		d.procMu.Lock()
-		d.config(ctx, topic, comp, payload)
-		d.procMu.Unlock()
-		return
-	}
-	if len(payload) > d.m.opts.MaxStatePayload {
-		if d.m.dropped.Add(1) == 1 {
-			d.m.log.Warn("MQTT state payload over the limit dropped (logged once; see hubagent_mqtt_state_dropped_total)",
-				"topic", truncate(topic, 200), "bytes", len(payload), "limit", d.m.opts.MaxStatePayload)
-		}
-		return
-	}
-	if !d.queued.acquire(ctx, int64(len(payload))) {
-		return
-	}
-	// FNV-1a of the topic, inline: no allocation per message.
-	h := uint32(2166136261)
-	for i := 0; i < len(topic); i++ {
-		h = (h ^ uint32(topic[i])) * 16777619
-	}
-	select {
-	case d.work[h%uint32(len(d.work))] <- busMessage{topic, payload}:
-	case <-ctx.Done():
-		d.queued.release(int64(len(payload)))
-	}
-}
-
-// message processes a state or availability message.
-func (d *discovery) message(topic string, payload []byte) {
-	sc := d.scratch.Get().(*stateScratch)
-	sc.msg.Reset(topic, payload)
-	d.procMu.RLock()
-	avail := false
-	for _, r := range d.routes[topic] {
-		if r.state {
-			d.state(sc, r.te)
-		}
-		avail = avail || r.avail
-	}
-	d.procMu.RUnlock()
-	sc.msg.Reset("", nil) // a pooled scratch keeps no payload alive
-	d.scratch.Put(sc)
-	if !avail {
-		return
-	}
-	// Availability is rare and shared between entities: one at a time.
-	d.procMu.Lock()
-	defer d.procMu.Unlock()
-	for _, r := range d.routes[topic] {
-		if r.avail {
-			r.te.avail.Update(topic, payload)
-			d.refreshOnline(r.te.dev)
-		}
-	}
 }
 
 // configTopic reports whether topic is <prefix>/<component>/[<node>/]<object>/config.
@@ -228,27 +123,6 @@ func (d *discovery) configTopic(topic string) (component string, ok bool) {
 	}
 	component, _, _ = strings.Cut(rest, "/")
 	return component, true
-}
-
-// state decodes sc's message for one entity and reports what it says.
-func (d *discovery) state(sc *stateScratch, te *trackedEntity) {
-	clear(sc.local)
-	if err := hadiscovery.DecodeStateInto(te.e, &sc.msg, sc.local); err != nil {
-		d.m.log.Debug("MQTT state ignored", "topic", sc.msg.Topic(), "err", err)
-		return
-	}
-	if len(sc.local) == 0 {
-		return
-	}
-	if !te.bound {
-		d.stash(te, sc.local)
-		return
-	}
-	clear(sc.props)
-	te.dev.bind.ToDeviceInto(te.e.ConfigTopic, sc.local, sc.props)
-	if len(sc.props) > 0 {
-		d.m.hub.ReportState(te.dev.id, sc.props, time.Now())
-	}
 }
 
 func payloadHash(b []byte) uint64 {
