@@ -161,11 +161,16 @@ func category(main *Entity) device.Category {
 // provide the same standard name and one was suffixed).
 type Binding struct {
 	Entities []BoundEntity `json:"entities"`
-	// byTopic indexes Entities by config topic (made by ParseBinding): the
-	// state path looks an entity up per message, and a device may have
-	// hundreds.
+	// byTopic indexes Entities by config topic (made by ParseBinding for
+	// devices of more than bindingIndexMin entities): the state path looks
+	// an entity up per message, and a device may have hundreds. Below that
+	// a scan is as quick, and the map (~250 bytes even for one entry) would
+	// be a tenth of what a typical one-entity device keeps.
 	byTopic map[string]int
 }
+
+// bindingIndexMin is the entity count from which a Binding is indexed.
+const bindingIndexMin = 8
 
 // BoundEntity is one entity of a Binding.
 type BoundEntity struct {
@@ -178,6 +183,9 @@ func ParseBinding(raw []byte) (*Binding, error) {
 	var b Binding
 	if err := json.Unmarshal(raw, &b); err != nil {
 		return nil, fmt.Errorf("hadiscovery: binding: %w", err)
+	}
+	if len(b.Entities) <= bindingIndexMin {
+		return &b, nil
 	}
 	b.byTopic = make(map[string]int, len(b.Entities))
 	for i, be := range b.Entities {
