@@ -174,8 +174,8 @@ const bindingIndexMin = 8
 
 // BoundEntity is one entity of a Binding.
 type BoundEntity struct {
-	ConfigTopic string            `json:"configTopic"`
-	Props       map[string]string `json:"props"` // device property → entity property
+	ConfigTopic string  `json:"configTopic"`
+	Props       PropMap `json:"props"` // device property → entity property
 }
 
 // ParseBinding decodes a device's Binding.
@@ -220,7 +220,7 @@ func (b *Binding) ToDeviceInto(configTopic string, state, out map[string]device.
 		if be.ConfigTopic != configTopic {
 			continue
 		}
-		for devName, local := range be.Props {
+		for devName, local := range be.Props.All() {
 			if v, ok := state[local]; ok {
 				out[devName] = v
 			}
@@ -236,7 +236,7 @@ func (b *Binding) Split(props map[string]device.Value) (map[string]map[string]de
 	for name, v := range props {
 		found := false
 		for _, be := range b.Entities {
-			if local, ok := be.Props[name]; ok {
+			if local, ok := be.Props.Local(name); ok {
 				if out[be.ConfigTopic] == nil {
 					out[be.ConfigTopic] = map[string]device.Value{}
 				}
@@ -296,7 +296,7 @@ func BuildDevice(entities []*Entity) (*device.Device, error) {
 	used := map[string]bool{}
 	var bind Binding
 	for _, e := range ents {
-		be := BoundEntity{ConfigTopic: e.ConfigTopic, Props: map[string]string{}}
+		be := BoundEntity{ConfigTopic: e.ConfigTopic}
 		for _, p := range e.Properties() {
 			name := p.Name
 			if used[name] {
@@ -306,7 +306,7 @@ func BuildDevice(entities []*Entity) (*device.Device, error) {
 				}
 			}
 			used[name] = true
-			be.Props[name] = p.Name
+			be.Props.Set(name, p.Name)
 			p.Name = name
 			d.Properties = append(d.Properties, p)
 		}
