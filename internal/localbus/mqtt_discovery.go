@@ -8,6 +8,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -487,7 +488,7 @@ func (d *discovery) discovered() []DiscoveredConfig {
 		out = append(out, rec.DiscoveredConfig)
 	}
 	d.tabMu.RUnlock()
-	slices.SortFunc(out, func(a, b DiscoveredConfig) int { return strings.Compare(a.Topic, b.Topic) })
+	sort.Slice(out, func(i, j int) bool { return out[i].Topic < out[j].Topic })
 	return out
 }
 
