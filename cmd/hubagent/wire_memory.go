@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"os"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -49,9 +50,10 @@ func runtimeMemoryTuning(h *hub.Hub) memoryTuning {
 			return s[0].Value.Uint64()
 		},
 		setLimit: debug.SetMemoryLimit,
-		// A negative limit only reads it: anything but "none" came from
-		// GOMEMLIMIT, which is the operator's to choose.
-		userSet: debug.SetMemoryLimit(-1) != math.MaxInt64,
+		// GOMEMLIMIT is the operator's to choose, "off" included (which
+		// reads back as no limit, so the variable itself is looked at); a
+		// negative limit only reads the current one.
+		userSet: goMemLimitSet(os.LookupEnv) || debug.SetMemoryLimit(-1) != math.MaxInt64,
 		devices: h.Len,
 		tick: func() <-chan struct{} {
 			c := make(chan struct{})
@@ -59,6 +61,13 @@ func runtimeMemoryTuning(h *hub.Hub) memoryTuning {
 			return c
 		},
 	}
+}
+
+// goMemLimitSet says whether the environment sets GOMEMLIMIT, as the Go
+// runtime reads it (the process environment).
+func goMemLimitSet(lookup func(string) (string, bool)) bool {
+	v, ok := lookup("GOMEMLIMIT")
+	return ok && v != ""
 }
 
 // manageMemory gives the start-up burst's memory back to the OS once

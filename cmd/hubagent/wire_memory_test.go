@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"math"
 	"os"
 	"slices"
 	"sync"
@@ -154,15 +155,45 @@ func TestAgentSetsItsMemoryLimitUnlessGOMEMLIMITIsSet(t *testing.T) {
 	}{
 		{"derived", nil, memLimitFloor},
 		{"from GOMEMLIMIT", []string{"env", "GOMEMLIMIT=40MiB"}, 40 << 20},
+		{"GOMEMLIMIT=off", []string{"env", "GOMEMLIMIT=off"}, math.MaxInt64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			a := startAgentVia(t, t.TempDir(), tc.wrap)
 			a.healthz(t, 20*time.Second)
 			var got float64
-			if !testutil.Poll(30*time.Second, func() bool { got = a.metric(t, "go_gc_gomemlimit_bytes"); return got == tc.want }) {
-				t.Fatalf("go_gc_gomemlimit_bytes %v, want %v", got, tc.want)
+			if tc.wrap == nil {
+				if !testutil.Poll(30*time.Second, func() bool { got = a.metric(t, "go_gc_gomemlimit_bytes"); return got == tc.want }) {
+					t.Fatalf("go_gc_gomemlimit_bytes %v, want %v", got, tc.want)
+				}
+				return
 			}
+			// The operator's value must hold past the point where the
+			// agent would set its own (5 s after the device count settles).
+			start := time.Now()
+			testutil.Poll(30*time.Second, func() bool {
+				if got = a.metric(t, "go_gc_gomemlimit_bytes"); got != tc.want {
+					t.Fatalf("go_gc_gomemlimit_bytes %v after %v, want %v throughout", got, time.Since(start), tc.want)
+				}
+				return time.Since(start) > 10*time.Second
+			})
 		})
+	}
+}
+
+func TestGOMEMLIMITCountsAsSetWhateverItsValue(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, false},
+		{map[string]string{"GOMEMLIMIT": ""}, false}, // the runtime ignores an empty value too
+		{map[string]string{"GOMEMLIMIT": "off"}, true},
+		{map[string]string{"GOMEMLIMIT": "64MiB"}, true},
+	} {
+		lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+		if got := goMemLimitSet(lookup); got != tc.want {
+			t.Errorf("env %v: set = %v, want %v", tc.env, got, tc.want)
+		}
 	}
 }
