@@ -19,8 +19,9 @@ import (
 // to twice what is live (GOGC=100), and under partner load the live heap
 // doubles too; the limit caps that growth. It is soft: past it the GC
 // works harder (at most half the CPU), nothing fails. hubbench at 1,000
-// devices and 3 partners: peak RSS 46-50 MB without it, 37-38 MB with it,
-// ingest and QueryStatus rates within the runs' noise (docs/performance.md).
+// devices and 3 partners, gateway build: peak RSS 45-54 MB without it,
+// 37-39 MB with it; the ingest ratio did not move, QueryStatus's and the
+// notify p99 may cost a little, within a loaded machine's noise.
 const (
 	memLimitFloor    = 24 << 20
 	memLimitHeadroom = 16 << 20
