@@ -18,6 +18,12 @@
 #   PG_ARCHES    arches whose binary carries the relay's PostgreSQL driver (fleet
 #                registries; about 4 MB). Default: amd64. The others are built
 #                with -tags nopostgres: gateways never run a fleet relay.
+#   GATEWAY_ARCHES arches built with -tags gateway: without the relay's server
+#                side (relay serve/token/keys/hubs/remove/audit) and the
+#                conformance kit, which relay operators and partner engineers
+#                run, not routers: 0.7 MB less on arm64 (docs/performance.md).
+#                Default: arm64 armv7 (OpenWrt and SBC gateways); amd64 stays
+#                the full build for relay hosts and development.
 #   GO           go command (default: go)
 #   TAGS         Go build tags (default: nethttpomithttp2 -- no HTTP/2, which the
 #                profile does not use [§7.1]: 0.5 MB less; see docs/performance.md)
@@ -35,6 +41,7 @@ MAIN_PKG=${MAIN_PKG:-./cmd/hubagent}
 SRC_DIR=${SRC_DIR:-$REPO}
 GO=${GO:-go}
 PG_ARCHES=${PG_ARCHES:-amd64}
+GATEWAY_ARCHES=${GATEWAY_ARCHES-arm64 armv7}
 TAGS=${TAGS-nethttpomithttp2}
 mkdir -p "$DIST"
 DIST=$(cd "$DIST" && pwd)
@@ -58,6 +65,7 @@ ipk_arches_of() {
 build_one() { # out GOARCH GOARM arch
 	local out=$1 goarch=$2 goarm=$3 arch=$4 tags=$TAGS
 	case " $PG_ARCHES " in *" $arch "*) ;; *) tags="${tags:+$tags,}nopostgres" ;; esac
+	case " $GATEWAY_ARCHES " in *" $arch "*) tags="${tags:+$tags,}gateway" ;; esac
 	echo ">> go build $MAIN_PKG  GOOS=linux GOARCH=$goarch${goarm:+ GOARM=$goarm}${tags:+ -tags $tags}  version=$VERSION"
 	(cd "$SRC_DIR" && CGO_ENABLED=0 GOOS=linux GOARCH=$goarch GOARM=$goarm \
 		"$GO" build -trimpath -buildvcs=false -tags "$tags" -ldflags "$LDFLAGS" -o "$out" "$MAIN_PKG")

@@ -60,7 +60,15 @@ check_binary() { # FILE ARCH
 		cmp -s "$f" "$DIST/hubagent_linux_$(goarch_dir_of "$arch")" ||
 			fail "$f differs from $DIST/hubagent_linux_$(goarch_dir_of "$arch")"
 	fi
-	ok "$arch binary: ${desc%%, Go BuildID*}"
+	# The gateway arches ship without the relay's server side and the
+	# conformance kit (packaging/build.sh GATEWAY_ARCHES); amd64 is the full
+	# build relay hosts install.
+	local tags gw=no want=no
+	tags=$(go version -m "$f" | awk '$1 == "build" && $2 ~ /^-tags=/ { sub(/^-tags=/, "", $2); print $2 }')
+	case ",$tags," in *,gateway,*) gw=yes ;; esac
+	case " ${GATEWAY_ARCHES-arm64 armv7} " in *" $(goarch_dir_of "$arch") "*) want=yes ;; esac
+	[ "$gw" = "$want" ] || fail "$f: built with tags '$tags'; gateway build wanted: $want"
+	ok "$arch binary: ${desc%%, Go BuildID*} (tags $tags)"
 }
 
 # expect_entry LISTING MODE OWNER PATH: `tar -tv`-style listing has the entry.

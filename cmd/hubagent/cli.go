@@ -34,11 +34,11 @@ func commands() []command {
 		{"device", "get ID [--json] | set ID PROP=VALUE...", "show or control one device", cmdDevice},
 		{"discovered", "[--errors] [--json]", "list what discovery found: MQTT configs (accepted or refused), mDNS services", cmdDiscovered},
 		{"tunnel", "enroll URL --token T [--ca-file F] | leave [--force] | status [--json] | pubkey", "remote access: enroll with a relay, leave it, tunnel state, the key line for a manual relay", cmdTunnel},
-		{"relay", relaySynopsis, "run a relay: enrollment service, tokens, sshd key lookup, hubs", cmdRelay},
+		{"relay", relaySynopsis, "run a relay: enrollment service, tokens, sshd key lookup, hubs" + notInGateway, cmdRelay},
 		{"audit", "[--since DURATION|TIME] [--json]", "show the commands partners sent", cmdAudit},
 		{"partner", "add --name NAME --redirect-uri URI... [--public] [--json] | list [--json] | remove CLIENT_ID", "partner clouds allowed to link (OAuth clients)", cmdPartner},
 		{"user", "add NAME | passwd NAME [--password-stdin]", "household accounts for the sign-in page", cmdUser},
-		{"conformance", conformanceSynopsis, "test an endpoint of the cloud-to-cloud interface, check by check", cmdConformance},
+		{"conformance", conformanceSynopsis, "test an endpoint of the cloud-to-cloud interface, check by check" + notInGateway, cmdConformance},
 	}
 }
 

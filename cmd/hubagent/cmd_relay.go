@@ -1,3 +1,5 @@
+//go:build !gateway
+
 package main
 
 import (
@@ -18,6 +20,10 @@ import (
 // `relay keys` as sshd's AuthorizedKeysCommand, and the operator commands.
 
 const relaySynopsis = "serve | token create | keys USER KEY | hubs | remove ID | audit"
+
+// notInGateway marks, in the usage, the commands the gateway build leaves
+// out (cmd_gateway.go); this is the full build.
+const notInGateway = ""
 
 func cmdRelay(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {

@@ -182,9 +182,10 @@ func findHubagent(ctx context.Context, flagPath, dir string) (string, error) {
 		}
 	}
 	bin := filepath.Join(dir, "hubagent")
-	// Built as packaging/build.sh builds it, so the figures are those of
-	// the binary a gateway runs.
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-tags", "nethttpomithttp2",
+	// Built as packaging/build.sh builds it for the gateway arches (arm64,
+	// armv7: no HTTP/2, no relay server or conformance kit), so the figures
+	// are those of the binary a gateway runs; its pages are resident memory.
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-tags", "nethttpomithttp2,gateway",
 		"-ldflags", "-s -w", "-o", bin, "github.com/hubagent/hubagent/cmd/hubagent")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.CombinedOutput()

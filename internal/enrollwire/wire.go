@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -76,20 +75,11 @@ type ErrorAnswer struct {
 	Error string `json:"error"`
 }
 
-var (
-	hubIDRe   = regexp.MustCompile(`^[0-9a-f]{16}$`)
-	tokenRe   = regexp.MustCompile(`^[A-Za-z0-9_-]{16,128}$`)
-	listenRe  = regexp.MustCompile(`^127\.0\.0\.1:([0-9]{1,5})$`)
-	relayRe   = regexp.MustCompile(`^[A-Za-z0-9.:\[\]-]{1,300}$`)
-	userRe    = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
-	publicURL = regexp.MustCompile(`^https://[a-z0-9.-]{1,253}(:[0-9]{1,5})?/?$`)
-)
-
 // ValidHubID says whether id has the form of a hub id (16 hex digits).
-func ValidHubID(id string) bool { return hubIDRe.MatchString(id) }
+func ValidHubID(id string) bool { return isHubID(id) }
 
 // ValidToken says whether tok has the form of an enrollment token.
-func ValidToken(tok string) bool { return tokenRe.MatchString(tok) }
+func ValidToken(tok string) bool { return isToken(tok) }
 
 // ParseKey reads a hub's public key (authorized_keys format, no options)
 // and refuses kinds a relay does not accept: ed25519 and ECDSA P-256 only.
@@ -233,13 +223,13 @@ func (e *Enrollment) Check() error {
 	if !ValidHubID(e.HubID) {
 		return errors.New("enrollment: hubId is malformed")
 	}
-	if !relayRe.MatchString(e.Relay) || !strings.Contains(e.Relay, ":") {
+	if !isRelay(e.Relay) || !strings.Contains(e.Relay, ":") {
 		return errors.New("enrollment: relay must be host:port")
 	}
 	if e.RelayName == "" || len(e.RelayName) > 64 {
 		return errors.New("enrollment: relayName missing or too long")
 	}
-	if !userRe.MatchString(e.User) {
+	if !isUser(e.User) {
 		return errors.New("enrollment: user is malformed")
 	}
 	if len(e.HostKey) > MaxHostKey {
@@ -248,14 +238,14 @@ func (e *Enrollment) Check() error {
 	if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(e.HostKey)); err != nil {
 		return fmt.Errorf("enrollment: hostKey: %w", err)
 	}
-	m := listenRe.FindStringSubmatch(e.RemoteListen)
-	if m == nil {
+	port, ok := listenPort(e.RemoteListen)
+	if !ok {
 		return errors.New("enrollment: remoteListen must be 127.0.0.1:PORT")
 	}
-	if p, _ := strconv.Atoi(m[1]); p < 1024 || p > 65535 {
+	if p, _ := strconv.Atoi(port); p < 1024 || p > 65535 {
 		return errors.New("enrollment: remoteListen port out of range")
 	}
-	if len(e.PublicURL) > MaxURL || !publicURL.MatchString(e.PublicURL) {
+	if len(e.PublicURL) > MaxURL || !isPublicURL(e.PublicURL) {
 		return errors.New("enrollment: publicUrl must be an https URL of a host name")
 	}
 	return nil

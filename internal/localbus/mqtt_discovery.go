@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -361,7 +362,7 @@ func (d *discovery) discovered() []DiscoveredConfig {
 		out = append(out, rec.DiscoveredConfig)
 	}
 	d.tabMu.RUnlock()
-	slices.SortFunc(out, func(a, b DiscoveredConfig) int { return strings.Compare(a.Topic, b.Topic) })
+	sort.Slice(out, func(i, j int) bool { return out[i].Topic < out[j].Topic })
 	return out
 }
 

@@ -41,7 +41,7 @@ func (m *MQTT) split(d *device.Device, props map[string]device.Value) ([]command
 		names := map[string]string{}
 		for _, be := range td.bind.Entities {
 			if be.ConfigTopic == topic {
-				for devName, local := range be.Props {
+				for devName, local := range be.Props.All() {
 					names[local] = devName
 				}
 			}

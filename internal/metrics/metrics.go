@@ -13,8 +13,8 @@ import (
 	"bufio"
 	"net/http"
 	"slices"
+	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -83,7 +83,7 @@ func (m *Metrics) Handler() http.Handler {
 		m.mu.Lock()
 		fams := slices.Clone(m.families)
 		m.mu.Unlock()
-		slices.SortFunc(fams, func(a, b family) int { return strings.Compare(a.name, b.name) })
+		sort.Slice(fams, func(i, j int) bool { return fams[i].name < fams[j].name })
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		bw := bufio.NewWriter(w)
 		for _, f := range fams {
@@ -147,11 +147,12 @@ func (c *requestCounts) write(bw *bufio.Writer) {
 	if len(keys) == 0 {
 		return
 	}
-	slices.SortFunc(keys, func(a, b routeCode) int {
-		if r := strings.Compare(a.route, b.route); r != 0 {
-			return r
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.route != b.route {
+			return a.route < b.route
 		}
-		return a.code - b.code
+		return a.code < b.code
 	})
 	writeFamily(bw, requestsName, "HTTP requests served, by route and status code.", "counter")
 	for _, k := range keys {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -178,4 +179,61 @@ func sampleValue(m *dto.Metric) float64 {
 		return m.Untyped.GetValue()
 	}
 	return -1
+}
+
+// statusKB reads one "Name:  N kB" line of /proc/self/status, in bytes.
+func statusKB(t *testing.T, name string) float64 {
+	t.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == name+":" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb * 1024
+		}
+	}
+	t.Fatalf("/proc/self/status has no %s", name)
+	return 0
+}
+
+func TestMemorySplitAgreesWithTheKernelAndTheRuntime(t *testing.T) {
+	// 16 MiB of touched anonymous memory, so that file-backed and
+	// anonymous figures cannot be mistaken for each other.
+	ballast := make([]byte, 16<<20)
+	for i := range ballast {
+		ballast[i] = byte(i)
+	}
+	fams := scrape(t, New(newHub(t)))
+	runtime.KeepAlive(ballast)
+	value := func(name string) float64 {
+		t.Helper()
+		f := fams[name]
+		if f == nil {
+			t.Fatalf("%s missing", name)
+		}
+		return sampleValue(f.Metric[0])
+	}
+	file, goMem, outside := value("hubagent_memory_resident_file_bytes"), value("hubagent_memory_go_bytes"),
+		value("hubagent_memory_outside_go_bytes")
+	rssFile := statusKB(t, "RssFile") + statusKB(t, "RssShmem")
+	rssAnon := statusKB(t, "RssAnon")
+	// The kernel's own split, read after the scrape: the test binary's
+	// text is resident (it runs), and nothing else maps many files.
+	if file <= 0 || file < rssFile*0.75 || file > rssFile*1.25+1<<20 {
+		t.Errorf("resident file bytes %v, kernel RssFile+RssShmem %v", file, rssFile)
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if want := float64(ms.Sys - ms.HeapReleased); goMem < want*0.8 || goMem > want*1.25 {
+		t.Errorf("go bytes %v, MemStats Sys-HeapReleased %v", goMem, want)
+	}
+	if outside < 0 || outside > rssAnon {
+		t.Errorf("outside-Go bytes %v, want within [0, RssAnon %v]", outside, rssAnon)
+	}
+	if goMem < 16<<20 {
+		t.Errorf("go bytes %v: less than the 16 MiB ballast", goMem)
+	}
 }

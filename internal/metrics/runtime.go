@@ -9,8 +9,8 @@ import (
 
 // registerRuntime adds the Go runtime's and the process's figures, under
 // the names the Prometheus client's collectors use, so dashboards keep
-// working, plus the memory the Go runtime does not account for (SQLite's
-// page cache and heap live there).
+// working, plus the resident memory split three ways: the binary's pages,
+// the Go runtime's, and what neither accounts for (SQLite's heap).
 func registerRuntime(m *Metrics) {
 	rt := func(name string) func() float64 {
 		return func() float64 { return readRuntime(name) }
@@ -25,12 +25,10 @@ func registerRuntime(m *Metrics) {
 		return // not Linux: no process figures
 	}
 	m.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.", func() float64 {
-		rss, _ := statm()
-		return rss
+		return statm().rss
 	})
 	m.Gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", func() float64 {
-		_, vsz := statm()
-		return vsz
+		return statm().vsz
 	})
 	m.Counter("process_cpu_seconds_total", "User and system CPU time spent, in seconds.", cpuSeconds)
 	m.Gauge("process_open_fds", "Open file descriptors.", func() float64 {
@@ -40,13 +38,23 @@ func registerRuntime(m *Metrics) {
 		}
 		return float64(len(ents))
 	})
+	m.Gauge("hubagent_memory_resident_file_bytes",
+		"Resident memory backed by files, mostly the binary's own pages: shared with the page cache, and the kernel may drop them under pressure.",
+		func() float64 { return statm().shared })
+	m.Gauge("hubagent_memory_go_bytes",
+		"Memory the Go runtime has mapped and not released: heap (objects, free and fragmented spans), goroutine stacks, runtime metadata.",
+		goMapped)
 	m.Gauge("hubagent_memory_outside_go_bytes",
-		"Resident memory the Go runtime does not account for (SQLite's page cache and heap, the binary's text): RSS minus the runtime's mapped, unreleased memory; never below 0.",
+		"Anonymous resident memory the Go runtime does not account for (SQLite's page caches, schema and statements live here): RSS minus file-backed pages minus hubagent_memory_go_bytes; never below 0.",
 		func() float64 {
-			rss, _ := statm()
-			goMem := readRuntime("/memory/classes/total:bytes") - readRuntime("/memory/classes/heap/released:bytes")
-			return max(rss-goMem, 0)
+			s := statm()
+			return max(s.rss-s.shared-goMapped(), 0)
 		})
+}
+
+// goMapped is what the Go runtime has mapped and not given back.
+func goMapped() float64 {
+	return readRuntime("/memory/classes/total:bytes") - readRuntime("/memory/classes/heap/released:bytes")
 }
 
 func readRuntime(name string) float64 {
@@ -61,20 +69,27 @@ func readRuntime(name string) float64 {
 	return 0
 }
 
-// statm returns resident and virtual size in bytes from /proc/self/statm.
-func statm() (rss, vsz float64) {
+// statmFigures are /proc/self/statm's sizes in bytes.
+type statmFigures struct {
+	rss, vsz float64
+	shared   float64 // resident file-backed and shared memory (RssFile + RssShmem)
+}
+
+// statm reads /proc/self/statm: size resident shared text lib data dt, in pages.
+func statm() statmFigures {
 	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
-		return 0, 0
+		return statmFigures{}
 	}
 	f := bytes.Fields(b)
-	if len(f) < 2 {
-		return 0, 0
+	if len(f) < 3 {
+		return statmFigures{}
 	}
 	page := float64(os.Getpagesize())
 	size, _ := strconv.ParseFloat(string(f[0]), 64)
 	res, _ := strconv.ParseFloat(string(f[1]), 64)
-	return res * page, size * page
+	shared, _ := strconv.ParseFloat(string(f[2]), 64)
+	return statmFigures{rss: res * page, vsz: size * page, shared: shared * page}
 }
 
 // userHZ is the unit of the CPU times in /proc/<pid>/stat; 100 on every

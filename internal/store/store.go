@@ -20,10 +20,6 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-// sqliteHeapLimit bounds SQLite's own heap (see Open): four connections'
-// 256 KiB page caches and their schemas and statements fit.
-const sqliteHeapLimit = 3 << 20
-
 // FileName is the database's name inside the data directory.
 const FileName = "hubagent.db"
 
@@ -66,10 +62,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// registry, so SQLite mostly writes; its default 2 MB per connection
 	// would be a tenth of a gateway's memory budget for little gain.
 	q.Add("_pragma", "cache_size(-256)")
-	// SQLite's whole heap (page caches, schema, statements; outside the Go
-	// heap) is kept near this: past it SQLite frees cache pages before it
-	// allocates more. Process-wide; every connection sets the same value.
-	q.Add("_pragma", fmt.Sprintf("soft_heap_limit(%d)", sqliteHeapLimit))
+	// No soft_heap_limit: modernc's SQLite is built with
+	// SQLITE_DEFAULT_MEMSTATUS=0, so SQLite keeps no count of its heap and
+	// never enforces one (memory_test.go pins that). What bounds SQLite's
+	// heap is this cache size times the four connections, plus each
+	// connection's schema and prepared statements.
 	if opts.ReadOnly {
 		q.Add("mode", "ro")
 	} else {

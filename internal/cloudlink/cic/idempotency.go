@@ -86,6 +86,18 @@ var errReused = invalid("messageId was already used for a different request; use
 // MB in all, and a busy partner's reads must not fill them.
 const defaultIdemBytes = 2 << 20
 
+// idemEntryOverhead is what an entry costs besides its answer and key
+// strings: its map slot (key, entry, the map's spare room), its queue slot
+// and the strings' headers. Counted, so that small answers (a Control's
+// is ~100 bytes) cannot make the window hold tens of thousands of entries
+// several times the bound in all.
+const idemEntryOverhead = 256
+
+// idemCost is what entry e under k counts against maxBytes.
+func idemCost(k idemKey, e idemEntry) int {
+	return len(e.body) + len(k.client) + len(k.grant) + len(k.message) + idemEntryOverhead
+}
+
 // Defaults of the database window: its age and total size.
 const (
 	DefaultIdempotencyWindow   = 10 * time.Minute
@@ -160,12 +172,12 @@ func (m *idempotency) finish(k idemKey, f *flight, e idemEntry, persist bool) {
 	m.mu.Lock()
 	f.status, f.body = e.status, e.body
 	if old, ok := m.mem[k]; ok {
-		m.memBytes -= len(old.body)
+		m.memBytes -= idemCost(k, old)
 	} else {
 		m.order = append(m.order, k)
 	}
 	m.mem[k] = e
-	m.memBytes += len(e.body)
+	m.memBytes += idemCost(k, e)
 	m.evictLocked()
 	delete(m.inflight, k)
 	m.mu.Unlock()
@@ -196,7 +208,7 @@ func (m *idempotency) dropHeadLocked() {
 	m.order[m.head] = idemKey{}
 	m.head++
 	if e, ok := m.mem[k]; ok {
-		m.memBytes -= len(e.body)
+		m.memBytes -= idemCost(k, e)
 		delete(m.mem, k)
 	}
 	// Compact the queue once its dead head is as long as its live tail.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -174,4 +175,35 @@ func TestIdempotencyForgetsAfterTheWindow(t *testing.T) {
 	if len(m.mem) != 1 {
 		t.Fatalf("expired entries kept: %d", len(m.mem))
 	}
+}
+
+// Small answers (a Control's is ~100 bytes) must not let the window hold
+// tens of thousands of entries: what each entry costs besides its answer
+// counts against the bound, so the heap it holds stays near it.
+func TestIdempotencyBoundCountsWhatSmallAnswersReallyCost(t *testing.T) {
+	m := newTestIdem(t, 10*time.Minute)
+	m.maxBytes = 256 << 10
+	ctx := context.Background()
+	heap := func() uint64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
+	for i := range 20000 {
+		msg := fmt.Sprintf("%08d-1c2d-4e5f-8a9b-0c1d2e3f4a5b", i) // a UUID-sized messageId
+		m.do(ctx, key("partner-client-0123456789", "grant-0123456789abcdef", msg), hashQ, false,
+			func() (int, []byte, bool) {
+				return 200, fmt.Appendf(nil, `{"header":{"messageId":%q},"payload":{}}`, msg), false
+			})
+	}
+	held := heap() - min(before, heap())
+	if max := uint64(2 * m.maxBytes); held > max {
+		t.Errorf("the window holds %d bytes of heap in %d entries; bound %d, want at most %d", held, len(m.mem), m.maxBytes, max)
+	}
+	if n := len(m.mem); n > m.maxBytes/idemEntryOverhead {
+		t.Errorf("%d entries in a %d-byte bound", n, m.maxBytes)
+	}
+	runtime.KeepAlive(m)
 }

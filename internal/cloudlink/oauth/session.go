@@ -91,5 +91,5 @@ func (s *Server) checkCSRF(r *http.Request) bool {
 	if err != nil || c.Value == "" {
 		return false
 	}
-	return hmac.Equal([]byte(r.PostFormValue("csrf_token")), []byte(s.csrfFor(c.Value)))
+	return hmac.Equal([]byte(r.PostForm.Get("csrf_token")), []byte(s.csrfFor(c.Value)))
 }

@@ -161,16 +161,21 @@ func category(main *Entity) device.Category {
 // provide the same standard name and one was suffixed).
 type Binding struct {
 	Entities []BoundEntity `json:"entities"`
-	// byTopic indexes Entities by config topic (made by ParseBinding): the
-	// state path looks an entity up per message, and a device may have
-	// hundreds.
+	// byTopic indexes Entities by config topic (made by ParseBinding for
+	// devices of more than bindingIndexMin entities): the state path looks
+	// an entity up per message, and a device may have hundreds. Below that
+	// a scan is as quick, and the map (~250 bytes even for one entry) would
+	// be a tenth of what a typical one-entity device keeps.
 	byTopic map[string]int
 }
 
+// bindingIndexMin is the entity count from which a Binding is indexed.
+const bindingIndexMin = 8
+
 // BoundEntity is one entity of a Binding.
 type BoundEntity struct {
-	ConfigTopic string            `json:"configTopic"`
-	Props       map[string]string `json:"props"` // device property → entity property
+	ConfigTopic string  `json:"configTopic"`
+	Props       PropMap `json:"props"` // device property → entity property
 }
 
 // ParseBinding decodes a device's Binding.
@@ -178,6 +183,9 @@ func ParseBinding(raw []byte) (*Binding, error) {
 	var b Binding
 	if err := json.Unmarshal(raw, &b); err != nil {
 		return nil, fmt.Errorf("hadiscovery: binding: %w", err)
+	}
+	if len(b.Entities) <= bindingIndexMin {
+		return &b, nil
 	}
 	b.byTopic = make(map[string]int, len(b.Entities))
 	for i, be := range b.Entities {
@@ -212,7 +220,7 @@ func (b *Binding) ToDeviceInto(configTopic string, state, out map[string]device.
 		if be.ConfigTopic != configTopic {
 			continue
 		}
-		for devName, local := range be.Props {
+		for devName, local := range be.Props.All() {
 			if v, ok := state[local]; ok {
 				out[devName] = v
 			}
@@ -228,7 +236,7 @@ func (b *Binding) Split(props map[string]device.Value) (map[string]map[string]de
 	for name, v := range props {
 		found := false
 		for _, be := range b.Entities {
-			if local, ok := be.Props[name]; ok {
+			if local, ok := be.Props.Local(name); ok {
 				if out[be.ConfigTopic] == nil {
 					out[be.ConfigTopic] = map[string]device.Value{}
 				}
@@ -288,7 +296,7 @@ func BuildDevice(entities []*Entity) (*device.Device, error) {
 	used := map[string]bool{}
 	var bind Binding
 	for _, e := range ents {
-		be := BoundEntity{ConfigTopic: e.ConfigTopic, Props: map[string]string{}}
+		be := BoundEntity{ConfigTopic: e.ConfigTopic}
 		for _, p := range e.Properties() {
 			name := p.Name
 			if used[name] {
@@ -298,7 +306,7 @@ func BuildDevice(entities []*Entity) (*device.Device, error) {
 				}
 			}
 			used[name] = true
-			be.Props[name] = p.Name
+			be.Props.Set(name, p.Name)
 			p.Name = name
 			d.Properties = append(d.Properties, p)
 		}

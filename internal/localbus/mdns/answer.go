@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -213,14 +214,15 @@ func lexCompare(ours, theirs []dns.RR) int {
 			h := rr.Header()
 			out = append(out, key{h.Class &^ cacheFlush, h.Rrtype, rdata(rr)})
 		}
-		slices.SortFunc(out, func(a, b key) int {
+		sort.Slice(out, func(i, j int) bool {
+			a, b := &out[i], &out[j]
 			if a.class != b.class {
-				return int(a.class) - int(b.class)
+				return a.class < b.class
 			}
 			if a.rrtype != b.rrtype {
-				return int(a.rrtype) - int(b.rrtype)
+				return a.rrtype < b.rrtype
 			}
-			return bytes.Compare(a.data, b.data)
+			return bytes.Compare(a.data, b.data) < 0
 		})
 		return out
 	}

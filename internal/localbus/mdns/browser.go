@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -167,11 +168,12 @@ func (b *Browser) Instances() []Instance {
 		out = append(out, e.inst.clone())
 	}
 	b.mu.Unlock()
-	slices.SortFunc(out, func(x, y Instance) int {
-		if c := strings.Compare(x.Service, y.Service); c != 0 {
-			return c
+	sort.Slice(out, func(i, j int) bool {
+		x, y := &out[i], &out[j]
+		if x.Service != y.Service {
+			return x.Service < y.Service
 		}
-		return strings.Compare(x.Name, y.Name)
+		return x.Name < y.Name
 	})
 	return out
 }

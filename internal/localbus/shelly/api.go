@@ -9,7 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"slices"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -100,11 +100,12 @@ func ParseStatus(data []byte) ([]Component, error) {
 	if len(out) > 16 {
 		return nil, fmt.Errorf("shelly: Shelly.GetStatus: %d output components is more than any Shelly has", len(out))
 	}
-	slices.SortFunc(out, func(a, b Component) int {
+	sort.Slice(out, func(i, j int) bool {
+		a, b := &out[i], &out[j]
 		if a.Kind != b.Kind {
-			return strings.Compare(string(a.Kind), string(b.Kind))
+			return a.Kind < b.Kind
 		}
-		return a.ID - b.ID
+		return a.ID < b.ID
 	})
 	return out, nil
 }
