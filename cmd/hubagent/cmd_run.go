@@ -148,7 +148,8 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 
 	h, err := hub.New(ctx, hub.Options{
 		Store: st, CommandTimeout: cfg.API.CommandTimeout, Logger: log.With("component", "hub"),
-		Writer: store.WriterOptions{Window: cfg.Store.CoalesceWindow},
+		Writer: store.WriterOptions{Window: cfg.Store.CoalesceWindow, FlushInterval: cfg.Store.FlushInterval,
+			MaxPending: cfg.Store.FlushMaxPending},
 	})
 	if err != nil {
 		return err

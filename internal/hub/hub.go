@@ -373,7 +373,7 @@ func (h *Hub) Stats() Stats {
 	}
 }
 
-// SetWriterHooks installs the state writer's transaction hook and
-// after-commit callback (see store.Writer.SetHooks): the notifier writes its
-// outbox rows in the same transaction as the state that caused them.
-func (h *Hub) SetWriterHooks(tx store.TxHook, after func([]store.Change)) { h.w.SetHooks(tx, after) }
+// SetWriterHooks installs the state writer's hooks (see store.Hooks): the
+// notifier takes every published batch and writes its undelivered events
+// in the state's transactions.
+func (h *Hub) SetWriterHooks(hooks store.Hooks) { h.w.SetHooks(hooks) }

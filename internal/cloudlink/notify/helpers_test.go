@@ -201,3 +201,15 @@ func (e *env) subscribe(t testing.TB, c cic.Caller, callback string, events ...s
 	}
 	return out.(SubscribeResponse).SubscriptionID
 }
+
+// numbered is how many events the notifier numbered, over all
+// subscriptions of this run.
+func (e *env) numbered() int {
+	e.n.seqMu.Lock()
+	defer e.n.seqMu.Unlock()
+	k := 0
+	for _, st := range e.n.seqs {
+		k += int(st.next - 1)
+	}
+	return k
+}
