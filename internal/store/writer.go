@@ -79,6 +79,7 @@ type Hooks struct {
 	// before it is durable (it must not keep the slice).
 	Publish func([]Change)
 }
+
 // WriterStats are counters for metrics.
 type WriterStats struct {
 	Changes   uint64 // changes accepted by Put

@@ -115,7 +115,7 @@ func (n *Notifier) persistTx(ctx context.Context, tx *sql.Tx, _ []store.Change) 
 }
 
 type persistedRow struct {
-	id, seq, created   int64
+	id, seq, created  int64
 	sub, client, name string
 	payload           []byte
 }
