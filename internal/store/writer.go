@@ -87,7 +87,11 @@ type WriterStats struct {
 	Coalesced uint64 // changes replaced by a later one before commit
 	Commits   uint64 // transactions committed
 	Published uint64 // window batches handed to Hooks.Publish
-	Failures  uint64 // failed commits (retried)
+	// With a flush interval: WAL frames found by the checkpoint after each
+	// commit (every writer's, not only the state writer's) and pages it
+	// copied into the database.
+	WALFrames, CheckpointedPages uint64
+	Failures                     uint64 // failed commits (retried)
 }
 
 type writerOp struct {
@@ -111,6 +115,7 @@ type Writer struct {
 	closed bool
 
 	changes, written, coalesced, commits, failures, published atomic.Uint64
+	walFrames, checkpointed                                   atomic.Uint64
 	lastErr                                                   atomic.Pointer[error]
 	hooks                                                     atomic.Pointer[Hooks]
 }
@@ -200,7 +205,8 @@ func (w *Writer) Close() error {
 // Stats returns the writer's counters.
 func (w *Writer) Stats() WriterStats {
 	return WriterStats{Changes: w.changes.Load(), Written: w.written.Load(), Coalesced: w.coalesced.Load(),
-		Commits: w.commits.Load(), Failures: w.failures.Load(), Published: w.published.Load()}
+		Commits: w.commits.Load(), Failures: w.failures.Load(), Published: w.published.Load(),
+		WALFrames: w.walFrames.Load(), CheckpointedPages: w.checkpointed.Load()}
 }
 
 // LastError is the last commit failure, or nil once a commit succeeded.

@@ -150,3 +150,25 @@ func TestWriterIntervalCommitsDirtyHook(t *testing.T) {
 		t.Fatalf("hook ran %d times, done %d; want 1 and 1", txs, dones)
 	}
 }
+
+// Without a window, the writer drains queued changes and may meet a flush
+// barrier there: the barrier is answered by a commit even though the
+// interval defers commits.
+func TestWriterIntervalFlushBarrierInDrainIsAnswered(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	s.UpsertDevice(ctx, lamp("l"))
+	w := s.NewWriter(WriterOptions{FlushInterval: time.Hour, Tick: make(chan time.Time)})
+	defer w.Close()
+	for i := 0; i < 200; i++ {
+		w.Put(Change{DeviceID: "l", Property: "brightness", Value: device.Int(int64(i)), At: time.Now()})
+		if i%10 == 0 {
+			fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := w.Flush(fctx)
+			cancel()
+			if err != nil {
+				t.Fatalf("flush %d: %v", i, err)
+			}
+		}
+	}
+}

@@ -159,14 +159,16 @@ func (l *writerLoop) publish() {
 	l.window.reset()
 }
 
-// commitIfDue commits after a publish when no interval defers it, or when
-// the durable set reached its bound; while commits fail, only the retry
-// timer tries again.
+// commitIfDue commits after a publish when a flush barrier is waiting
+// (drain may have taken one), when no interval defers it, or when the
+// durable set reached its bound; while commits fail, only the retry timer
+// and flush barriers try again.
 func (l *writerLoop) commitIfDue() {
-	if l.retry > 0 {
-		return
-	}
-	if l.w.opts.FlushInterval == 0 || len(l.durable.changes) >= l.w.opts.MaxPending {
+	switch {
+	case len(l.flushers) > 0:
+		l.commit()
+	case l.retry > 0:
+	case l.w.opts.FlushInterval == 0 || len(l.durable.changes) >= l.w.opts.MaxPending:
 		l.commit()
 	}
 }
@@ -205,6 +207,9 @@ func (l *writerLoop) commit() {
 			w.lastErr.Store(nil)
 			l.retry = 0
 			l.durable.reset()
+			if w.opts.FlushInterval > 0 {
+				w.checkpoint()
+			}
 		}
 	}
 	for _, f := range l.flushers {

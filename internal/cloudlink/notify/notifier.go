@@ -113,7 +113,7 @@ type Notifier struct {
 	pending map[string]int // undelivered events per partner, as far as known
 	trimLog map[string]time.Time
 
-	delivered, dropped, failures atomic.Uint64
+	delivered, dropped, failures, persisted atomic.Uint64
 	ready                        chan struct{} // closed once Run follows changes
 }
 
@@ -247,11 +247,14 @@ func (n *Notifier) exposure(ctx context.Context, c cic.Caller) func(*device.Devi
 // Stats are the notifier's counters.
 type Stats struct {
 	Delivered, Dropped, Failures uint64
+	// Persisted counts events written to the durable outbox because they
+	// were not acknowledged by the flush after them.
+	Persisted uint64
 }
 
 // Stats returns counters for metrics.
 func (n *Notifier) Stats() Stats {
-	return Stats{Delivered: n.delivered.Load(), Dropped: n.dropped.Load(), Failures: n.failures.Load()}
+	return Stats{Delivered: n.delivered.Load(), Dropped: n.dropped.Load(), Failures: n.failures.Load(), Persisted: n.persisted.Load()}
 }
 
 // Backlog is the number of undelivered events, for the outbox metric.

@@ -237,8 +237,12 @@ func (n *Notifier) markPersisted(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, "DELETE FROM gone WHERE rowid <= ?", n.goneTop); err != nil {
 		return err
 	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	n.persisted.Add(uint64(len(n.inFlight)))
 	n.inFlight = n.inFlight[:0]
-	return tx.Commit()
+	return nil
 }
 
 // writerDirty tells the state writer an interval should commit even with no
