@@ -114,7 +114,7 @@ type Notifier struct {
 	trimLog map[string]time.Time
 
 	delivered, dropped, failures, persisted atomic.Uint64
-	ready                        chan struct{} // closed once Run follows changes
+	ready                                   chan struct{} // closed once Run follows changes
 }
 
 type expoEntry struct {
