@@ -116,6 +116,7 @@ type Writer struct {
 
 	changes, written, coalesced, commits, failures, published atomic.Uint64
 	walFrames, checkpointed                                   atomic.Uint64
+	lastCkpt                                                  ckptState // the writer goroutine's
 	lastErr                                                   atomic.Pointer[error]
 	hooks                                                     atomic.Pointer[Hooks]
 }

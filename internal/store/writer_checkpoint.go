@@ -18,19 +18,30 @@ import "context"
 // checkpoint restarted it.
 const walSizeLimit = 1 << 20
 
-// checkpoint runs a passive checkpoint and counts WAL frames and pages
-// copied, for the metrics that split bytes written between the two.
+// checkpoint runs a passive checkpoint and counts WAL frames written and
+// pages copied since the last one, for the metrics that split bytes
+// written between the two. SQLite reports the WAL's totals: after a
+// checkpoint that copied everything the next commit restarts the WAL, so
+// its frames are all new; otherwise the WAL grew from where it was.
 func (w *Writer) checkpoint() {
 	var busy, frames, copied int64
 	err := w.s.db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
-	if err != nil {
-		w.log.Warn("store: checkpoint", "err", err)
+	if err != nil || frames < 0 {
+		if err != nil {
+			w.log.Warn("store: checkpoint", "err", err)
+		}
 		return
 	}
-	if frames > 0 {
-		w.walFrames.Add(uint64(frames))
+	last := w.lastCkpt
+	restarted := last.frames == last.copied || frames < last.frames
+	newFrames, newCopied := frames, copied
+	if !restarted {
+		newFrames, newCopied = frames-last.frames, copied-last.copied
 	}
-	if copied > 0 {
-		w.checkpointed.Add(uint64(copied))
-	}
+	w.walFrames.Add(uint64(max(newFrames, 0)))
+	w.checkpointed.Add(uint64(max(newCopied, 0)))
+	w.lastCkpt = ckptState{frames: frames, copied: copied}
 }
+
+// ckptState is the WAL as the last checkpoint left it.
+type ckptState struct{ frames, copied int64 }

@@ -58,6 +58,10 @@ func TestWriterIntervalPublishesAtOnceAndCommitsOnTick(t *testing.T) {
 	if n := stateRows(t, s); n != 2 {
 		t.Fatalf("after the interval: %d state rows, want 2 (one per property)", n)
 	}
+	// The checkpoint after the flush copied what the flush wrote to the WAL.
+	if st := w.Stats(); st.WALFrames == 0 || st.CheckpointedPages == 0 {
+		t.Errorf("after the interval's checkpoint: %d WAL frames, %d pages copied; want both counted", st.WALFrames, st.CheckpointedPages)
+	}
 	d, _ := s.Device(ctx, "l")
 	if !d.State["brightness"].Equal(device.Int(9)) {
 		t.Errorf("brightness = %v, want the last value 9", d.State["brightness"])
