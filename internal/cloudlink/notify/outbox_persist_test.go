@@ -122,3 +122,27 @@ func TestGracefulRestartDeliversEverythingWithoutGap(t *testing.T) {
 		}
 	}
 }
+
+// Between flushes the running notifier's health shows the memory backlog,
+// which the database does not hold yet.
+func TestLiveHealthShowsTheMemoryBacklog(t *testing.T) {
+	p := newPartner(t)
+	p.setDown(true)
+	e := newEnvWriter(t, "", fixedPartners{"A": partnerA(p)}, p.caFile, longFlush)
+	ctx := context.Background()
+	e.hub.UpsertDevice(ctx, lamp("l1"))
+	e.subscribe(t, callerA, p.url("/notify"), EventStatusChanged)
+	e.hub.ReportState("l1", map[string]device.Value{"brightness": device.Int(7)}, time.Now())
+	testutil.Eventually(t, 5*time.Second, "the event queued", func() bool { return e.n.Backlog(ctx) == 1 })
+	live, err := e.n.PartnerHealth(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := PartnerHealth(ctx, e.st.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live["A"].Backlog != 1 || stored["A"].Backlog != 0 {
+		t.Fatalf("live backlog %d, stored %d; want 1 and 0 before the flush", live["A"].Backlog, stored["A"].Backlog)
+	}
+}
