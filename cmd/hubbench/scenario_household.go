@@ -37,8 +37,12 @@ func (w *world) household(ctx context.Context) ([]row, error) {
 	interval := householdPeriod / time.Duration(n)
 	flushEvery := w.flushInterval()
 	var published atomic.Uint64
+	var measuring atomic.Bool
 	stop := progress(ctx, w.log, "household", w.o.household, func() string {
-		return fmt.Sprintf("%d updates published", published.Load())
+		if !measuring.Load() {
+			return "playing the load until the agent's next state flush (flush_interval " + flushEvery.String() + ")"
+		}
+		return fmt.Sprintf("%d updates published, measuring until the flush after this", published.Load())
 	})
 	defer stop()
 
@@ -96,6 +100,7 @@ func (w *world) household(ctx context.Context) ([]row, error) {
 		return nil, err
 	}
 	posts0 := w.notify.posts.Load()
+	measuring.Store(true)
 	t0 := time.Now()
 	m1, err := play(m0["hubagent_store_commits_total"], w.o.household, true)
 	if err != nil {
