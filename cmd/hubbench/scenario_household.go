@@ -31,7 +31,7 @@ const (
 // that began or ended between two flushes would leave out or add part of
 // one: the measurement starts right after a flush and ends right after the
 // first flush at least o.household later, however long that takes (with
-// the default 5 min interval, a run of 5 to 10 minutes).
+// the default 10 min interval, a run of 10 to 20 minutes).
 func (w *world) household(ctx context.Context) ([]row, error) {
 	n := min(householdDevices, w.o.devices)
 	interval := householdPeriod / time.Duration(n)

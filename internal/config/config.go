@@ -193,7 +193,7 @@ func Default() *Config {
 			Advertise: true,
 		},
 		Drivers: Drivers{PollInterval: 5 * time.Second},
-		Store:   Store{CoalesceWindow: 200 * time.Millisecond, FlushInterval: 5 * time.Minute, FlushMaxPending: 10000, MinFreeBytes: 4 << 20},
+		Store:   Store{CoalesceWindow: 200 * time.Millisecond, FlushInterval: 10 * time.Minute, FlushMaxPending: 10000, MinFreeBytes: 4 << 20},
 		Notify: Notify{MaxAge: 24 * time.Hour, MaxSubscriptionsPerGrant: 16, MaxSubscriptionsPerPartner: 64,
 			MaxPendingPerPartner: 10000},
 		Tunnel: Tunnel{User: "hubagent"},
