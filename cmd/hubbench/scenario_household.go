@@ -141,6 +141,16 @@ func (w *world) household(ctx context.Context) ([]row, error) {
 	return []row{r1, r2}, nil
 }
 
+// flushNote says, for the figures of short slices, when state reaches the
+// disk: with a flush interval longer than a slice, not within it.
+func (w *world) flushNote() string {
+	if d := w.flushInterval(); d > 0 {
+		return fmt.Sprintf("store.flush_interval %v: state rows reach the disk at flushes, so a slice shorter than that "+
+			"may write none; bytes per day are the household row's", d)
+	}
+	return "store.flush_interval 0s: every coalescing window commits"
+}
+
 // flushInterval is the agent's store.flush_interval: the run's
 // --agent-env setting, else the default.
 func (w *world) flushInterval() time.Duration {
