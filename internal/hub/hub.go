@@ -179,6 +179,14 @@ func (h *Hub) UpsertDevice(ctx context.Context, d *device.Device) error {
 	if d.UpdatedAt.IsZero() {
 		d.UpdatedAt = time.Now()
 	}
+	// The description's row carries the online flag: an older online
+	// change still waiting for the writer's flush interval must not
+	// overwrite it afterwards.
+	if exists {
+		if err := h.w.Flush(ctx); err != nil {
+			h.log.Warn("flush before a description change failed", "device", d.ID, "err", err)
+		}
+	}
 	if err := h.st.UpsertDevice(ctx, d); err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
