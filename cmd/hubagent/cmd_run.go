@@ -148,7 +148,8 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 
 	h, err := hub.New(ctx, hub.Options{
 		Store: st, CommandTimeout: cfg.API.CommandTimeout, Logger: log.With("component", "hub"),
-		Writer: store.WriterOptions{Window: cfg.Store.CoalesceWindow},
+		Writer: store.WriterOptions{Window: cfg.Store.CoalesceWindow, FlushInterval: cfg.Store.FlushInterval,
+			MaxPending: cfg.Store.FlushMaxPending},
 	})
 	if err != nil {
 		return err
@@ -205,7 +206,7 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	tl := newTunnelLink(cfg, hubID, srv.Handler(), m, log.With("component", "tunnel"))
 	oa.srv.AddSection(cloudlink.RemoteAccessSection(tl.status))
-	oa.srv.AddSection(cloudlink.NotificationsSection(st.DB(), oa.srv.Store()))
+	oa.srv.AddSection(cloudlink.NotificationsSection(cl.notifier.PartnerHealth, oa.srv.Store()))
 	oa.srv.AddSection(md.statusSection())
 	oa.srv.AddSection(cloudlink.StorageSection(health.Health))
 	local := localapi.NewServer(localapi.Options{Hub: h, HubID: hubID, Version: version,

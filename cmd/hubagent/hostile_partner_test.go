@@ -197,7 +197,10 @@ func TestSubscribeFloodAndFailingCallbackAgainstTheAgent(t *testing.T) {
 	// A generous request budget so the flood is quick, and the per-grant
 	// cap raised so it is the per-partner cap (default 64) that holds.
 	w := newCICWorldAPI(t, "rate_limit = 1000\nrate_burst = 2000\n",
-		"\n[notify]\nca_file = \""+cb.caFile+"\"\nmax_subscriptions_per_grant = 1000\n")
+		"\n[notify]\nca_file = \""+cb.caFile+"\"\nmax_subscriptions_per_grant = 1000\n"+
+			// Every window commits, so the state table shows when the
+			// lamp's first state has passed the window (below).
+			"\n[store]\nflush_interval = \"0s\"\n")
 	a := linkPartner(t, w.dir, w.ag.api, "Acme Voice", "devices.read subscriptions", []string{e2eLampID},
 		"--config", "hubagent.toml", "--callback-host", "127.0.0.1", "--allow-private-callback", "--notify-hmac-secret", "hostile-test-hmac-secret")
 	// The lamp's first state is held in the state writer's coalescing window

@@ -14,7 +14,8 @@ import (
 
 // TestScenariosAtTinyScale runs every scenario against a real agent with
 // 20 devices and 1 partner for 1 s each (the household day 3 s, so that it
-// sees several of its one-per-second updates) and checks the output's
+// sees several of its one-per-second updates, with a 1 s flush interval so
+// that it spans flushes) and checks the output's
 // shape: every scenario is there with numeric figures and baselines. It
 // asserts behaviour, not speed: the figures depend on the machine, but none
 // of them (rates, latencies, sizes, times) can be zero in a run that
@@ -30,7 +31,8 @@ func TestScenariosAtTinyScale(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out, errOut bytes.Buffer
-	if err := run(ctx, []string{"--devices", "20", "--partners", "1", "--duration", "1s", "--household", "3s", "--hubagent", bin, "--json"}, &out, &errOut); err != nil {
+	if err := run(ctx, []string{"--devices", "20", "--partners", "1", "--duration", "1s", "--household", "3s", "--hubagent", bin, "--json",
+		"--agent-env", "HUBAGENT_STORE_FLUSH_INTERVAL=1s"}, &out, &errOut); err != nil {
 		t.Fatalf("hubbench: %v\n%s", err, errOut.String())
 	}
 	var rep report

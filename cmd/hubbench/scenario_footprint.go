@@ -40,7 +40,7 @@ func (w *world) footprint(ctx context.Context, idle int64, idleMem string, broke
 	bytesRow := row{Scenario: "footprint", Figure: "disk bytes written per 1,000 updates", Value: w.disk.writeBytes, Unit: "B",
 		Note: fmt.Sprintf("write_bytes of /proc/<pid>/io over the ingest slices (what reached the block layer); "+
 			"wchar, every write(2) including sockets, was %.0f B; "+
-			"%.0f store rows per 1,000 updates after coalescing", w.disk.wchar, w.disk.rowsPer1000)}
+			"%.0f store rows per 1,000 updates after coalescing; %s", w.disk.wchar, w.disk.rowsPer1000, w.flushNote())}
 	rows = append(rows, bytesRow.withBaseline("MQTT payload bytes per 1,000 updates", w.disk.payload).withTarget("reported", true))
 
 	base, err := w.execBaseline(ctx)

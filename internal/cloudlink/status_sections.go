@@ -2,7 +2,6 @@ package cloudlink
 
 import (
 	"context"
-	"database/sql"
 	"strconv"
 	"time"
 
@@ -65,14 +64,15 @@ type deliveryRow struct {
 }
 
 // NotificationsSection shows each partner's notification backlog and last
-// delivery result on /status.
-func NotificationsSection(db *sql.DB, partners *oauth.Store) oauth.Section {
+// delivery result on /status, as health reads them (the running
+// notifier's PartnerHealth, current between flushes).
+func NotificationsSection(health func(context.Context) (map[string]notify.Health, error), partners *oauth.Store) oauth.Section {
 	return oauth.Section{ID: "notifications", Title: "Notifications to partners", Render: func(ctx context.Context, _ oauth.StatusContext) (oauth.HTML, error) {
 		ps, err := partners.Partners(ctx)
 		if err != nil {
 			return "", err
 		}
-		health, err := notify.PartnerHealth(ctx, db)
+		health, err := health(ctx)
 		if err != nil {
 			return "", err
 		}

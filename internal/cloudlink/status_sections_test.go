@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubagent/hubagent/internal/cloudlink/notify"
 	"github.com/hubagent/hubagent/internal/cloudlink/oauth"
 	"github.com/hubagent/hubagent/internal/cloudlink/tunnel"
 	"github.com/hubagent/hubagent/internal/store"
@@ -28,7 +29,9 @@ func TestStatusSectionsShowConnectionAndDeliveryState(t *testing.T) {
 	st.DB().Exec(`INSERT INTO outbox (subscription_id, client_id, seq, name, payload, created_at) VALUES ('s', ?, 1, 'StatusChanged', '{}', ?)`, id, now-90_000)
 	st.DB().Exec(`INSERT INTO partner_delivery (client_id, last_attempt_at, last_result, failures, needs_relink) VALUES (?, ?, 'partner answered HTTP 401', 3, 1)`, id, now)
 
-	html, err := NotificationsSection(st.DB(), accounts).Render(ctx, oauth.StatusContext{})
+	html, err := NotificationsSection(func(ctx context.Context) (map[string]notify.Health, error) {
+		return notify.PartnerHealth(ctx, st.DB())
+	}, accounts).Render(ctx, oauth.StatusContext{})
 	if err != nil {
 		t.Fatal(err)
 	}

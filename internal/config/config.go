@@ -105,6 +105,14 @@ type Store struct {
 	// CoalesceWindow is how long repeated writes to one property are merged
 	// before they reach the disk; 0 writes every change.
 	CoalesceWindow time.Duration
+	// FlushInterval is how long state changes, coalesced per property in
+	// memory, wait before they are committed together (notifications do
+	// not wait for it); 0 commits every coalescing window. A power cut
+	// loses at most this much state, which devices report again.
+	FlushInterval time.Duration
+	// FlushMaxPending commits earlier once this many distinct properties
+	// wait.
+	FlushMaxPending int
 	// MinFreeBytes: with less free space than this on the data directory's
 	// file system the store is reported unhealthy.
 	MinFreeBytes int
@@ -138,6 +146,8 @@ const (
 	defaultDataDir    = "./hubagent-data"
 	tunnelKeyFileName = "tunnel_ed25519"
 	maxCoalesceWindow = 10 * time.Second
+	maxFlushInterval  = time.Hour
+	maxFlushPending   = 1_000_000
 	redacted          = "***"
 )
 
@@ -183,7 +193,7 @@ func Default() *Config {
 			Advertise: true,
 		},
 		Drivers: Drivers{PollInterval: 5 * time.Second},
-		Store:   Store{CoalesceWindow: 200 * time.Millisecond, MinFreeBytes: 4 << 20},
+		Store:   Store{CoalesceWindow: 200 * time.Millisecond, FlushInterval: 10 * time.Minute, FlushMaxPending: 10000, MinFreeBytes: 4 << 20},
 		Notify: Notify{MaxAge: 24 * time.Hour, MaxSubscriptionsPerGrant: 16, MaxSubscriptionsPerPartner: 64,
 			MaxPendingPerPartner: 10000},
 		Tunnel: Tunnel{User: "hubagent"},

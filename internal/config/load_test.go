@@ -38,6 +38,8 @@ func TestDefaultMatchesDocumentedValues(t *testing.T) {
 		{"mqtt.discovery_prefix", c.MQTT.DiscoveryPrefix, "homeassistant"},
 		{"mdns.services", len(c.MDNS.Services), 6},
 		{"store.coalesce_window", c.Store.CoalesceWindow, 200 * time.Millisecond},
+		{"store.flush_interval", c.Store.FlushInterval, 10 * time.Minute},
+		{"store.flush_max_pending", c.Store.FlushMaxPending, 10000},
 		{"tunnel.relay", c.Tunnel.Relay, ""},
 		{"tunnel.key_file", c.Tunnel.KeyFile, filepath.Join("hubagent-data", "tunnel_ed25519")},
 	}

@@ -84,6 +84,8 @@ func schema() []field {
 		{key: "drivers.shelly_password", ptr: func(c *Config) any { return &c.Drivers.ShellyPassword }, secret: true},
 
 		{key: "store.coalesce_window", ptr: func(c *Config) any { return &c.Store.CoalesceWindow }},
+		{key: "store.flush_interval", ptr: func(c *Config) any { return &c.Store.FlushInterval }},
+		{key: "store.flush_max_pending", ptr: func(c *Config) any { return &c.Store.FlushMaxPending }},
 		{key: "store.min_free_bytes", ptr: func(c *Config) any { return &c.Store.MinFreeBytes }},
 
 		{key: "notify.ca_file", ptr: func(c *Config) any { return &c.Notify.CAFile }},

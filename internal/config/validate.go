@@ -72,6 +72,12 @@ func (c *Config) check() []*Error {
 	if w := c.Store.CoalesceWindow; w < 0 || w > maxCoalesceWindow {
 		v.fail("store.coalesce_window", fmt.Sprintf("must be between 0 (no coalescing) and %v, got %v", maxCoalesceWindow, w))
 	}
+	if f := c.Store.FlushInterval; f < 0 || f > maxFlushInterval {
+		v.fail("store.flush_interval", fmt.Sprintf("must be between 0 (commit every coalescing window) and %v, got %v", maxFlushInterval, f))
+	}
+	if k := c.Store.FlushMaxPending; k < 100 || k > maxFlushPending {
+		v.fail("store.flush_max_pending", fmt.Sprintf("must be between 100 and %d, got %d", maxFlushPending, k))
+	}
 	v.positive("notify.max_age", c.Notify.MaxAge)
 	v.atLeast("notify.max_subscriptions_per_grant", c.Notify.MaxSubscriptionsPerGrant, 1)
 	v.atLeast("notify.max_subscriptions_per_partner", c.Notify.MaxSubscriptionsPerPartner, 1)

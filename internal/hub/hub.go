@@ -181,6 +181,14 @@ func (h *Hub) UpsertDevice(ctx context.Context, d *device.Device) error {
 	if d.UpdatedAt.IsZero() {
 		d.UpdatedAt = time.Now()
 	}
+	// The description's row carries the online flag: an older online
+	// change still waiting for the writer's flush interval must not
+	// overwrite it afterwards.
+	if exists {
+		if err := h.w.Flush(ctx); err != nil {
+			h.log.Warn("flush before a description change failed", "device", d.ID, "err", err)
+		}
+	}
 	if err := h.st.UpsertDevice(ctx, d); err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
@@ -334,7 +342,7 @@ func (h *Hub) Stats() Stats {
 	}
 }
 
-// SetWriterHooks installs the state writer's transaction hook and
-// after-commit callback (see store.Writer.SetHooks): the notifier writes its
-// outbox rows in the same transaction as the state that caused them.
-func (h *Hub) SetWriterHooks(tx store.TxHook, after func([]store.Change)) { h.w.SetHooks(tx, after) }
+// SetWriterHooks installs the state writer's hooks (see store.Hooks): the
+// notifier takes every published batch and writes its undelivered events
+// in the state's transactions.
+func (h *Hub) SetWriterHooks(hooks store.Hooks) { h.w.SetHooks(hooks) }

@@ -295,3 +295,37 @@ func TestSubscribeByTypeReceivesOnlyThoseEvents(t *testing.T) {
 		t.Fatal("filtered-out events counted as dropped")
 	}
 }
+
+// With a flush interval, an online change waiting for the flush is written
+// before a changed description (whose row carries the flag), so the older
+// value cannot overwrite the newer one afterwards.
+func TestDescriptionChangeAfterPendingOnlineChangeKeepsTheNewerFlag(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), store.FileName)
+	s, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h, err := New(ctx, Options{Store: s, Writer: store.WriterOptions{FlushInterval: time.Hour, Tick: make(chan time.Time)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.UpsertDevice(ctx, light("l1"))
+	h.SetOnline("l1", false) // waits for the flush
+	renamed := light("l1")
+	renamed.Name, renamed.Online = "Hall", true
+	if err := h.UpsertDevice(ctx, renamed); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Device(ctx, "l1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Name != "Hall" || !d.Online {
+		t.Fatalf("stored %q online=%v, want Hall online=true", d.Name, d.Online)
+	}
+}

@@ -48,6 +48,10 @@ func New(h *hub.Hub) *Metrics {
 	m.Counter("hubagent_commands_total", "Commands sent to devices.", stats(func(s hub.Stats) float64 { return float64(s.Commands) }))
 	m.Counter("hubagent_command_timeouts_total", "Commands not confirmed in time.", stats(func(s hub.Stats) float64 { return float64(s.Timeouts) }))
 	m.Counter("hubagent_store_commits_total", "State transactions committed.", stats(func(s hub.Stats) float64 { return float64(s.Writer.Commits) }))
+	m.Counter("hubagent_store_wal_frames_total", "WAL frames (4 KiB pages) found by the checkpoint after each state flush.",
+		stats(func(s hub.Stats) float64 { return float64(s.Writer.WALFrames) }))
+	m.Counter("hubagent_store_checkpointed_pages_total", "Pages the checkpoint after each state flush copied into the database.",
+		stats(func(s hub.Stats) float64 { return float64(s.Writer.CheckpointedPages) }))
 	m.Counter("hubagent_store_rows_written_total", "State rows written after coalescing.", stats(func(s hub.Stats) float64 { return float64(s.Writer.Written) }))
 	m.Counter("hubagent_store_coalesced_total", "State writes merged into a later one.", stats(func(s hub.Stats) float64 { return float64(s.Writer.Coalesced) }))
 	m.Counter("hubagent_store_write_failures_total", "Failed state commits (retried).", stats(func(s hub.Stats) float64 { return float64(s.Writer.Failures) }))

@@ -72,6 +72,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")
+		// After a checkpoint the WAL restarts from its beginning; a burst
+		// (a first discovery, flush_interval 0) can leave it megabytes
+		// long, which this cuts back to at the next restart: flash space
+		// on a 16 MB router. The checkpoint policy itself is in
+		// writer_checkpoint.go.
+		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimit))
 		q.Set("_txlock", "immediate")
 	}
 	dsn := "file:" + filepath.ToSlash(path) + "?" + q.Encode()

@@ -29,19 +29,55 @@ type TxHook func(ctx context.Context, tx *sql.Tx, batch []Change) error
 
 // WriterOptions tune the state writer.
 type WriterOptions struct {
-	// Window is how long the writer gathers changes before committing them
-	// together; repeated changes of the same property inside it are
-	// coalesced into the last one. Zero commits as soon as the writer is free
-	// and writes every change (group commit, no coalescing).
+	// Window is how long the writer gathers changes before handing them on
+	// together (Hooks.Publish: the notifications); repeated changes of the
+	// same property inside it are coalesced into the last one. Zero hands
+	// on as soon as the writer is free, every change (group commit, no
+	// coalescing).
 	Window time.Duration
-	// MaxBatch caps the distinct changes in one transaction (default 2048).
+	// FlushInterval is how long published changes wait in memory, coalesced
+	// per property, before they are committed in one transaction. Zero
+	// commits every window's batch as it is published. Flush, Close, and a
+	// pending set reaching MaxPending commit earlier. On flash every commit
+	// costs whole pages twice (WAL and checkpoint), so this is what bounds
+	// bytes written per day; a power cut loses at most one interval of
+	// state, which devices report again (retained MQTT state, polling).
+	FlushInterval time.Duration
+	// MaxPending bounds the distinct properties waiting for the next
+	// interval (default DefaultMaxPending); reaching it commits at once.
+	MaxPending int
+	// Tick, if set, replaces the FlushInterval timer (tests inject a clock).
+	Tick <-chan time.Time
+	// MaxBatch caps the distinct changes in one window batch (default 2048).
 	MaxBatch int
 	// Queue is the capacity of the input queue (default 8192). Put blocks
 	// while it is full: back-pressure instead of unbounded memory.
 	Queue int
-	// Hook, if set, runs inside every batch's transaction.
+	// Hook, if set, runs inside every transaction (Hooks.Tx).
 	Hook   TxHook
 	Logger *slog.Logger
+}
+
+// DefaultMaxPending is WriterOptions.MaxPending's default: about 0.5 MB of
+// pending changes, and a few hundred 4 KiB pages in one transaction.
+const DefaultMaxPending = 10000
+
+// Hooks connect another component to the writer (the notifier). Every
+// function runs on the writer's goroutine.
+type Hooks struct {
+	// Tx runs inside every state transaction, after the state rows, with
+	// the changes being committed (possibly none): rows that must be as
+	// durable as the state go here.
+	Tx TxHook
+	// Done is called after each transaction in which Tx ran, with its
+	// outcome.
+	Done func(err error)
+	// Dirty reports that Tx has rows to write although no state is
+	// pending; the interval then commits anyway.
+	Dirty func() bool
+	// Publish receives every window's batch as the writer accepts it,
+	// before it is durable (it must not keep the slice).
+	Publish func([]Change)
 }
 
 // WriterStats are counters for metrics.
@@ -50,7 +86,12 @@ type WriterStats struct {
 	Written   uint64 // rows written (after coalescing)
 	Coalesced uint64 // changes replaced by a later one before commit
 	Commits   uint64 // transactions committed
-	Failures  uint64 // failed commits (retried)
+	Published uint64 // window batches handed to Hooks.Publish
+	// With a flush interval: WAL frames found by the checkpoint after each
+	// commit (every writer's, not only the state writer's) and pages it
+	// copied into the database.
+	WALFrames, CheckpointedPages uint64
+	Failures                     uint64 // failed commits (retried)
 }
 
 type writerOp struct {
@@ -73,29 +114,16 @@ type Writer struct {
 	mu     sync.RWMutex // Put holds it shared; Close exclusively, to close in
 	closed bool
 
-	changes, written, coalesced, commits, failures atomic.Uint64
-	lastErr                                        atomic.Pointer[error]
-	hook                                           atomic.Pointer[TxHook]
-	afterCommit                                    atomic.Pointer[func([]Change)]
+	changes, written, coalesced, commits, failures, published atomic.Uint64
+	walFrames, checkpointed                                   atomic.Uint64
+	lastCkpt                                                  ckptState // the writer goroutine's
+	lastErr                                                   atomic.Pointer[error]
+	hooks                                                     atomic.Pointer[Hooks]
 }
 
-// SetHooks installs the transaction hook (replacing WriterOptions.Hook) and
-// a function called after each successful commit with the batch committed
-// (the notifier uses it to wake its workers; it must not keep the slice).
-// Either may be nil. Components
-// that are built after the hub use it.
-func (w *Writer) SetHooks(tx TxHook, after func([]Change)) {
-	if tx != nil {
-		w.hook.Store(&tx)
-	} else {
-		w.hook.Store(nil)
-	}
-	if after != nil {
-		w.afterCommit.Store(&after)
-	} else {
-		w.afterCommit.Store(nil)
-	}
-}
+// SetHooks installs h, replacing WriterOptions.Hook and earlier hooks.
+// Components built after the hub use it; the zero Hooks removes them.
+func (w *Writer) SetHooks(h Hooks) { w.hooks.Store(&h) }
 
 // NewWriter starts the state writer. Close stops it after writing what it
 // holds.
@@ -106,13 +134,14 @@ func (s *Store) NewWriter(opts WriterOptions) *Writer {
 	if opts.Queue <= 0 {
 		opts.Queue = 8192
 	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = DefaultMaxPending
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	w := &Writer{s: s, opts: opts, log: opts.Logger, in: make(chan writerOp, opts.Queue), done: make(chan struct{})}
-	if opts.Hook != nil {
-		w.hook.Store(&opts.Hook)
-	}
+	w.hooks.Store(&Hooks{Tx: opts.Hook})
 	go w.loop()
 	return w
 }
@@ -132,8 +161,8 @@ func (w *Writer) Put(c Change) error {
 	return nil
 }
 
-// Flush waits until every change queued before it is committed, and returns
-// the commit's error if it failed.
+// Flush waits until every change queued before it is committed (whatever
+// the flush interval), and returns the commit's error if it failed.
 func (w *Writer) Flush(ctx context.Context) error {
 	ch := make(chan error, 1)
 	w.mu.RLock()
@@ -177,7 +206,8 @@ func (w *Writer) Close() error {
 // Stats returns the writer's counters.
 func (w *Writer) Stats() WriterStats {
 	return WriterStats{Changes: w.changes.Load(), Written: w.written.Load(), Coalesced: w.coalesced.Load(),
-		Commits: w.commits.Load(), Failures: w.failures.Load()}
+		Commits: w.commits.Load(), Failures: w.failures.Load(), Published: w.published.Load(),
+		WALFrames: w.walFrames.Load(), CheckpointedPages: w.checkpointed.Load()}
 }
 
 // LastError is the last commit failure, or nil once a commit succeeded.
@@ -188,150 +218,7 @@ func (w *Writer) LastError() error {
 	return nil
 }
 
-// batch is the writer's pending set. With coalescing, index maps a property
-// to its slot so a later value overwrites the earlier one in place and order
-// of first appearance is kept.
-type batch struct {
-	changes []Change
-	index   map[changeKey]int
-}
-
-func (b *batch) add(c Change, coalesce bool) (replaced bool) {
-	if coalesce {
-		k := changeKey{c.DeviceID, c.Property}
-		if i, ok := b.index[k]; ok {
-			b.changes[i] = c
-			return true
-		}
-		b.index[k] = len(b.changes)
-	}
-	b.changes = append(b.changes, c)
-	return false
-}
-
-func (b *batch) reset() {
-	b.changes = b.changes[:0]
-	clear(b.index)
-}
-
-func (w *Writer) loop() {
-	defer close(w.done)
-	coalesce := w.opts.Window > 0
-	b := &batch{index: map[changeKey]int{}}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	armed := false
-	arm := func(d time.Duration) {
-		if !armed {
-			timer.Reset(d)
-			armed = true
-		}
-	}
-	var flushers []chan error
-	retry := time.Duration(0)
-	commit := func() {
-		if armed {
-			timer.Stop()
-			armed = false
-		}
-		if !w.commit(b, &flushers, &retry) {
-			arm(retry) // keep the batch and try again later
-		}
-	}
-	for {
-		var op writerOp
-		var ok bool
-		select {
-		case op, ok = <-w.in:
-		case <-timer.C:
-			armed = false
-			commit()
-			continue
-		}
-		if !ok {
-			commit()
-			return
-		}
-		if op.flush != nil {
-			flushers = append(flushers, op.flush)
-			commit()
-			continue
-		}
-		// While commits fail (a full disk) the batch is kept: changes are
-		// coalesced into it whatever the window, so it holds at most one
-		// value per property instead of growing with every change, and
-		// only the retry timer tries again, not every change that arrives.
-		failing := retry > 0
-		if b.add(op.change, coalesce || failing) {
-			w.coalesced.Add(1)
-		}
-		switch {
-		case failing:
-			arm(retry)
-		case len(b.changes) >= w.opts.MaxBatch:
-			commit()
-		case !coalesce:
-			// Group commit: take whatever else is already queued, then write.
-			w.drain(b, &flushers)
-			commit()
-		default:
-			arm(w.opts.Window)
-		}
-	}
-}
-
-// drain moves already-queued changes into the batch without waiting. A flush
-// barrier stops the drain; it is answered by the commit that follows, which
-// holds everything queued before it.
-func (w *Writer) drain(b *batch, flushers *[]chan error) {
-	for len(b.changes) < w.opts.MaxBatch {
-		select {
-		case op, ok := <-w.in:
-			if !ok {
-				return
-			}
-			if op.flush != nil {
-				*flushers = append(*flushers, op.flush)
-				return
-			}
-			b.add(op.change, false)
-		default:
-			return
-		}
-	}
-}
-
-// commit writes the batch in one transaction and reports success. On failure
-// (disk full, I/O error) the batch is kept for a later try with a growing
-// pause, so nothing accepted is dropped; flushers hear the error.
-func (w *Writer) commit(b *batch, flushers *[]chan error, retry *time.Duration) bool {
-	var err error
-	if len(b.changes) > 0 {
-		err = w.write(b.changes)
-		if err != nil {
-			w.failures.Add(1)
-			w.lastErr.Store(&err)
-			*retry = min(max(*retry*2, 100*time.Millisecond), 5*time.Second)
-			w.log.Error("state write failed; will retry", "changes", len(b.changes), "retry_in", *retry, "err", err)
-		} else {
-			w.commits.Add(1)
-			w.written.Add(uint64(len(b.changes)))
-			w.lastErr.Store(nil)
-			*retry = 0
-			if after := w.afterCommit.Load(); after != nil {
-				(*after)(b.changes)
-			}
-			b.reset()
-		}
-	}
-	for _, f := range *flushers {
-		f <- err
-	}
-	*flushers = (*flushers)[:0]
-	return err == nil
-}
-
-func (w *Writer) write(changes []Change) error {
+func (w *Writer) write(changes []Change, h *Hooks) error {
 	ctx := context.Background()
 	tx, err := w.s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -368,8 +255,8 @@ func (w *Writer) write(changes []Change) error {
 			return fmt.Errorf("store: write state %s.%s: %w", c.DeviceID, c.Property, err)
 		}
 	}
-	if hook := w.hook.Load(); hook != nil {
-		if err := (*hook)(ctx, tx, changes); err != nil {
+	if h != nil && h.Tx != nil {
+		if err := h.Tx(ctx, tx, changes); err != nil {
 			return fmt.Errorf("store: write state: hook: %w", err)
 		}
 	}

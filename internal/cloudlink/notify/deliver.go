@@ -61,7 +61,7 @@ func (n *Notifier) runCtx() context.Context {
 
 // wakeBacklog starts a worker for every partner with pending events.
 func (n *Notifier) wakeBacklog(ctx context.Context) error {
-	rows, err := n.db.QueryContext(ctx, "SELECT DISTINCT client_id FROM outbox")
+	rows, err := n.mem.QueryContext(ctx, "SELECT DISTINCT client_id FROM outbox")
 	if err != nil {
 		return fmt.Errorf("notify: pending partners: %w", err)
 	}
@@ -193,7 +193,7 @@ func (w *worker) round(ctx context.Context) (bool, time.Duration, error) {
 	if err != nil || subID == "" {
 		return false, due, err
 	}
-	rows, err := w.n.db.QueryContext(ctx, `SELECT id, subscription_id, seq, name, payload, created_at FROM outbox
+	rows, err := w.n.mem.QueryContext(ctx, `SELECT id, subscription_id, seq, name, payload, created_at FROM outbox
 		WHERE client_id = ? AND subscription_id = ? ORDER BY seq LIMIT ?`, w.clientID, subID, w.n.opts.BatchSize)
 	if err != nil {
 		return false, 0, fmt.Errorf("notify: read outbox: %w", err)
@@ -225,7 +225,8 @@ func (w *worker) round(ctx context.Context) (bool, time.Duration, error) {
 		subID).Scan(&callback, &grantID, &ended)
 	if err != nil {
 		// The subscription is gone (unsubscribed): its events go with it.
-		_, derr := w.n.db.ExecContext(ctx, "DELETE FROM outbox WHERE subscription_id = ?", subID)
+		_, derr := w.n.mem.ExecContext(ctx, "DELETE FROM outbox WHERE subscription_id = ?", subID)
+		w.n.dirty.Store(true)
 		w.n.forgetPending(w.clientID)
 		delete(w.backoff, subID)
 		return true, 0, derr
@@ -272,7 +273,7 @@ func (w *worker) nextSubscription(ctx context.Context) (string, time.Duration, e
 	after, wrapped := w.lastSub, false
 	for range w.n.opts.MaxSubscriptionsPerPartner + len(w.backoff) + 2 {
 		var id string
-		err := w.n.db.QueryRowContext(ctx, `SELECT subscription_id FROM outbox WHERE client_id = ? AND subscription_id > ?
+		err := w.n.mem.QueryRowContext(ctx, `SELECT subscription_id FROM outbox WHERE client_id = ? AND subscription_id > ?
 			ORDER BY subscription_id LIMIT 1`, w.clientID, after).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			if wrapped || after == "" {
@@ -313,10 +314,12 @@ func (w *worker) failed(subID string, err error) {
 		"retry_in", b.pause.Round(time.Millisecond), "err", err)
 }
 
-// ack deletes a delivered batch: one subscription's consecutive sequence
-// numbers, so one statement.
+// ack deletes a delivered batch from the memory outbox: one
+// subscription's consecutive sequence numbers, so one statement. Durable
+// copies are deleted by the next flush, with everything else acknowledged.
 func (w *worker) ack(ctx context.Context, batch []pending) error {
-	_, err := w.n.db.ExecContext(ctx, "DELETE FROM outbox WHERE client_id = ? AND subscription_id = ? AND seq BETWEEN ? AND ?",
+	w.n.dirty.Store(true)
+	_, err := w.n.mem.ExecContext(ctx, "DELETE FROM outbox WHERE client_id = ? AND subscription_id = ? AND seq BETWEEN ? AND ?",
 		w.clientID, batch[0].subID, batch[0].seq, batch[len(batch)-1].seq)
 	if err != nil {
 		return fmt.Errorf("notify: ack: %w", err)
@@ -430,9 +433,11 @@ func (w *worker) refreshPartner(ctx context.Context) error {
 // record keeps the partner's delivery health for `partner list` and the
 // status page.
 func (w *worker) record(ctx context.Context, failure error) {
-	// Success after success is written at most every 10 s: on flash, the
-	// health row must not cost a write per POST.
-	if failure == nil && w.lastOK && time.Since(w.lastRecord) < 10*time.Second {
+	// Success after success is written by the next flush: on flash, the
+	// health row must not cost a write per POST. Transitions (and each
+	// failure, which backoff spaces out) are written at once.
+	if failure == nil && w.lastOK {
+		w.n.noteSuccess(w.clientID, time.Now())
 		return
 	}
 	w.lastOK, w.lastRecord = failure == nil, time.Now()
@@ -466,12 +471,13 @@ func (w *worker) record(ctx context.Context, failure error) {
 // QueryStatus rather than receive a day-old flood.
 func (w *worker) dropExpired(ctx context.Context) error {
 	cut := time.Now().Add(-w.n.opts.MaxAge).UnixMilli()
-	res, err := w.n.db.ExecContext(ctx, "DELETE FROM outbox WHERE client_id = ? AND created_at < ?", w.clientID, cut)
+	res, err := w.n.mem.ExecContext(ctx, "DELETE FROM outbox WHERE client_id = ? AND created_at < ?", w.clientID, cut)
 	if err != nil {
 		return fmt.Errorf("notify: drop expired: %w", err)
 	}
 	k, _ := res.RowsAffected()
 	if k > 0 {
+		w.n.dirty.Store(true)
 		w.n.pendingDone(w.clientID, int(k))
 		w.n.db.ExecContext(ctx, `INSERT INTO partner_delivery (client_id, dropped) VALUES (?, ?)
 			ON CONFLICT(client_id) DO UPDATE SET dropped = partner_delivery.dropped + excluded.dropped`, w.clientID, k) //nolint:errcheck // a counter

@@ -64,3 +64,46 @@ func PartnerHealth(ctx context.Context, db *sql.DB) (map[string]Health, error) {
 	}
 	return out, rows.Err()
 }
+
+// PartnerHealth is PartnerHealth of the running notifier: the backlog
+// comes from the memory outbox it delivers from, and successes not yet
+// flushed count, so the status page is current between flushes.
+func (n *Notifier) PartnerHealth(ctx context.Context) (map[string]Health, error) {
+	out, err := PartnerHealth(ctx, n.db)
+	if err != nil {
+		return nil, err
+	}
+	for id, h := range out {
+		h.Backlog, h.OldestPending = 0, time.Time{}
+		out[id] = h
+	}
+	rows, err := n.mem.QueryContext(ctx, "SELECT client_id, count(*), min(created_at) FROM outbox GROUP BY client_id")
+	if err != nil {
+		return nil, fmt.Errorf("notify: backlog: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		var k int
+		var oldest int64
+		if err := rows.Scan(&id, &k, &oldest); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("notify: backlog: %w", err)
+		}
+		h := out[id]
+		h.Backlog, h.OldestPending = k, time.UnixMilli(oldest)
+		out[id] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("notify: backlog: %w", err)
+	}
+	n.healthMu.Lock()
+	for id, ok := range n.okSince {
+		if h, found := out[id]; found && h.LastResult == "ok" {
+			h.LastAttempt, h.LastSuccess = time.UnixMilli(max(ok.at, h.LastAttempt.UnixMilli())), time.UnixMilli(ok.at)
+			out[id] = h
+		}
+	}
+	n.healthMu.Unlock()
+	return out, nil
+}

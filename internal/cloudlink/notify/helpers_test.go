@@ -143,12 +143,18 @@ func (a allExposed) Exposure(context.Context, cic.Caller) (func(*device.Device) 
 }
 
 type env struct {
-	st  *store.Store
-	hub *hub.Hub
-	n   *Notifier
+	st   *store.Store
+	hub  *hub.Hub
+	n    *Notifier
+	stop func() // a graceful stop, as the agent's; idempotent
 }
 
 func newEnv(t testing.TB, dbPath string, partners Partners, caFile string, window time.Duration, mods ...func(*Options)) *env {
+	t.Helper()
+	return newEnvWriter(t, dbPath, partners, caFile, store.WriterOptions{Window: window}, mods...)
+}
+
+func newEnvWriter(t testing.TB, dbPath string, partners Partners, caFile string, wo store.WriterOptions, mods ...func(*Options)) *env {
 	t.Helper()
 	ctx := context.Background()
 	if dbPath == "" {
@@ -158,7 +164,7 @@ func newEnv(t testing.TB, dbPath string, partners Partners, caFile string, windo
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := hub.New(ctx, hub.Options{Store: st, Writer: store.WriterOptions{Window: window}})
+	h, err := hub.New(ctx, hub.Options{Store: st, Writer: wo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,14 +180,18 @@ func newEnv(t testing.TB, dbPath string, partners Partners, caFile string, windo
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { n.Run(rctx); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		h.Close()
-		st.Close()
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			h.Close()
+			st.Close()
+		})
+	}
+	t.Cleanup(stop)
 	<-n.Ready() // Run installs its hooks asynchronously
-	return &env{st: st, hub: h, n: n}
+	return &env{st: st, hub: h, n: n, stop: stop}
 }
 
 func lamp(id string) *device.Device {
@@ -200,4 +210,16 @@ func (e *env) subscribe(t testing.TB, c cic.Caller, callback string, events ...s
 		t.Fatal(err)
 	}
 	return out.(SubscribeResponse).SubscriptionID
+}
+
+// numbered is how many events the notifier numbered, over all
+// subscriptions of this run.
+func (e *env) numbered() int {
+	e.n.seqMu.Lock()
+	defer e.n.seqMu.Unlock()
+	k := 0
+	for _, st := range e.n.seqs {
+		k += int(st.next - 1)
+	}
+	return k
 }

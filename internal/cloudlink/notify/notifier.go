@@ -1,8 +1,9 @@
 // Package notify implements the subscription and notification interface of
 // the cloud-to-cloud profile (§6; T/CHEAA 0001.1—2023 §9.3): partners
 // subscribe with a callback URL, and the hub pushes StatusChanged,
-// OnlineChanged, DevicesChanged and AccountUnlinked to it — durably (an
-// outbox in SQLite written in the same transaction as the change), in order
+// OnlineChanged, DevicesChanged and AccountUnlinked to it — from an outbox
+// in memory whose undelivered events are made durable with the state (see
+// outbox_mem.go), in order
 // (a sequence per subscription), at least once, batched under load, with
 // capped exponential backoff while a partner fails, and authenticated (a
 // client-credentials bearer token or an HMAC signature).
@@ -23,6 +24,7 @@ import (
 	"github.com/hubagent/hubagent/internal/cloudlink/cic"
 	"github.com/hubagent/hubagent/internal/device"
 	"github.com/hubagent/hubagent/internal/hub"
+	"github.com/hubagent/hubagent/internal/store"
 )
 
 // Partner is what the notifier needs to know of a partner cloud.
@@ -87,8 +89,20 @@ type Notifier struct {
 	ctx     context.Context
 	wg      sync.WaitGroup
 
-	wakeMu sync.Mutex
-	toWake map[string]bool // partners given events by the state batch being committed
+	mem *sql.DB // the outbox delivered from (outbox_mem.go)
+
+	appendMu sync.Mutex // one appender to the memory outbox at a time
+	seqMu    sync.Mutex
+	seqs     map[string]*seqState // by subscription id
+
+	persistMu sync.Mutex // the writer's transaction hook and its Done
+	inFlight  []persistedRow
+	goneTop   int64
+	dirty     atomic.Bool // the memory outbox changed since the last flush
+	final     atomic.Bool // stopping: the last flush writes exact sequences
+
+	healthMu sync.Mutex
+	okSince  map[string]*okHealth // by client id: successes not yet written
 
 	expoMu    sync.Mutex
 	expoCache map[string]expoEntry // by grant id
@@ -99,8 +113,8 @@ type Notifier struct {
 	pending map[string]int // undelivered events per partner, as far as known
 	trimLog map[string]time.Time
 
-	delivered, dropped, failures atomic.Uint64
-	ready                        chan struct{} // closed once Run follows changes
+	delivered, dropped, failures, persisted atomic.Uint64
+	ready                                   chan struct{} // closed once Run follows changes
 }
 
 type expoEntry struct {
@@ -153,19 +167,25 @@ func New(opts Options) (*Notifier, error) {
 			return nil, fmt.Errorf("notify: ca_file %s holds no PEM certificate", opts.CAFile)
 		}
 	}
-	return &Notifier{opts: opts, db: opts.DB, hub: opts.Hub, log: opts.Logger, roots: roots,
+	mem, err := openMemOutbox(context.Background(), opts.DB)
+	if err != nil {
+		return nil, err
+	}
+	return &Notifier{opts: opts, db: opts.DB, hub: opts.Hub, log: opts.Logger, roots: roots, mem: mem,
 		workers: map[string]*worker{}, expoCache: map[string]expoEntry{}, ready: make(chan struct{}),
-		toWake: map[string]bool{}, pending: map[string]int{}, trimLog: map[string]time.Time{}}, nil
+		seqs: map[string]*seqState{}, okSince: map[string]*okHealth{},
+		pending: map[string]int{}, trimLog: map[string]time.Time{}}, nil
 }
 
-// Run installs the outbox hook on the hub's state writer, follows device
-// events, and delivers until ctx ends.
+// Run installs the outbox hooks on the hub's state writer, follows device
+// events, and delivers until ctx ends; then it makes the undelivered events
+// durable.
 func (n *Notifier) Run(ctx context.Context) error {
 	n.mu.Lock()
 	n.ctx = ctx
 	n.mu.Unlock()
-	n.hub.SetWriterHooks(n.stateHook, n.afterCommit)
-	defer n.hub.SetWriterHooks(nil, nil)
+	n.hub.SetWriterHooks(store.Hooks{Publish: n.publish, Tx: n.persistTx, Done: n.persistDone, Dirty: n.writerDirty})
+	defer n.finish()
 	// State and online changes reach the outbox through the writer's hook;
 	// only description changes come through the event stream.
 	events := n.hub.Subscribe(4096, hub.DeviceAdded, hub.DeviceUpdated, hub.DeviceRemoved)
@@ -227,16 +247,19 @@ func (n *Notifier) exposure(ctx context.Context, c cic.Caller) func(*device.Devi
 // Stats are the notifier's counters.
 type Stats struct {
 	Delivered, Dropped, Failures uint64
+	// Persisted counts events written to the durable outbox because they
+	// were not acknowledged by the flush after them.
+	Persisted uint64
 }
 
 // Stats returns counters for metrics.
 func (n *Notifier) Stats() Stats {
-	return Stats{Delivered: n.delivered.Load(), Dropped: n.dropped.Load(), Failures: n.failures.Load()}
+	return Stats{Delivered: n.delivered.Load(), Dropped: n.dropped.Load(), Failures: n.failures.Load(), Persisted: n.persisted.Load()}
 }
 
 // Backlog is the number of undelivered events, for the outbox metric.
 func (n *Notifier) Backlog(ctx context.Context) int {
 	var c int
-	_ = n.db.QueryRowContext(ctx, "SELECT count(*) FROM outbox").Scan(&c)
+	_ = n.mem.QueryRowContext(ctx, "SELECT count(*) FROM outbox").Scan(&c)
 	return c
 }

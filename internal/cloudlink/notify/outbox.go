@@ -43,14 +43,23 @@ type unlinkedEvent struct {
 	Reason string `json:"reason"`
 }
 
-// stateHook runs inside the state writer's transaction: the outbox rows for
-// a batch of state and online changes commit together with the changes, so
-// a crash can lose neither one without the other.
-func (n *Notifier) stateHook(ctx context.Context, tx *sql.Tx, batch []store.Change) error {
-	subs, err := loadActive(ctx, tx, time.Now())
-	if err != nil || len(subs) == 0 {
-		return err
+// publish turns a window's batch of state and online changes, as the
+// state writer hands it on, into events in the memory outbox and wakes the
+// partners' workers; the events become durable with the state (persistTx).
+func (n *Notifier) publish(batch []store.Change) {
+	// Not Run's context: a batch published while stopping is still taken.
+	ctx := context.Background()
+	clients, err := n.inMemTx(ctx, "state event", func(subs []*activeSub) ([]outboxRow, error) {
+		return n.stateEvents(ctx, subs, batch), nil
+	})
+	if err != nil {
+		n.log.Error("notify: state events", "err", err)
 	}
+	n.wake(clients)
+}
+
+// stateEvents builds the events of a batch for the subscriptions.
+func (n *Notifier) stateEvents(ctx context.Context, subs []*activeSub, batch []store.Change) []outboxRow {
 	// One StatusChanged event per device per batch, with all its changed
 	// properties; online flips each their own event.
 	type devChange struct {
@@ -112,25 +121,12 @@ func (n *Notifier) stateHook(ctx context.Context, tx *sql.Tx, batch []store.Chan
 			}
 		}
 	}
-	if err := insertRows(ctx, tx, rows); err != nil {
-		return err
-	}
-	if err := n.boundOutbox(ctx, tx, rows); err != nil {
-		return err
-	}
-	// The workers to wake after the commit; the rows say whose they are, so
-	// no query is needed on this path.
-	n.wakeMu.Lock()
-	for _, r := range rows {
-		n.toWake[r.sub.clientID] = true
-	}
-	n.wakeMu.Unlock()
-	return nil
+	return rows
 }
 
-// insertRows appends events to the outbox, numbering them per subscription
-// from next_seq inside the same transaction (a rolled-back batch leaves no
-// gap in the sequence).
+// insertRows appends events to the durable outbox, numbering them per
+// subscription from next_seq inside the same transaction, for commands run
+// while no agent runs (Offline); the agent numbers with nextSeq.
 func insertRows(ctx context.Context, tx *sql.Tx, rows []outboxRow) error {
 	if len(rows) == 0 {
 		return nil
@@ -156,19 +152,6 @@ func insertRows(ctx context.Context, tx *sql.Tx, rows []outboxRow) error {
 		}
 	}
 	return nil
-}
-
-// afterCommit wakes the workers of the partners the committed batch gave
-// events to (a failed batch may leave a name behind: its worker then finds
-// nothing, which costs one query).
-func (n *Notifier) afterCommit([]store.Change) {
-	n.wakeMu.Lock()
-	clients := n.toWake
-	if len(clients) > 0 {
-		n.toWake = map[string]bool{}
-	}
-	n.wakeMu.Unlock()
-	n.wake(clients)
 }
 
 // wake starts or nudges the workers of the given partners.
@@ -223,7 +206,7 @@ func inSubsTx(ctx context.Context, db *sql.DB, what string, fn func(tx *sql.Tx, 
 // deviceEvent turns a device added, updated or removed into DevicesChanged
 // for the subscriptions whose grant exposes it.
 func (n *Notifier) deviceEvent(ctx context.Context, e hub.Event) error {
-	clients, err := inSubsTx(ctx, n.db, "device event", func(_ *sql.Tx, subs []*activeSub) ([]outboxRow, error) {
+	clients, err := n.inMemTx(ctx, "device event", func(subs []*activeSub) ([]outboxRow, error) {
 		var rows []outboxRow
 		for _, s := range subs {
 			if !s.wants(EventDevicesChanged, e.DeviceID) {
@@ -253,7 +236,7 @@ func (n *Notifier) deviceEvent(ctx context.Context, e hub.Event) error {
 			rows = append(rows, outboxRow{sub: s, name: EventDevicesChanged, payload: b})
 		}
 		return rows, nil
-	}, n.boundOutbox)
+	})
 	n.wake(clients)
 	return err
 }
@@ -264,7 +247,7 @@ func (n *Notifier) ExposureChanged(ctx context.Context, grantID string, added, r
 	n.expoMu.Lock()
 	delete(n.expoCache, grantID)
 	n.expoMu.Unlock()
-	clients, err := inSubsTx(ctx, n.db, "exposure change", func(_ *sql.Tx, subs []*activeSub) ([]outboxRow, error) {
+	clients, err := n.inMemTx(ctx, "exposure change", func(subs []*activeSub) ([]outboxRow, error) {
 		var rows []outboxRow
 		for _, s := range subs {
 			if s.grantID != grantID || !s.events[EventDevicesChanged] {
@@ -288,17 +271,39 @@ func (n *Notifier) ExposureChanged(ctx context.Context, grantID string, added, r
 			rows = append(rows, outboxRow{sub: s, name: EventDevicesChanged, payload: b})
 		}
 		return rows, nil
-	}, n.boundOutbox)
+	})
 	n.wake(clients)
 	return err
 }
 
 // GrantRevoked ends a grant's subscriptions: each gets AccountUnlinked
-// queued (its last event) and stops receiving anything else.
+// queued (its last event) and stops receiving anything else. The event is
+// made durable at once (a flush): the ended subscription already is.
 func (n *Notifier) GrantRevoked(ctx context.Context, grantID, reason string) error {
-	clients, err := queueUnlinked(ctx, n.db, grantID, reason, n.boundOutbox)
+	clients, err := n.inMemTx(ctx, "unlink", func(subs []*activeSub) ([]outboxRow, error) {
+		var rows []outboxRow
+		for _, s := range subs {
+			if s.grantID == grantID {
+				b, _ := json.Marshal(unlinkedEvent{UserID: s.userID, Reason: reason}) // strings always marshal
+				rows = append(rows, outboxRow{sub: s, name: EventAccountUnlinked, payload: b})
+			}
+		}
+		return rows, nil
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := n.db.ExecContext(ctx, "UPDATE subscriptions SET ended_at = ? WHERE grant_id = ? AND ended_at IS NULL",
+		time.Now().UnixMilli(), grantID); err != nil {
+		return fmt.Errorf("notify: unlink: %w", err)
+	}
 	n.wake(clients)
-	return err
+	if len(clients) > 0 {
+		if err := n.hub.Flush(ctx); err != nil {
+			return fmt.Errorf("notify: unlink: %w", err)
+		}
+	}
+	return nil
 }
 
 // Offline queues events with the database alone, for a command run while
@@ -309,13 +314,7 @@ type Offline struct{ DB *sql.DB }
 // GrantRevoked is Notifier.GrantRevoked without a running agent: the
 // grant's subscriptions get AccountUnlinked queued and end.
 func (o Offline) GrantRevoked(ctx context.Context, grantID, reason string) error {
-	_, err := queueUnlinked(ctx, o.DB, grantID, reason, nil)
-	return err
-}
-
-func queueUnlinked(ctx context.Context, db *sql.DB, grantID, reason string,
-	bound func(context.Context, *sql.Tx, []outboxRow) error) (map[string]bool, error) {
-	return inSubsTx(ctx, db, "unlink", func(tx *sql.Tx, subs []*activeSub) ([]outboxRow, error) {
+	_, err := inSubsTx(ctx, o.DB, "unlink", func(tx *sql.Tx, subs []*activeSub) ([]outboxRow, error) {
 		var rows []outboxRow
 		for _, s := range subs {
 			if s.grantID == grantID {
@@ -328,5 +327,6 @@ func queueUnlinked(ctx context.Context, db *sql.DB, grantID, reason string,
 			return nil, fmt.Errorf("notify: unlink: %w", err)
 		}
 		return rows, nil
-	}, bound)
+	}, nil)
+	return err
 }

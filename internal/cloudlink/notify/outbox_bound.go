@@ -51,7 +51,7 @@ func (n *Notifier) boundOutbox(ctx context.Context, tx *sql.Tx, rows []outboxRow
 			}
 			c = left
 			if dropped > 0 {
-				n.countDropped(ctx, tx, client, dropped)
+				n.countDropped(ctx, client, dropped)
 			}
 		}
 		n.pending[client] = c
@@ -78,9 +78,11 @@ func trimOutbox(ctx context.Context, tx *sql.Tx, client string, keep int) (int, 
 }
 
 // countDropped adds to the partner's dropped counter (partner list, status
-// page, metric) and logs, at most once a minute per partner.
-func (n *Notifier) countDropped(ctx context.Context, tx *sql.Tx, client string, k int) {
-	tx.ExecContext(ctx, `INSERT INTO partner_delivery (client_id, dropped) VALUES (?, ?)
+// page, metric) and logs, at most once a minute per partner. tx is the
+// memory outbox's; the counter is durable at once (a trim is rare: once
+// per tenth of the bound in events).
+func (n *Notifier) countDropped(ctx context.Context, client string, k int) {
+	n.db.ExecContext(ctx, `INSERT INTO partner_delivery (client_id, dropped) VALUES (?, ?)
 		ON CONFLICT(client_id) DO UPDATE SET dropped = partner_delivery.dropped + excluded.dropped`, client, k) //nolint:errcheck // a counter
 	n.dropped.Add(uint64(k))
 	if time.Since(n.trimLog[client]) > time.Minute {

@@ -168,6 +168,15 @@ func (n *Notifier) unsubscribe(ctx context.Context, c cic.Caller, raw json.RawMe
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("notify: unsubscribe: %w", err)
 	}
+	// The memory outbox's copies go too (the durable ones just went; the
+	// next flush's deletes of them find nothing).
+	if _, err := n.mem.ExecContext(ctx, "DELETE FROM outbox WHERE subscription_id = ?", req.SubscriptionID); err != nil {
+		return nil, fmt.Errorf("notify: unsubscribe: %w", err)
+	}
+	n.dirty.Store(true)
+	n.seqMu.Lock()
+	delete(n.seqs, req.SubscriptionID)
+	n.seqMu.Unlock()
 	n.forgetPending(c.ClientID)
 	return struct{}{}, nil
 }

@@ -1,0 +1,148 @@
+package notify
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/store"
+	"github.com/hubagent/hubagent/internal/testutil"
+)
+
+// A flush interval long enough that only Flush and the graceful stop write.
+var longFlush = store.WriterOptions{FlushInterval: time.Hour, Tick: make(chan time.Time)}
+
+func durableOutbox(t *testing.T, e *env) int {
+	t.Helper()
+	var k int
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT count(*) FROM outbox"), &k)
+	return k
+}
+
+// Events a partner acknowledges before the next flush are delivered from
+// memory and never written to the database.
+func TestHealthyPartnersEventsNeverReachTheDatabase(t *testing.T) {
+	p := newPartner(t)
+	e := newEnvWriter(t, "", fixedPartners{"A": partnerA(p)}, p.caFile, longFlush)
+	ctx := context.Background()
+	e.hub.UpsertDevice(ctx, lamp("l1"))
+	e.subscribe(t, callerA, p.url("/notify"), EventStatusChanged)
+	const n = 40
+	for i := 1; i <= n; i++ {
+		e.hub.ReportState("l1", map[string]device.Value{"brightness": device.Int(int64(i))}, time.Now())
+	}
+	testutil.Eventually(t, 10*time.Second, "every event delivered", func() bool {
+		got := p.got()
+		if len(got) == 0 || e.n.Backlog(ctx) != 0 {
+			return false
+		}
+		evs := got[len(got)-1].Payload["events"].([]any)
+		last := evs[len(evs)-1].(map[string]any)["state"].(map[string]any)["brightness"]
+		return last == float64(n)
+	})
+	if err := e.hub.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if k, s := durableOutbox(t, e), e.n.Stats(); k != 0 || s.Persisted != 0 {
+		t.Fatalf("durable outbox holds %d events, %d persisted; want none: they were acknowledged before the flush", k, s.Persisted)
+	}
+}
+
+// A partner that is down: its events are made durable by the flush, their
+// copies deleted by the flush after the partner acknowledged them.
+func TestFlushPersistsUndeliveredAndDeletesAcknowledged(t *testing.T) {
+	p := newPartner(t)
+	p.setDown(true)
+	e := newEnvWriter(t, "", fixedPartners{"A": partnerA(p)}, p.caFile, longFlush)
+	ctx := context.Background()
+	e.hub.UpsertDevice(ctx, lamp("l1"))
+	e.subscribe(t, callerA, p.url("/notify"), EventStatusChanged)
+	for i := 1; i <= 10; i++ {
+		e.hub.ReportState("l1", map[string]device.Value{"brightness": device.Int(int64(i))}, time.Now())
+		e.hub.Flush(ctx) // one event each
+	}
+	if k := durableOutbox(t, e); k != 10 {
+		t.Fatalf("durable outbox holds %d events after the flush, want 10", k)
+	}
+	p.setDown(false)
+	testutil.Eventually(t, 10*time.Second, "the backlog delivered", func() bool { return e.n.Backlog(ctx) == 0 })
+	if k := durableOutbox(t, e); k != 10 {
+		t.Fatalf("durable outbox holds %d events before the next flush, want 10 (no write per acknowledgement)", k)
+	}
+	if err := e.hub.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if k := durableOutbox(t, e); k != 0 {
+		t.Fatalf("durable outbox holds %d acknowledged events after the flush, want 0", k)
+	}
+}
+
+// A graceful stop writes every undelivered event and the exact next
+// sequence number: after the restart the partner gets everything, in
+// order, with no gap.
+func TestGracefulRestartDeliversEverythingWithoutGap(t *testing.T) {
+	p := newPartner(t)
+	p.setDown(true)
+	db := t.TempDir() + "/" + store.FileName
+	parts := fixedPartners{"A": partnerA(p)}
+	e := newEnvWriter(t, db, parts, p.caFile, longFlush)
+	ctx := context.Background()
+	e.hub.UpsertDevice(ctx, lamp("l1"))
+	e.subscribe(t, callerA, p.url("/notify"), EventStatusChanged)
+	const n = 25
+	for i := 1; i <= n; i++ {
+		e.hub.ReportState("l1", map[string]device.Value{"brightness": device.Int(int64(i))}, time.Now())
+	}
+	testutil.Eventually(t, 5*time.Second, "the events queued", func() bool { return e.n.Backlog(ctx) >= 1 })
+	queued := e.numbered()
+	e.stop()
+
+	p.setDown(false)
+	e = newEnvWriter(t, db, parts, p.caFile, longFlush)
+	var next int
+	testutil.Scan(t, e.st.DB().QueryRow("SELECT next_seq FROM subscriptions"), &next)
+	if next != queued+1 {
+		t.Fatalf("next_seq %d after a graceful stop with %d events numbered, want %d", next, queued, queued+1)
+	}
+	e.hub.ReportState("l1", map[string]device.Value{"brightness": device.Int(99)}, time.Now())
+	var seqs []int
+	testutil.Eventually(t, 10*time.Second, "every event", func() bool {
+		seqs = seqs[:0]
+		for _, r := range p.got() {
+			for _, ev := range r.Payload["events"].([]any) {
+				seqs = append(seqs, int(ev.(map[string]any)["sequence"].(float64)))
+			}
+		}
+		return len(seqs) >= queued+1
+	})
+	for i, s := range seqs {
+		if s != i+1 {
+			t.Fatalf("sequence %d at position %d: %v", s, i, seqs)
+		}
+	}
+}
+
+// Between flushes the running notifier's health shows the memory backlog,
+// which the database does not hold yet.
+func TestLiveHealthShowsTheMemoryBacklog(t *testing.T) {
+	p := newPartner(t)
+	p.setDown(true)
+	e := newEnvWriter(t, "", fixedPartners{"A": partnerA(p)}, p.caFile, longFlush)
+	ctx := context.Background()
+	e.hub.UpsertDevice(ctx, lamp("l1"))
+	e.subscribe(t, callerA, p.url("/notify"), EventStatusChanged)
+	e.hub.ReportState("l1", map[string]device.Value{"brightness": device.Int(7)}, time.Now())
+	testutil.Eventually(t, 5*time.Second, "the event queued", func() bool { return e.n.Backlog(ctx) == 1 })
+	live, err := e.n.PartnerHealth(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := PartnerHealth(ctx, e.st.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live["A"].Backlog != 1 || stored["A"].Backlog != 0 {
+		t.Fatalf("live backlog %d, stored %d; want 1 and 0 before the flush", live["A"].Backlog, stored["A"].Backlog)
+	}
+}
