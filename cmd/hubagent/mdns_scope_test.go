@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/dnsmsg"
 
 	"github.com/hubagent/hubagent/internal/localapi"
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
@@ -73,28 +73,28 @@ func heardOf(p *mdnstest.Peer, self string, needles ...string) []mdnstest.Heard 
 	return out
 }
 
-func question(name string, qtype uint16, qu bool, id uint16) *dns.Msg {
-	m := new(dns.Msg)
-	m.Id = id
-	class := uint16(dns.ClassINET)
+func question(name string, qtype uint16, qu bool, id uint16) *dnsmsg.Msg {
+	m := new(dnsmsg.Msg)
+	m.ID = id
+	class := uint16(dnsmsg.ClassINET)
 	if qu {
 		class |= 1 << 15
 	}
-	m.Question = []dns.Question{{Name: name, Qtype: qtype, Qclass: class}}
+	m.Question = []dnsmsg.Question{{Name: name, Qtype: qtype, Qclass: class}}
 	return m
 }
 
-func httpAnnouncement(name, ip string) *dns.Msg {
+func httpAnnouncement(name, ip string) *dnsmsg.Msg {
 	svc, inst, host := "_http._tcp.local.", name+"._http._tcp.local.", name+".local."
-	hdr := func(n string, t uint16) dns.RR_Header {
-		return dns.RR_Header{Name: n, Rrtype: t, Class: dns.ClassINET, Ttl: 120}
+	hdr := func(n string, t uint16) dnsmsg.RRHeader {
+		return dnsmsg.RRHeader{Name: n, Rrtype: t, Class: dnsmsg.ClassINET, Ttl: 120}
 	}
-	m := new(dns.Msg)
+	m := new(dnsmsg.Msg)
 	m.Response, m.Authoritative = true, true
-	m.Answer = []dns.RR{&dns.PTR{Hdr: hdr(svc, dns.TypePTR), Ptr: inst},
-		&dns.SRV{Hdr: hdr(inst, dns.TypeSRV), Port: 80, Target: host},
-		&dns.TXT{Hdr: hdr(inst, dns.TypeTXT), Txt: []string{"x=1"}},
-		&dns.A{Hdr: hdr(host, dns.TypeA), A: net.ParseIP(ip)}}
+	m.Answer = []dnsmsg.RR{&dnsmsg.PTR{Hdr: hdr(svc, dnsmsg.TypePTR), Ptr: inst},
+		&dnsmsg.SRV{Hdr: hdr(inst, dnsmsg.TypeSRV), Port: 80, Target: host},
+		&dnsmsg.TXT{Hdr: hdr(inst, dnsmsg.TypeTXT), Txt: []string{"x=1"}},
+		&dnsmsg.A{Hdr: hdr(host, dnsmsg.TypeA), A: net.ParseIP(ip)}}
 	return m
 }
 
@@ -139,12 +139,12 @@ func TestAgentConfiguredForLinkAIsNeitherHeardNorListeningOnLinkB(t *testing.T) 
 	send := func(p *mdnstest.Peer, l *mdnstest.Net) {
 		t.Helper()
 		for _, err := range []error{
-			p.Query(question(svc, dns.TypePTR, false, 0)),
-			p.Query(question(svc, dns.TypePTR, true, 0)),
-			p.Query(question(host+".local.", dns.TypeA, true, 0)),
-			p.LegacyQuery(question(svc, dns.TypePTR, false, 0x4242), "224.0.0.251:5353"),
-			p.LegacyQuery(question(svc, dns.TypePTR, false, 0x4343), net.JoinHostPort(l.HostIP(), "5353")),
-			p.LegacyQuery(question(host+".local.", dns.TypeA, false, 0x4444), net.JoinHostPort(l.HostIP(), "5353")),
+			p.Query(question(svc, dnsmsg.TypePTR, false, 0)),
+			p.Query(question(svc, dnsmsg.TypePTR, true, 0)),
+			p.Query(question(host+".local.", dnsmsg.TypeA, true, 0)),
+			p.LegacyQuery(question(svc, dnsmsg.TypePTR, false, 0x4242), "224.0.0.251:5353"),
+			p.LegacyQuery(question(svc, dnsmsg.TypePTR, false, 0x4343), net.JoinHostPort(l.HostIP(), "5353")),
+			p.LegacyQuery(question(host+".local.", dnsmsg.TypeA, false, 0x4444), net.JoinHostPort(l.HostIP(), "5353")),
 		} {
 			if err != nil {
 				t.Fatal(err)
@@ -153,7 +153,7 @@ func TestAgentConfiguredForLinkAIsNeitherHeardNorListeningOnLinkB(t *testing.T) 
 	}
 	answeredA := func(id uint16) bool {
 		for _, h := range heardOf(peerA, linkA.PeerIP(2), needles...) {
-			if h.Msg.Response && h.Msg.Id == id && h.Unicast {
+			if h.Msg.Response && h.Msg.ID == id && h.Unicast {
 				return true
 			}
 		}
@@ -197,7 +197,7 @@ func TestAgentConfiguredForLinkAIsNeitherHeardNorListeningOnLinkB(t *testing.T) 
 			return err
 		}
 		defer c.Close()
-		b, _ := question("control-"+tag+".local.", dns.TypeA, false, 7).Pack()
+		b, _ := question("control-"+tag+".local.", dnsmsg.TypeA, false, 7).Pack()
 		_, err = c.Write(b)
 		return err
 	}); err != nil {
@@ -271,11 +271,11 @@ func TestAgentLeavesThePublicUplinkOutByDefault(t *testing.T) {
 	if !strings.Contains(logs.String(), "skipped=") || !strings.Contains(logs.String(), wan.HostIf) {
 		t.Errorf("the left-out uplink is not logged: %s", logs)
 	}
-	if err := peerWAN.Query(question(mdns.AgentService+".local.", dns.TypePTR, false, 0)); err != nil {
+	if err := peerWAN.Query(question(mdns.AgentService+".local.", dnsmsg.TypePTR, false, 0)); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, 5*time.Second, "the agent to answer the same question on the LAN", func() bool {
-		if err := peerLAN.Query(question(mdns.AgentService+".local.", dns.TypePTR, true, 0)); err != nil {
+		if err := peerLAN.Query(question(mdns.AgentService+".local.", dnsmsg.TypePTR, true, 0)); err != nil {
 			t.Fatal(err)
 		}
 		for _, h := range heardOf(peerLAN, lan.PeerIP(2), hubID) {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/miekg/dns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/dnsmsg"
 )
 
 // AgentService is the service type the agent advertises itself as.
@@ -79,11 +79,11 @@ func escapeLabel(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `.`, `\.`).Replace(s)
 }
 
-// canonical returns a name as miekg/dns spells it after unpacking, so that
+// canonical returns a name as dnsmsg spells it after unpacking, so that
 // names heard on the wire compare equal to ours (case aside).
 func canonical(name string) (string, error) {
-	m := new(dns.Msg)
-	m.Question = []dns.Question{{Name: name, Qtype: dns.TypePTR, Qclass: dns.ClassINET}}
+	m := new(dnsmsg.Msg)
+	m.Question = []dnsmsg.Question{{Name: name, Qtype: dnsmsg.TypePTR, Qclass: dnsmsg.ClassINET}}
 	buf, err := m.Pack()
 	if err != nil {
 		return "", fmt.Errorf("mdns: name %q: %w", name, err)

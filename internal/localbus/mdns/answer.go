@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/miekg/dns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/dnsmsg"
 )
 
 // TTLs of the agent's records (RFC 6762 §10): records naming a host 120 s,
@@ -27,7 +27,7 @@ const (
 
 const servicesEnum = "_services._dns-sd._udp.local."
 
-// names are the agent's names in the form miekg/dns unpacks them to,
+// names are the agent's names in the presentation form dnsmsg unpacks them to,
 // lower-cased for comparison.
 type names struct {
 	service  string // "_hubagent._tcp.local."
@@ -37,33 +37,33 @@ type names struct {
 
 // records are the agent's records as answered on one interface.
 type records struct {
-	ptr, enum, srv, txt dns.RR
-	a                   []dns.RR // the interface's IPv4 addresses
+	ptr, enum, srv, txt dnsmsg.RR
+	a                   []dnsmsg.RR // the interface's IPv4 addresses
 }
 
 func makeRecords(n names, port int, txt []string, addrs []net.IP, ttlHost, ttlOther uint32) records {
-	hdr := func(name string, t uint16, ttl uint32, unique bool) dns.RR_Header {
-		class := uint16(dns.ClassINET)
+	hdr := func(name string, t uint16, ttl uint32, unique bool) dnsmsg.RRHeader {
+		class := uint16(dnsmsg.ClassINET)
 		if unique {
 			class |= cacheFlush
 		}
-		return dns.RR_Header{Name: name, Rrtype: t, Class: class, Ttl: ttl}
+		return dnsmsg.RRHeader{Name: name, Rrtype: t, Class: class, Ttl: ttl}
 	}
 	r := records{
-		ptr:  &dns.PTR{Hdr: hdr(n.service, dns.TypePTR, ttlOther, false), Ptr: n.instance},
-		enum: &dns.PTR{Hdr: hdr(servicesEnum, dns.TypePTR, ttlOther, false), Ptr: n.service},
-		srv:  &dns.SRV{Hdr: hdr(n.instance, dns.TypeSRV, ttlHost, true), Port: uint16(port), Target: n.host},
-		txt:  &dns.TXT{Hdr: hdr(n.instance, dns.TypeTXT, ttlOther, true), Txt: txt},
+		ptr:  &dnsmsg.PTR{Hdr: hdr(n.service, dnsmsg.TypePTR, ttlOther, false), Ptr: n.instance},
+		enum: &dnsmsg.PTR{Hdr: hdr(servicesEnum, dnsmsg.TypePTR, ttlOther, false), Ptr: n.service},
+		srv:  &dnsmsg.SRV{Hdr: hdr(n.instance, dnsmsg.TypeSRV, ttlHost, true), Port: uint16(port), Target: n.host},
+		txt:  &dnsmsg.TXT{Hdr: hdr(n.instance, dnsmsg.TypeTXT, ttlOther, true), Txt: txt},
 	}
 	for _, ip := range addrs {
-		r.a = append(r.a, &dns.A{Hdr: hdr(n.host, dns.TypeA, ttlHost, true), A: ip})
+		r.a = append(r.a, &dnsmsg.A{Hdr: hdr(n.host, dnsmsg.TypeA, ttlHost, true), A: ip})
 	}
 	return r
 }
 
 // all lists every record, for announcements and goodbyes.
-func (r records) all() []dns.RR {
-	return append([]dns.RR{r.ptr, r.srv, r.txt}, r.a...)
+func (r records) all() []dnsmsg.RR {
+	return append([]dnsmsg.RR{r.ptr, r.srv, r.txt}, r.a...)
 }
 
 // answer picks the records a query asks for (RFC 6762 §6), with the
@@ -72,12 +72,12 @@ func (r records) all() []dns.RR {
 // (§7.1). unicast reports whether every question asked for a unicast
 // response (§5.4). shared reports whether a shared record (PTR) is among
 // the answers, which calls for a short random delay when multicast (§6).
-func answer(q *dns.Msg, n names, r records) (ans, extra []dns.RR, unicast, shared bool) {
-	if q.Response || q.Opcode != dns.OpcodeQuery || q.Rcode != dns.RcodeSuccess {
+func answer(q *dnsmsg.Msg, n names, r records) (ans, extra []dnsmsg.RR, unicast, shared bool) {
+	if q.Response || q.Opcode != dnsmsg.OpcodeQuery || q.Rcode != dnsmsg.RcodeSuccess {
 		return nil, nil, false, false
 	}
 	unicast = len(q.Question) > 0
-	add := func(list []dns.RR, rrs ...dns.RR) []dns.RR {
+	add := func(list []dnsmsg.RR, rrs ...dnsmsg.RR) []dnsmsg.RR {
 		for _, rr := range rrs {
 			if !containsRecord(list, rr) && !knownAnswer(q.Answer, rr) {
 				list = append(list, rr)
@@ -90,29 +90,29 @@ func answer(q *dns.Msg, n names, r records) (ans, extra []dns.RR, unicast, share
 			break
 		}
 		class := qu.Qclass &^ cacheFlush
-		if class != dns.ClassINET && class != dns.ClassANY {
+		if class != dnsmsg.ClassINET && class != dnsmsg.ClassANY {
 			continue
 		}
 		unicast = unicast && qu.Qclass&cacheFlush != 0
-		any := qu.Qtype == dns.TypeANY
+		any := qu.Qtype == dnsmsg.TypeANY
 		switch strings.ToLower(qu.Name) {
 		case n.service:
-			if any || qu.Qtype == dns.TypePTR {
+			if any || qu.Qtype == dnsmsg.TypePTR {
 				ans = add(ans, r.ptr)
 			}
 		case servicesEnum:
-			if any || qu.Qtype == dns.TypePTR {
+			if any || qu.Qtype == dnsmsg.TypePTR {
 				ans = add(ans, r.enum)
 			}
 		case n.instance:
-			if any || qu.Qtype == dns.TypeSRV {
+			if any || qu.Qtype == dnsmsg.TypeSRV {
 				ans = add(ans, r.srv)
 			}
-			if any || qu.Qtype == dns.TypeTXT {
+			if any || qu.Qtype == dnsmsg.TypeTXT {
 				ans = add(ans, r.txt)
 			}
 		case n.host:
-			if any || qu.Qtype == dns.TypeA {
+			if any || qu.Qtype == dnsmsg.TypeA {
 				ans = add(ans, r.a...)
 			}
 		}
@@ -120,7 +120,7 @@ func answer(q *dns.Msg, n names, r records) (ans, extra []dns.RR, unicast, share
 	if len(ans) == 0 {
 		return nil, nil, false, false
 	}
-	withExtra := func(rrs ...dns.RR) {
+	withExtra := func(rrs ...dnsmsg.RR) {
 		for _, rr := range rrs {
 			if !containsRecord(ans, rr) {
 				extra = add(extra, rr)
@@ -129,7 +129,7 @@ func answer(q *dns.Msg, n names, r records) (ans, extra []dns.RR, unicast, share
 	}
 	for _, rr := range ans {
 		switch rr.Header().Rrtype {
-		case dns.TypePTR:
+		case dnsmsg.TypePTR:
 			if rr == r.ptr {
 				shared = true
 				withExtra(r.srv, r.txt)
@@ -137,7 +137,7 @@ func answer(q *dns.Msg, n names, r records) (ans, extra []dns.RR, unicast, share
 			} else {
 				shared = true
 			}
-		case dns.TypeSRV:
+		case dnsmsg.TypeSRV:
 			withExtra(r.a...)
 		}
 	}
@@ -146,7 +146,7 @@ func answer(q *dns.Msg, n names, r records) (ans, extra []dns.RR, unicast, share
 
 // knownAnswer reports whether a query's known-answer list holds rr with at
 // least half its TTL (RFC 6762 §7.1).
-func knownAnswer(known []dns.RR, rr dns.RR) bool {
+func knownAnswer(known []dnsmsg.RR, rr dnsmsg.RR) bool {
 	for _, k := range known {
 		if sameRecord(k, rr) && k.Header().Ttl >= rr.Header().Ttl/2 {
 			return true
@@ -155,12 +155,12 @@ func knownAnswer(known []dns.RR, rr dns.RR) bool {
 	return false
 }
 
-func containsRecord(list []dns.RR, rr dns.RR) bool {
-	return slices.ContainsFunc(list, func(x dns.RR) bool { return sameRecord(x, rr) })
+func containsRecord(list []dnsmsg.RR, rr dnsmsg.RR) bool {
+	return slices.ContainsFunc(list, func(x dnsmsg.RR) bool { return sameRecord(x, rr) })
 }
 
 // sameRecord compares name, type and data, not class bits or TTL.
-func sameRecord(a, b dns.RR) bool {
+func sameRecord(a, b dnsmsg.RR) bool {
 	ha, hb := a.Header(), b.Header()
 	if ha.Rrtype != hb.Rrtype || !strings.EqualFold(ha.Name, hb.Name) {
 		return false
@@ -169,46 +169,43 @@ func sameRecord(a, b dns.RR) bool {
 }
 
 // sameData compares the data of two records of one type.
-func sameData(a, b dns.RR) bool {
+func sameData(a, b dnsmsg.RR) bool {
 	switch x := a.(type) {
-	case *dns.PTR:
-		y, ok := b.(*dns.PTR)
+	case *dnsmsg.PTR:
+		y, ok := b.(*dnsmsg.PTR)
 		return ok && strings.EqualFold(x.Ptr, y.Ptr)
-	case *dns.SRV:
-		y, ok := b.(*dns.SRV)
+	case *dnsmsg.SRV:
+		y, ok := b.(*dnsmsg.SRV)
 		return ok && x.Port == y.Port && x.Priority == y.Priority && x.Weight == y.Weight &&
 			strings.EqualFold(x.Target, y.Target)
-	case *dns.TXT:
-		y, ok := b.(*dns.TXT)
+	case *dnsmsg.TXT:
+		y, ok := b.(*dnsmsg.TXT)
 		return ok && slices.Equal(x.Txt, y.Txt)
-	case *dns.A:
-		y, ok := b.(*dns.A)
+	case *dnsmsg.A:
+		y, ok := b.(*dnsmsg.A)
 		return ok && x.A.Equal(y.A)
 	}
 	return false
 }
 
 // rdata returns a record's data in wire form, for the probe tie-break.
-func rdata(rr dns.RR) []byte {
-	c := dns.Copy(rr)
-	c.Header().Class &^= cacheFlush
-	buf := make([]byte, 512)
-	off, err := dns.PackRR(c, buf, 0, nil, false)
+func rdata(rr dnsmsg.RR) []byte {
+	b, err := dnsmsg.Rdata(rr)
 	if err != nil {
 		return nil
 	}
-	return buf[off-int(c.Header().Rdlength) : off]
+	return b
 }
 
 // lexCompare orders two sets of records for one name as RFC 6762 §8.2
 // says: sorted by class, type and data, compared pairwise, the longer set
 // winning a tie of the common part.
-func lexCompare(ours, theirs []dns.RR) int {
+func lexCompare(ours, theirs []dnsmsg.RR) int {
 	type key struct {
 		class, rrtype uint16
 		data          []byte
 	}
-	keys := func(rrs []dns.RR) []key {
+	keys := func(rrs []dnsmsg.RR) []key {
 		out := make([]key, 0, len(rrs))
 		for _, rr := range rrs {
 			h := rr.Header()
@@ -244,27 +241,27 @@ func lexCompare(ours, theirs []dns.RR) int {
 // conflicts reports whether a response claims one of our unique names
 // with data that is not ours (RFC 6762 §9). ours tells whether an address
 // is one of the agent's own.
-func conflicts(resp *dns.Msg, n names, r records, ours func(net.IP) bool) bool {
-	for _, sec := range [][]dns.RR{resp.Answer, resp.Ns, resp.Extra} {
+func conflicts(resp *dnsmsg.Msg, n names, r records, ours func(net.IP) bool) bool {
+	for _, sec := range [][]dnsmsg.RR{resp.Answer, resp.Ns, resp.Extra} {
 		for _, rr := range sec {
 			h := rr.Header()
-			if h.Ttl == 0 || h.Class&^cacheFlush != dns.ClassINET {
+			if h.Ttl == 0 || h.Class&^cacheFlush != dnsmsg.ClassINET {
 				continue
 			}
 			switch strings.ToLower(h.Name) {
 			case n.instance:
 				switch h.Rrtype {
-				case dns.TypeSRV:
+				case dnsmsg.TypeSRV:
 					if !sameData(rr, r.srv) {
 						return true
 					}
-				case dns.TypeTXT:
+				case dnsmsg.TypeTXT:
 					if !sameData(rr, r.txt) {
 						return true
 					}
 				}
 			case n.host:
-				if a, ok := rr.(*dns.A); ok && !ours(a.A) {
+				if a, ok := rr.(*dnsmsg.A); ok && !ours(a.A) {
 					return true
 				}
 			}
@@ -276,8 +273,8 @@ func conflicts(resp *dns.Msg, n names, r records, ours func(net.IP) bool) bool {
 // probeOutcome says what another host's simultaneous probe means for ours
 // (RFC 6762 §8.2): lost when its records for one of our names sort after
 // ours.
-func probeLost(q *dns.Msg, n names, r records) bool {
-	var inst, host []dns.RR
+func probeLost(q *dnsmsg.Msg, n names, r records) bool {
+	var inst, host []dnsmsg.RR
 	for i, rr := range q.Ns {
 		if i == maxQuestions {
 			break
@@ -289,6 +286,6 @@ func probeLost(q *dns.Msg, n names, r records) bool {
 			host = append(host, rr)
 		}
 	}
-	return (len(inst) > 0 && lexCompare([]dns.RR{r.srv, r.txt}, inst) < 0) ||
+	return (len(inst) > 0 && lexCompare([]dnsmsg.RR{r.srv, r.txt}, inst) < 0) ||
 		(len(host) > 0 && len(r.a) > 0 && lexCompare(r.a, host) < 0)
 }

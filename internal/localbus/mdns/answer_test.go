@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/miekg/dns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/dnsmsg"
 )
 
 func testStack(t testing.TB) (names, records) {
@@ -22,56 +22,56 @@ func testStack(t testing.TB) (names, records) {
 	return r.n, makeRecords(r.n, o.Port, AgentTXT(o.HubID, o.Version), []net.IP{net.IPv4(10, 0, 0, 1)}, hostTTL, otherTTL)
 }
 
-func query(qs ...dns.Question) *dns.Msg {
-	m := new(dns.Msg)
+func query(qs ...dnsmsg.Question) *dnsmsg.Msg {
+	m := new(dnsmsg.Msg)
 	m.Question = qs
 	return m
 }
 
-func q(name string, t uint16, qu bool) dns.Question {
-	c := uint16(dns.ClassINET)
+func q(name string, t uint16, qu bool) dnsmsg.Question {
+	c := uint16(dnsmsg.ClassINET)
 	if qu {
 		c |= cacheFlush
 	}
-	return dns.Question{Name: name, Qtype: t, Qclass: c}
+	return dnsmsg.Question{Name: name, Qtype: t, Qclass: c}
 }
 
-func types(rrs []dns.RR) string {
+func types(rrs []dnsmsg.RR) string {
 	var s []string
 	for _, rr := range rrs {
-		s = append(s, dns.TypeToString[rr.Header().Rrtype])
+		s = append(s, dnsmsg.TypeString(rr.Header().Rrtype))
 	}
 	return strings.Join(s, ",")
 }
 
 func TestAnswerPicksRecordsAdditionalsAndTheUnicastBit(t *testing.T) {
 	n, r := testStack(t)
-	known := func(m *dns.Msg, rr dns.RR, ttl uint32) *dns.Msg {
-		c := dns.Copy(rr)
-		c.Header().Class = dns.ClassINET
+	known := func(m *dnsmsg.Msg, rr dnsmsg.RR, ttl uint32) *dnsmsg.Msg {
+		c := dnsmsg.Copy(rr)
+		c.Header().Class = dnsmsg.ClassINET
 		c.Header().Ttl = ttl
 		m.Answer = append(m.Answer, c)
 		return m
 	}
 	tests := []struct {
 		name              string
-		q                 *dns.Msg
+		q                 *dnsmsg.Msg
 		ans, extra        string
 		unicast, isShared bool
 	}{
-		{"browse", query(q("_HubAgent._tcp.local.", dns.TypePTR, false)), "PTR", "SRV,TXT,A", false, true},
-		{"browse asking unicast", query(q(n.service, dns.TypePTR, true)), "PTR", "SRV,TXT,A", true, true},
-		{"mixed QU and QM is multicast", query(q(n.service, dns.TypePTR, true), q(n.host, dns.TypeA, false)), "PTR,A", "SRV,TXT", false, true},
-		{"service enumeration", query(q(servicesEnum, dns.TypePTR, false)), "PTR", "", false, true},
-		{"resolve", query(q(n.instance, dns.TypeSRV, false), q(n.instance, dns.TypeTXT, false)), "SRV,TXT", "A", false, false},
-		{"ANY of the instance", query(q(n.instance, dns.TypeANY, false)), "SRV,TXT", "A", false, false},
-		{"host address", query(q(n.host, dns.TypeA, false)), "A", "", false, false},
-		{"AAAA is not ours", query(q(n.host, dns.TypeAAAA, false)), "", "", false, false},
-		{"another service", query(q("_http._tcp.local.", dns.TypePTR, false)), "", "", false, false},
-		{"known answer with enough TTL", known(query(q(n.service, dns.TypePTR, false)), r.ptr, otherTTL/2), "", "", false, false},
-		{"known answer about to expire", known(query(q(n.service, dns.TypePTR, false)), r.ptr, otherTTL/2-1), "PTR", "SRV,TXT,A", false, true},
-		{"known additional left out", known(query(q(n.service, dns.TypePTR, false)), r.txt, otherTTL), "PTR", "SRV,A", false, true},
-		{"CHAOS class", query(dns.Question{Name: n.service, Qtype: dns.TypePTR, Qclass: dns.ClassCHAOS}), "", "", false, false},
+		{"browse", query(q("_HubAgent._tcp.local.", dnsmsg.TypePTR, false)), "PTR", "SRV,TXT,A", false, true},
+		{"browse asking unicast", query(q(n.service, dnsmsg.TypePTR, true)), "PTR", "SRV,TXT,A", true, true},
+		{"mixed QU and QM is multicast", query(q(n.service, dnsmsg.TypePTR, true), q(n.host, dnsmsg.TypeA, false)), "PTR,A", "SRV,TXT", false, true},
+		{"service enumeration", query(q(servicesEnum, dnsmsg.TypePTR, false)), "PTR", "", false, true},
+		{"resolve", query(q(n.instance, dnsmsg.TypeSRV, false), q(n.instance, dnsmsg.TypeTXT, false)), "SRV,TXT", "A", false, false},
+		{"ANY of the instance", query(q(n.instance, dnsmsg.TypeANY, false)), "SRV,TXT", "A", false, false},
+		{"host address", query(q(n.host, dnsmsg.TypeA, false)), "A", "", false, false},
+		{"AAAA is not ours", query(q(n.host, dnsmsg.TypeAAAA, false)), "", "", false, false},
+		{"another service", query(q("_http._tcp.local.", dnsmsg.TypePTR, false)), "", "", false, false},
+		{"known answer with enough TTL", known(query(q(n.service, dnsmsg.TypePTR, false)), r.ptr, otherTTL/2), "", "", false, false},
+		{"known answer about to expire", known(query(q(n.service, dnsmsg.TypePTR, false)), r.ptr, otherTTL/2-1), "PTR", "SRV,TXT,A", false, true},
+		{"known additional left out", known(query(q(n.service, dnsmsg.TypePTR, false)), r.txt, otherTTL), "PTR", "SRV,A", false, true},
+		{"CHAOS class", query(dnsmsg.Question{Name: n.service, Qtype: dnsmsg.TypePTR, Qclass: dnsmsg.ClassCHAOS}), "", "", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,16 +87,16 @@ func TestAnswerPicksRecordsAdditionalsAndTheUnicastBit(t *testing.T) {
 func TestConflictsAndProbeTieBreak(t *testing.T) {
 	n, r := testStack(t)
 	ours := func(ip net.IP) bool { return ip.Equal(net.IPv4(10, 0, 0, 1)) }
-	resp := func(rrs ...dns.RR) *dns.Msg { m := new(dns.Msg); m.Response = true; m.Answer = rrs; return m }
-	otherSRV := dns.Copy(r.srv).(*dns.SRV)
+	resp := func(rrs ...dnsmsg.RR) *dnsmsg.Msg { m := new(dnsmsg.Msg); m.Response = true; m.Answer = rrs; return m }
+	otherSRV := dnsmsg.Copy(r.srv).(*dnsmsg.SRV)
 	otherSRV.Port = 9
-	otherA := dns.Copy(r.a[0]).(*dns.A)
+	otherA := dnsmsg.Copy(r.a[0]).(*dnsmsg.A)
 	otherA.A = net.IPv4(10, 0, 0, 9)
-	goodbye := dns.Copy(otherSRV)
+	goodbye := dnsmsg.Copy(otherSRV)
 	goodbye.Header().Ttl = 0
 	for _, tt := range []struct {
 		name string
-		m    *dns.Msg
+		m    *dnsmsg.Msg
 		want bool
 	}{
 		{"our own records looped back", resp(r.all()...), false},
@@ -108,15 +108,15 @@ func TestConflictsAndProbeTieBreak(t *testing.T) {
 			t.Errorf("%s: conflict = %v, want %v", tt.name, got, tt.want)
 		}
 	}
-	probe := func(rrs ...dns.RR) *dns.Msg {
-		m := query(q(n.instance, dns.TypeANY, false))
+	probe := func(rrs ...dnsmsg.RR) *dnsmsg.Msg {
+		m := query(q(n.instance, dnsmsg.TypeANY, false))
 		m.Ns = rrs
 		return m
 	}
-	higher := dns.Copy(r.srv).(*dns.SRV)
-	higher.Port = r.srv.(*dns.SRV).Port + 1
-	lower := dns.Copy(r.srv).(*dns.SRV)
-	lower.Port = r.srv.(*dns.SRV).Port - 1
+	higher := dnsmsg.Copy(r.srv).(*dnsmsg.SRV)
+	higher.Port = r.srv.(*dnsmsg.SRV).Port + 1
+	lower := dnsmsg.Copy(r.srv).(*dnsmsg.SRV)
+	lower.Port = r.srv.(*dnsmsg.SRV).Port - 1
 	if probeLost(probe(r.srv, r.txt), n, r) {
 		t.Error("lost a tie-break against our own probe")
 	}
@@ -135,16 +135,16 @@ func TestConflictsAndProbeTieBreak(t *testing.T) {
 // the agent's own records, and keep the answer within one packet.
 func FuzzResponderPacket(f *testing.F) {
 	n, r := testStack(f)
-	for _, m := range []*dns.Msg{
-		query(q(n.instance, dns.TypeANY, true), q(n.host, dns.TypeA, true)),
-		query(q(servicesEnum, dns.TypePTR, false), q(n.service, dns.TypeANY, false)),
+	for _, m := range []*dnsmsg.Msg{
+		query(q(n.instance, dnsmsg.TypeANY, true), q(n.host, dnsmsg.TypeA, true)),
+		query(q(servicesEnum, dnsmsg.TypePTR, false), q(n.service, dnsmsg.TypeANY, false)),
 	} {
 		b, _ := m.Pack()
 		f.Add(b)
 	}
 	f.Add([]byte("\x00\x01garbage"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m := new(dns.Msg)
+		m := new(dnsmsg.Msg)
 		if m.Unpack(b) != nil {
 			return
 		}
@@ -154,7 +154,7 @@ func FuzzResponderPacket(f *testing.F) {
 				t.Fatalf("answered with a record that is not ours: %v", rr)
 			}
 		}
-		reply := new(dns.Msg)
+		reply := new(dnsmsg.Msg)
 		reply.Response, reply.Answer, reply.Extra = true, ans, extra
 		if reply.Len() > maxPacket {
 			t.Fatalf("reply of %d bytes", reply.Len())

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/dnsmsg"
 )
 
 // Defaults of Options.
@@ -70,7 +70,7 @@ type Browser struct {
 	mu        sync.Mutex
 	entries   map[string]*entry            // lower-case instance FQDN
 	hosts     map[string]map[string]addrRR // lower-case host FQDN → address
-	pending   []dns.Question               // follow-up questions for the next send
+	pending   []dnsmsg.Question            // follow-up questions for the next send
 	watchers  []watcher
 	brokerFns []func(url string)
 	broker    string // URL last handed to brokerFns
@@ -290,7 +290,7 @@ func (b *Browser) loop(ctx context.Context, sock *socket) {
 	}
 }
 
-func (b *Browser) send(sock *socket, m *dns.Msg) {
+func (b *Browser) send(sock *socket, m *dnsmsg.Msg) {
 	for i := range sock.ifaces {
 		if err := sock.multicast(m, &sock.ifaces[i]); err != nil {
 			b.log.Debug("mdns: query not sent", "interface", sock.ifaces[i].Name, "err", err)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/dnsmsg"
 
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
@@ -16,18 +16,18 @@ import (
 )
 
 // announce builds a full announcement of one instance: PTR, SRV, TXT, A.
-func announce(name, service, host, ip string, port uint16, ttl uint32, txt []string) *dns.Msg {
+func announce(name, service, host, ip string, port uint16, ttl uint32, txt []string) *dnsmsg.Msg {
 	svc := service + ".local."
 	inst := name + "." + svc
-	hdr := func(n string, t uint16) dns.RR_Header {
-		return dns.RR_Header{Name: n, Rrtype: t, Class: dns.ClassINET, Ttl: ttl}
+	hdr := func(n string, t uint16) dnsmsg.RRHeader {
+		return dnsmsg.RRHeader{Name: n, Rrtype: t, Class: dnsmsg.ClassINET, Ttl: ttl}
 	}
-	m := new(dns.Msg)
-	m.Answer = []dns.RR{&dns.PTR{Hdr: hdr(svc, dns.TypePTR), Ptr: inst}}
-	m.Extra = []dns.RR{
-		&dns.SRV{Hdr: hdr(inst, dns.TypeSRV), Port: port, Target: host},
-		&dns.TXT{Hdr: hdr(inst, dns.TypeTXT), Txt: txt},
-		&dns.A{Hdr: hdr(host, dns.TypeA), A: net.ParseIP(ip)},
+	m := new(dnsmsg.Msg)
+	m.Answer = []dnsmsg.RR{&dnsmsg.PTR{Hdr: hdr(svc, dnsmsg.TypePTR), Ptr: inst}}
+	m.Extra = []dnsmsg.RR{
+		&dnsmsg.SRV{Hdr: hdr(inst, dnsmsg.TypeSRV), Port: port, Target: host},
+		&dnsmsg.TXT{Hdr: hdr(inst, dnsmsg.TypeTXT), Txt: txt},
+		&dnsmsg.A{Hdr: hdr(host, dnsmsg.TypeA), A: net.ParseIP(ip)},
 	}
 	return m
 }
@@ -38,7 +38,7 @@ func TestHostileResponsesAreBoundedAndSanitized(t *testing.T) {
 	b := startBrowser(t, n, mdns.Options{MaxInstances: 5})
 	s := n.Sender()
 
-	send := func(m *dns.Msg) {
+	send := func(m *dnsmsg.Msg) {
 		t.Helper()
 		if err := s.Msg(m); err != nil {
 			t.Fatal(err)
@@ -148,7 +148,7 @@ func TestShortTTLRecordsAreRefreshedNotExpired(t *testing.T) {
 	queries := 0
 	// A responder whose records live 3 s: it answers every query that asks
 	// about its service, instance or host.
-	n.Listen5353(func(q *dns.Msg) {
+	n.Listen5353(func(q *dnsmsg.Msg) {
 		for _, question := range q.Question {
 			if strings.Contains(strings.ToLower(question.Name), "_wled._tcp") || question.Name == "brief.local." {
 				mu.Lock()

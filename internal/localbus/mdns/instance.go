@@ -5,10 +5,11 @@
 // wiring about instances they care about, and answers for the agent itself
 // as _hubagent._tcp (probe, announce, answer, goodbye).
 //
-// Both halves are written on github.com/miekg/dns. zeroconf's Browse (v1.0.0)
-// stops querying after the first answer, swallows goodbye packets and never
-// reports TTL expiry or a changed address; its server answers on whatever
-// interface a query arrives on, configured or not (docs/drivers.md).
+// Both halves are written on the small DNS codec in dnsmsg. zeroconf's
+// Browse (v1.0.0) stops querying after the first answer, swallows goodbye
+// packets and never reports TTL expiry or a changed address; its server
+// answers on whatever interface a query arrives on, configured or not
+// (docs/drivers.md).
 package mdns
 
 import (

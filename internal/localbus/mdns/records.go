@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/dnsmsg"
 )
 
 // maxPacket keeps queries inside one Ethernet frame (RFC 6762 §17).
@@ -41,8 +41,8 @@ func (e *entry) expiry() (time.Time, time.Duration) {
 }
 
 // handle applies one response and returns the instances that changed.
-func (b *Browser) handle(msg *dns.Msg, ifName string, now time.Time) []Instance {
-	rrs := make([]dns.RR, 0, len(msg.Answer)+len(msg.Extra))
+func (b *Browser) handle(msg *dnsmsg.Msg, ifName string, now time.Time) []Instance {
+	rrs := make([]dnsmsg.RR, 0, len(msg.Answer)+len(msg.Extra))
 	rrs = append(append(rrs, msg.Answer...), msg.Extra...)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -55,7 +55,7 @@ func (b *Browser) handle(msg *dns.Msg, ifName string, now time.Time) []Instance 
 	// PTR first, then SRV and TXT, then addresses: a responder may order
 	// the records of one answer any way it likes.
 	for _, rr := range rrs {
-		ptr, ok := rr.(*dns.PTR)
+		ptr, ok := rr.(*dnsmsg.PTR)
 		if !ok {
 			continue
 		}
@@ -80,7 +80,7 @@ func (b *Browser) handle(msg *dns.Msg, ifName string, now time.Time) []Instance 
 	}
 	for _, rr := range rrs {
 		switch rr := rr.(type) {
-		case *dns.SRV:
+		case *dnsmsg.SRV:
 			e := b.lookupRecord(rr.Hdr.Name, ifName, now, rr.Hdr.Ttl > 0)
 			if e == nil {
 				continue
@@ -99,7 +99,7 @@ func (b *Browser) handle(msg *dns.Msg, ifName string, now time.Time) []Instance 
 			if e.inst.Gone && !e.ptrExp.IsZero() && e.ptrExp.After(now) {
 				e.inst.Gone = false
 			}
-		case *dns.TXT:
+		case *dnsmsg.TXT:
 			e := b.lookupRecord(rr.Hdr.Name, ifName, now, false)
 			if e == nil || rr.Hdr.Ttl == 0 {
 				continue
@@ -119,7 +119,7 @@ func (b *Browser) handle(msg *dns.Msg, ifName string, now time.Time) []Instance 
 	}
 	hostsSeen := map[string]bool{}
 	for _, rr := range rrs {
-		a, ok := rr.(*dns.A)
+		a, ok := rr.(*dnsmsg.A)
 		if !ok {
 			continue
 		}
@@ -168,10 +168,10 @@ func (b *Browser) handle(msg *dns.Msg, ifName string, now time.Time) []Instance 
 			changed = append(changed, e.inst.clone())
 		}
 		if e.inst.Port == 0 && !e.inst.Gone {
-			b.ask(e.fqdn, dns.TypeSRV)
-			b.ask(e.fqdn, dns.TypeTXT)
+			b.ask(e.fqdn, dnsmsg.TypeSRV)
+			b.ask(e.fqdn, dnsmsg.TypeTXT)
 		} else if len(e.inst.Addresses) == 0 && !e.inst.Gone && e.inst.Host != "" {
-			b.ask(e.hostFQDN(), dns.TypeA)
+			b.ask(e.hostFQDN(), dnsmsg.TypeA)
 		}
 	}
 	return changed
@@ -181,7 +181,7 @@ func (e *entry) hostFQDN() string {
 	if e.inst.Host == "" {
 		return ""
 	}
-	return dns.Fqdn(e.inst.Host)
+	return dnsmsg.Fqdn(e.inst.Host)
 }
 
 // ask queues a follow-up question and wakes the sender.
@@ -189,7 +189,7 @@ func (b *Browser) ask(name string, qtype uint16) {
 	if name == "" || len(b.pending) > 256 {
 		return
 	}
-	q := dns.Question{Name: name, Qtype: qtype, Qclass: dns.ClassINET}
+	q := dnsmsg.Question{Name: name, Qtype: qtype, Qclass: dnsmsg.ClassINET}
 	if slices.Contains(b.pending, q) {
 		return
 	}
@@ -268,7 +268,7 @@ func (b *Browser) evictGone() bool {
 
 // addresses lists a host's unexpired addresses, sorted.
 func (b *Browser) addresses(host string, now time.Time) []string {
-	addrs := b.hosts[strings.ToLower(dns.Fqdn(host))]
+	addrs := b.hosts[strings.ToLower(dnsmsg.Fqdn(host))]
 	if host == "" || len(addrs) == 0 {
 		return nil
 	}
@@ -286,13 +286,13 @@ func (b *Browser) addresses(host string, now time.Time) []string {
 // due now: the browse query (with known answers, RFC 6762 §7.1) when browse
 // is set, refreshes of records at 80 % and 90 % of their TTL (§5.2), and
 // queued follow-ups. It returns when it next has something to do.
-func (b *Browser) tick(now time.Time, browse bool) (msgs []*dns.Msg, changed []Instance, next time.Time) {
+func (b *Browser) tick(now time.Time, browse bool) (msgs []*dnsmsg.Msg, changed []Instance, next time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	next = now.Add(time.Minute)
 	questions := b.pending
 	b.pending = nil
-	var known []dns.RR
+	var known []dnsmsg.RR
 	type due2 struct {
 		e        *entry
 		due      time.Time
@@ -340,8 +340,8 @@ func (b *Browser) tick(now time.Time, browse bool) (msgs []*dns.Msg, changed []I
 			next = exp
 		}
 		if e.ptrExp.Sub(now) > e.ptrTTL/2 {
-			known = append(known, &dns.PTR{Hdr: dns.RR_Header{Name: e.service, Rrtype: dns.TypePTR,
-				Class: dns.ClassINET, Ttl: uint32(e.ptrExp.Sub(now) / time.Second)}, Ptr: e.fqdn})
+			known = append(known, &dnsmsg.PTR{Hdr: dnsmsg.RRHeader{Name: e.service, Rrtype: dnsmsg.TypePTR,
+				Class: dnsmsg.ClassINET, Ttl: uint32(e.ptrExp.Sub(now) / time.Second)}, Ptr: e.fqdn})
 		}
 	}
 	// Once one record is due, every record due within the next tenth of
@@ -358,11 +358,11 @@ func (b *Browser) tick(now time.Time, browse bool) (msgs []*dns.Msg, changed []I
 		r.e.refreshed++
 		// The PTR question refreshes the PTR record when it is the one
 		// running out; known answers keep the others quiet.
-		questions = append(questions, dns.Question{Name: r.e.service, Qtype: dns.TypePTR, Qclass: dns.ClassINET},
-			dns.Question{Name: r.e.fqdn, Qtype: dns.TypeSRV, Qclass: dns.ClassINET},
-			dns.Question{Name: r.e.fqdn, Qtype: dns.TypeTXT, Qclass: dns.ClassINET})
+		questions = append(questions, dnsmsg.Question{Name: r.e.service, Qtype: dnsmsg.TypePTR, Qclass: dnsmsg.ClassINET},
+			dnsmsg.Question{Name: r.e.fqdn, Qtype: dnsmsg.TypeSRV, Qclass: dnsmsg.ClassINET},
+			dnsmsg.Question{Name: r.e.fqdn, Qtype: dnsmsg.TypeTXT, Qclass: dnsmsg.ClassINET})
 		if h := r.e.hostFQDN(); h != "" {
-			questions = append(questions, dns.Question{Name: h, Qtype: dns.TypeA, Qclass: dns.ClassINET})
+			questions = append(questions, dnsmsg.Question{Name: h, Qtype: dnsmsg.TypeA, Qclass: dnsmsg.ClassINET})
 		}
 	}
 	if anyDue {
@@ -370,14 +370,14 @@ func (b *Browser) tick(now time.Time, browse bool) (msgs []*dns.Msg, changed []I
 	}
 	if browse {
 		for _, svc := range slices.Sorted(maps.Keys(b.services)) {
-			questions = append(questions, dns.Question{Name: svc, Qtype: dns.TypePTR, Qclass: dns.ClassINET})
+			questions = append(questions, dnsmsg.Question{Name: svc, Qtype: dnsmsg.TypePTR, Qclass: dnsmsg.ClassINET})
 		}
 	}
 	return pack(dedupe(questions), known), changed, next
 }
 
-func dedupe(qs []dns.Question) []dns.Question {
-	seen := make(map[dns.Question]bool, len(qs))
+func dedupe(qs []dnsmsg.Question) []dnsmsg.Question {
+	seen := make(map[dnsmsg.Question]bool, len(qs))
 	out := qs[:0]
 	for _, q := range qs {
 		q.Name = strings.ToLower(q.Name)
@@ -392,16 +392,16 @@ func dedupe(qs []dns.Question) []dns.Question {
 // pack puts questions into as few packets as fit, then known answers into
 // the last one while room is left; answers that do not fit are left out,
 // which only costs a redundant reply.
-func pack(questions []dns.Question, known []dns.RR) []*dns.Msg {
-	var msgs []*dns.Msg
-	cur := new(dns.Msg)
+func pack(questions []dnsmsg.Question, known []dnsmsg.RR) []*dnsmsg.Msg {
+	var msgs []*dnsmsg.Msg
+	cur := new(dnsmsg.Msg)
 	for _, q := range questions {
 		cur.Question = append(cur.Question, q)
 		if cur.Len() > maxPacket && len(cur.Question) > 1 {
 			cur.Question = cur.Question[:len(cur.Question)-1]
 			msgs = append(msgs, cur)
-			cur = new(dns.Msg)
-			cur.Question = []dns.Question{q}
+			cur = new(dnsmsg.Msg)
+			cur.Question = []dnsmsg.Question{q}
 		}
 	}
 	if len(cur.Question) == 0 {

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/dnsmsg"
 )
 
 // Responder timings (RFC 6762 §8).
@@ -203,7 +203,7 @@ func (r *responder) onQuery(p packet) {
 		if len(p.msg.Ns) > 0 {
 			gap = probeInterval
 		}
-		ans = slices.DeleteFunc(ans, func(rr dns.RR) bool {
+		ans = slices.DeleteFunc(ans, func(rr dnsmsg.RR) bool {
 			return now.Sub(r.lastMC[mcKey(p.ifi.Index, rr)]) < gap
 		})
 		for _, rr := range ans {
@@ -214,7 +214,7 @@ func (r *responder) onQuery(p packet) {
 	if len(ans) == 0 {
 		return
 	}
-	m := new(dns.Msg)
+	m := new(dnsmsg.Msg)
 	m.Response, m.Authoritative = true, true
 	m.Answer, m.Extra = ans, extra
 	if unicast {
@@ -235,11 +235,11 @@ func (r *responder) legacyAnswer(p packet, rs records) {
 	if len(ans) == 0 {
 		return
 	}
-	m := new(dns.Msg)
-	m.Id, m.Response, m.Authoritative = p.msg.Id, true, true
+	m := new(dnsmsg.Msg)
+	m.ID, m.Response, m.Authoritative = p.msg.ID, true, true
 	m.Question = p.msg.Question[:min(len(p.msg.Question), maxQuestions)]
 	for _, rr := range append(slices.Clone(ans), extra...) {
-		c := dns.Copy(rr)
+		c := dnsmsg.Copy(rr)
 		c.Header().Class &^= cacheFlush
 		c.Header().Ttl = min(c.Header().Ttl, legacyTTL)
 		if slices.Contains(ans, rr) {
@@ -251,12 +251,12 @@ func (r *responder) legacyAnswer(p packet, rs records) {
 	r.send(m, p.ifi, p.src)
 }
 
-func mcKey(ifIndex int, rr dns.RR) string {
+func mcKey(ifIndex int, rr dnsmsg.RR) string {
 	return fmt.Sprint(ifIndex, " ", rr.Header().Rrtype, " ", lower(rr.Header().Name), " ", rr.String())
 }
 
 // send multicasts m on ifi, or unicasts it to to when set.
-func (r *responder) send(m *dns.Msg, ifi *net.Interface, to *net.UDPAddr) {
+func (r *responder) send(m *dnsmsg.Msg, ifi *net.Interface, to *net.UDPAddr) {
 	var err error
 	if to != nil {
 		err = r.sock.unicast(m, ifi, to)
@@ -271,7 +271,7 @@ func (r *responder) send(m *dns.Msg, ifi *net.Interface, to *net.UDPAddr) {
 }
 
 // each sends what build makes for every interface with an IPv4 address.
-func (r *responder) each(build func(rs records) *dns.Msg, goodbye bool) {
+func (r *responder) each(build func(rs records) *dnsmsg.Msg, goodbye bool) {
 	for i := range r.sock.ifaces {
 		ifi := &r.sock.ifaces[i]
 		r.mu.Lock()
@@ -289,12 +289,12 @@ func (r *responder) probe() {
 	r.mu.Lock()
 	n := r.n
 	r.mu.Unlock()
-	r.each(func(rs records) *dns.Msg {
-		m := new(dns.Msg)
-		m.Question = []dns.Question{{Name: n.instance, Qtype: dns.TypeANY, Qclass: dns.ClassINET},
-			{Name: n.host, Qtype: dns.TypeANY, Qclass: dns.ClassINET}}
-		for _, rr := range append([]dns.RR{rs.srv, rs.txt}, rs.a...) {
-			c := dns.Copy(rr)
+	r.each(func(rs records) *dnsmsg.Msg {
+		m := new(dnsmsg.Msg)
+		m.Question = []dnsmsg.Question{{Name: n.instance, Qtype: dnsmsg.TypeANY, Qclass: dnsmsg.ClassINET},
+			{Name: n.host, Qtype: dnsmsg.TypeANY, Qclass: dnsmsg.ClassINET}}
+		for _, rr := range append([]dnsmsg.RR{rs.srv, rs.txt}, rs.a...) {
+			c := dnsmsg.Copy(rr)
 			c.Header().Class &^= cacheFlush
 			m.Ns = append(m.Ns, c)
 		}
@@ -306,8 +306,8 @@ func (r *responder) probe() {
 // with TTL 0 (§10.1).
 func (r *responder) announce(goodbye bool) {
 	now := time.Now()
-	r.each(func(rs records) *dns.Msg {
-		m := new(dns.Msg)
+	r.each(func(rs records) *dnsmsg.Msg {
+		m := new(dnsmsg.Msg)
 		m.Response, m.Authoritative = true, true
 		m.Answer = rs.all()
 		return m

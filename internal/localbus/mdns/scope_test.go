@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/dnsmsg"
 
 	"github.com/hubagent/hubagent/internal/localbus/mdns"
 	"github.com/hubagent/hubagent/internal/localbus/mdns/mdnstest"
@@ -38,15 +38,15 @@ func heardFrom(t *testing.T, p *mdnstest.Peer, d time.Duration, what string, ok 
 	})
 }
 
-func ptrQuery(name string, qu bool) *dns.Msg {
-	m := new(dns.Msg)
-	m.Id = 0
+func ptrQuery(name string, qu bool) *dnsmsg.Msg {
+	m := new(dnsmsg.Msg)
+	m.ID = 0
 	m.RecursionDesired = false
-	class := uint16(dns.ClassINET)
+	class := uint16(dnsmsg.ClassINET)
 	if qu {
 		class |= 1 << 15
 	}
-	m.Question = []dns.Question{{Name: name, Qtype: dns.TypePTR, Qclass: class}}
+	m.Question = []dnsmsg.Question{{Name: name, Qtype: dnsmsg.TypePTR, Qclass: class}}
 	return m
 }
 
@@ -108,29 +108,29 @@ func TestStackAnswersAndBrowsesOnlyOnItsInterfaces(t *testing.T) {
 			t.Fatal(err)
 		}
 		legacy := ptrQuery(svc, false)
-		legacy.Id = 0x4242
+		legacy.ID = 0x4242
 		if err := p.LegacyQuery(legacy, "224.0.0.251:5353"); err != nil {
 			t.Fatal(err)
 		}
 		direct := ptrQuery(svc, false)
-		direct.Id = 0x4343
+		direct.ID = 0x4343
 		if err := p.LegacyQuery(direct, net.JoinHostPort(tc.link.HostIP(), "5353")); err != nil {
 			t.Fatal(err)
 		}
-		names := new(dns.Msg)
-		names.Question = []dns.Question{
-			{Name: `scope\ ` + hubID[4:12] + "." + svc, Qtype: dns.TypeANY, Qclass: dns.ClassINET},
-			{Name: host + ".local.", Qtype: dns.TypeA, Qclass: dns.ClassINET}}
+		names := new(dnsmsg.Msg)
+		names.Question = []dnsmsg.Question{
+			{Name: `scope\ ` + hubID[4:12] + "." + svc, Qtype: dnsmsg.TypeANY, Qclass: dnsmsg.ClassINET},
+			{Name: host + ".local.", Qtype: dnsmsg.TypeA, Qclass: dnsmsg.ClassINET}}
 		if err := p.Query(names); err != nil {
 			t.Fatal(err)
 		}
 	}
 	fromA := func(h mdnstest.Heard) bool { return h.From.IP.Equal(net.ParseIP(linkA.HostIP())) }
 	heardFrom(t, peerA, 5*time.Second, "a unicast (QU) answer on A", func(h mdnstest.Heard) bool {
-		return h.Msg.Response && fromA(h) && h.From.Port == 5353 && mentions(h, hubID) && h.Unicast && h.Msg.Id == 0
+		return h.Msg.Response && fromA(h) && h.From.Port == 5353 && mentions(h, hubID) && h.Unicast && h.Msg.ID == 0
 	})
 	heardFrom(t, peerA, 5*time.Second, "a one-shot answer to the group query on A", func(h mdnstest.Heard) bool {
-		return h.Msg.Response && h.Msg.Id == 0x4242 && mentions(h, hubID)
+		return h.Msg.Response && h.Msg.ID == 0x4242 && mentions(h, hubID)
 	})
 	// The direct query (0x4343) gets no positive check here: in a shared
 	// namespace the kernel hands a unicast to port 5353 to any one of the
@@ -138,14 +138,14 @@ func TestStackAnswersAndBrowsesOnlyOnItsInterfaces(t *testing.T) {
 	// is alone in its namespace, checks it.
 	heardFrom(t, peerA, 5*time.Second, "the address of our host name on A", func(h mdnstest.Heard) bool {
 		for _, rr := range h.Msg.Answer {
-			if a, ok := rr.(*dns.A); ok && strings.EqualFold(a.Hdr.Name, host+".local.") && a.A.Equal(net.ParseIP(linkA.HostIP())) {
+			if a, ok := rr.(*dnsmsg.A); ok && strings.EqualFold(a.Hdr.Name, host+".local.") && a.A.Equal(net.ParseIP(linkA.HostIP())) {
 				return true
 			}
 		}
 		return false
 	})
 	heardFrom(t, peerB, 5*time.Second, "the control's one-shot answer on B", func(h mdnstest.Heard) bool {
-		return h.Msg.Response && h.Msg.Id == 0x4242 && mentions(h, controlID)
+		return h.Msg.Response && h.Msg.ID == 0x4242 && mentions(h, controlID)
 	})
 
 	// Browsing: an instance announced on each link.

@@ -7,7 +7,7 @@ import (
 	"net"
 	"sync/atomic"
 
-	"github.com/miekg/dns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/dnsmsg"
 	"golang.org/x/net/ipv4"
 )
 
@@ -67,7 +67,7 @@ func (s *socket) Close() error { return s.pc.Close() }
 
 // packet is one message heard on a chosen interface.
 type packet struct {
-	msg *dns.Msg
+	msg *dnsmsg.Msg
 	ifi *net.Interface
 	src *net.UDPAddr
 }
@@ -91,12 +91,12 @@ func (s *socket) read(fn func(packet), heard, bad *atomic.Uint64) {
 			continue
 		}
 		heard.Add(1)
-		msg := new(dns.Msg)
+		msg := new(dnsmsg.Msg)
 		if err := msg.Unpack(buf[:n]); err != nil {
 			bad.Add(1)
 			continue
 		}
-		if msg.Opcode != dns.OpcodeQuery {
+		if msg.Opcode != dnsmsg.OpcodeQuery {
 			continue
 		}
 		udp, _ := src.(*net.UDPAddr)
@@ -105,7 +105,7 @@ func (s *socket) read(fn func(packet), heard, bad *atomic.Uint64) {
 }
 
 // multicast sends a message to the group on one chosen interface.
-func (s *socket) multicast(m *dns.Msg, ifi *net.Interface) error {
+func (s *socket) multicast(m *dnsmsg.Msg, ifi *net.Interface) error {
 	buf, err := m.Pack()
 	if err != nil {
 		return err
@@ -119,7 +119,7 @@ func (s *socket) multicast(m *dns.Msg, ifi *net.Interface) error {
 
 // unicast sends a message to one address, out of the interface the
 // question came in on.
-func (s *socket) unicast(m *dns.Msg, ifi *net.Interface, to *net.UDPAddr) error {
+func (s *socket) unicast(m *dnsmsg.Msg, ifi *net.Interface, to *net.UDPAddr) error {
 	buf, err := m.Pack()
 	if err != nil {
 		return err

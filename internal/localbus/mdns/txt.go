@@ -72,11 +72,11 @@ func Sanitize(s string, max int) string {
 	return b.String()
 }
 
-// unescapeName turns a name in miekg/dns's presentation form back into
+// unescapeName turns a name in dnsmsg's presentation form back into
 // its raw bytes, then sanitizes it for display.
 func unescapeName(s string) string { return Sanitize(unescape(s), MaxNameLen) }
 
-// unescape undoes miekg/dns's presentation escapes (\. \" \\ and \DDD)
+// unescape undoes dnsmsg's presentation escapes (\. \" \\ and \DDD)
 // in names and TXT strings, giving the bytes that were on the wire.
 func unescape(s string) string {
 	if strings.IndexByte(s, '\\') < 0 {

@@ -5,13 +5,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/dnsmsg"
 	"golang.org/x/net/ipv4"
 )
 
 // Heard is one packet a Peer received.
 type Heard struct {
-	Msg  *dns.Msg
+	Msg  *dnsmsg.Msg
 	From *net.UDPAddr
 	// Unicast is true when the packet was addressed to the peer rather
 	// than to the group.
@@ -88,7 +88,7 @@ func (p *Peer) record(read func([]byte) (int, net.Addr, bool, error)) {
 		if err != nil {
 			return
 		}
-		m := new(dns.Msg)
+		m := new(dnsmsg.Msg)
 		if m.Unpack(buf[:k]) != nil {
 			continue
 		}
@@ -107,7 +107,7 @@ func (p *Peer) Heard() []Heard {
 }
 
 // Query multicasts a query from port 5353, as a resolver that caches does.
-func (p *Peer) Query(m *dns.Msg) error {
+func (p *Peer) Query(m *dnsmsg.Msg) error {
 	b, err := m.Pack()
 	if err != nil {
 		return err
@@ -118,7 +118,7 @@ func (p *Peer) Query(m *dns.Msg) error {
 
 // LegacyQuery sends a query from an ephemeral port (a one-shot resolver,
 // RFC 6762 §6.7) to addr, the group or a unicast address on port 5353.
-func (p *Peer) LegacyQuery(m *dns.Msg, addr string) error {
+func (p *Peer) LegacyQuery(m *dnsmsg.Msg, addr string) error {
 	b, err := m.Pack()
 	if err != nil {
 		return err

@@ -3,7 +3,7 @@ package mdnstest
 import (
 	"net"
 
-	"github.com/miekg/dns"
+	"github.com/hubagent/hubagent/internal/localbus/mdns/dnsmsg"
 	"golang.org/x/net/ipv4"
 )
 
@@ -55,7 +55,7 @@ func (s *Sender) Raw(b []byte) error {
 }
 
 // Msg packs and sends a DNS message as an mDNS response.
-func (s *Sender) Msg(m *dns.Msg) error {
+func (s *Sender) Msg(m *dnsmsg.Msg) error {
 	m.Response, m.Authoritative = true, true
 	b, err := m.Pack()
 	if err != nil {
@@ -67,7 +67,7 @@ func (s *Sender) Msg(m *dns.Msg) error {
 // Listen5353 joins the mDNS group inside the namespace and calls fn with every
 // query heard, until the end of the test. With Msg it makes a minimal
 // responder whose answers the test controls.
-func (n *Net) Listen5353(fn func(q *dns.Msg)) {
+func (n *Net) Listen5353(fn func(q *dnsmsg.Msg)) {
 	n.t.Helper()
 	var pc *ipv4.PacketConn
 	err := n.Do(func() error {
@@ -93,7 +93,7 @@ func (n *Net) Listen5353(fn func(q *dns.Msg)) {
 			if err != nil {
 				return
 			}
-			m := new(dns.Msg)
+			m := new(dnsmsg.Msg)
 			if m.Unpack(buf[:k]) == nil && !m.Response {
 				fn(m)
 			}
