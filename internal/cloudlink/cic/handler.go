@@ -105,6 +105,7 @@ type Handler struct {
 	rate  *limiter
 	audit *auditLog
 	now   func() time.Time
+	buf   scratchPool
 }
 
 // New builds the handler.
@@ -225,8 +226,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			st, b := h.errorBody(req.Header, err)
 			return st, b, did
 		}
-		resp := Response{Header: responseHeader(req.Header, req.Header.Name+"Response"), Payload: payload}
-		b, err := json.Marshal(resp)
+		b, err := h.buf.encodeResponse(responseHeader(req.Header, req.Header.Name+"Response"), payload)
 		if err != nil {
 			h.log.Error("encode response", "op", key, "err", err)
 			st, b := h.errorBody(req.Header, err)
