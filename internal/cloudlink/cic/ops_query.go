@@ -250,7 +250,7 @@ func (h *Handler) control(ctx context.Context, c Caller, raw json.RawMessage) (a
 	for ; pending > 0; pending-- {
 		<-done
 	}
-	h.audit.record(ctx, c, req.Commands, results, visible, h.now())
+	deferAudit(ctx, h.audit.rowsFor(c, req.Commands, results, visible, h.now()))
 	if len(req.Commands) == 1 && results[0].ErrorCode != "" {
 		return nil, errorOf(results[0])
 	}
