@@ -4,9 +4,11 @@
 // the sign-in, consent and status pages, the token and revocation
 // endpoints, and the bearer-token check /cic/v1 runs on every call.
 //
-// State lives in the agent's SQLite database (migration 0002_oauth.sql) and
-// is read per request, so the CLI can add and remove partners while the
-// agent runs.
+// State lives in the agent's SQLite database (migration 0002_oauth.sql). The
+// bearer check answers from a cache of grants that every change made
+// through the agent invalidates at once (grant_cache.go); the CLI removes
+// partners through the running agent, and what another process writes is
+// re-read within a second.
 package oauth
 
 import (
