@@ -64,7 +64,9 @@ type QueryResponse struct {
 
 func (h *Handler) queryStatus(ctx context.Context, c Caller, raw json.RawMessage) (any, error) {
 	var req QueryRequest
-	if err := decodePayload(raw, &req); err != nil {
+	if ids, ok := parseQueryRequest(raw); ok {
+		req.DeviceIDs = ids
+	} else if err := decodePayload(raw, &req); err != nil {
 		return nil, err
 	}
 	if len(req.DeviceIDs) < 1 || len(req.DeviceIDs) > MaxQueryIDs {
