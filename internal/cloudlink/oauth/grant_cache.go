@@ -10,13 +10,17 @@ import (
 	"github.com/hubagent/hubagent/internal/device"
 )
 
-// grantRecheck bounds how long a cached grant is trusted without reading
-// the store again. Every change made through this process (consent, the
-// status page, revocation, CIC.Account/Unlink, partner removal, reuse
-// detection) invalidates the whole cache through the store's generation
-// before the change's call returns, so the next call sees it. The re-read
-// only covers writes by another process: the CLI writes grants itself only
-// while no agent runs (partner remove goes through the running agent).
+// grantRecheck is how often a cached grant is read again from the store.
+// Every change made through this process (consent, the status page,
+// revocation, CIC.Account/Unlink, partner removal, reuse detection)
+// invalidates the whole cache through the store's generation before the
+// change's call returns, so the next call loads afresh. The re-read only
+// covers writes by another process (the CLI writes grants itself only while
+// no agent runs; partner remove goes through the running agent), so it
+// happens in the background: callers keep the cached grant meanwhile and
+// never wait on the database for it. The notifier asks from inside the
+// state writer's transaction, where a wait for a pooled connection could
+// stall the writer.
 const grantRecheck = time.Second
 
 // maxCachedGrants bounds the grant cache (grant ids come only from tokens
@@ -56,13 +60,21 @@ func (s *Server) grantState(ctx context.Context, grantID string) (*grantState, e
 	s.grantMu.RLock()
 	g := s.grants[grantID]
 	s.grantMu.RUnlock()
-	if g != nil && g.gen == gen && !now.Before(g.loaded) && now.Sub(g.loaded) < grantRecheck {
+	if g != nil && g.gen == gen {
+		if now.Sub(g.loaded) >= grantRecheck || now.Before(g.loaded) {
+			s.recheckGrant(grantID, gen)
+		}
 		return g, nil
 	}
 	g, err := s.loadGrantState(ctx, grantID)
 	if err != nil {
 		return nil, err
 	}
+	s.storeGrant(grantID, g, gen, now)
+	return g, nil
+}
+
+func (s *Server) storeGrant(grantID string, g *grantState, gen uint64, now time.Time) {
 	g.gen, g.loaded = gen, now
 	s.grantMu.Lock()
 	if len(s.grants) >= maxCachedGrants {
@@ -72,7 +84,29 @@ func (s *Server) grantState(ctx context.Context, grantID string) (*grantState, e
 		s.grants[grantID] = g
 	}
 	s.grantMu.Unlock()
-	return g, nil
+}
+
+// recheckGrant reloads a grant in the background, once at a time.
+func (s *Server) recheckGrant(grantID string, gen uint64) {
+	s.grantMu.Lock()
+	if s.rechecking[grantID] {
+		s.grantMu.Unlock()
+		return
+	}
+	s.rechecking[grantID] = true
+	s.grantMu.Unlock()
+	go func() {
+		now := s.now()
+		g, err := s.loadGrantState(context.Background(), grantID)
+		if err != nil {
+			s.log.Warn("oauth: recheck grant", "grant", grantID, "err", err)
+		} else {
+			s.storeGrant(grantID, g, gen, now)
+		}
+		s.grantMu.Lock()
+		delete(s.rechecking, grantID)
+		s.grantMu.Unlock()
+	}()
 }
 
 func (s *Server) loadGrantState(ctx context.Context, grantID string) (*grantState, error) {

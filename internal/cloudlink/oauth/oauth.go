@@ -86,8 +86,9 @@ type Server struct {
 	tokMu    sync.RWMutex
 	verified map[string]*verifiedToken // access token → verified claims
 
-	grantMu sync.RWMutex
-	grants  map[string]*grantState // grant id → state (grant_cache.go)
+	grantMu    sync.RWMutex
+	grants     map[string]*grantState // grant id → state (grant_cache.go)
+	rechecking map[string]bool        // grant ids being reloaded in the background
 
 	mu       sync.Mutex
 	onRevoke []func(ctx context.Context, g Grant)
@@ -126,7 +127,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("oauth: prepare grant check: %w", err)
 	}
 	s := &Server{opts: opts, st: opts.Store, log: opts.Logger, key: key, csrfKey: []byte(newSecret()),
-		throttle: newThrottle(opts.Now), pages: pg, now: opts.Now, grants: map[string]*grantState{},
+		throttle: newThrottle(opts.Now), pages: pg, now: opts.Now, grants: map[string]*grantState{}, rechecking: map[string]bool{},
 		grantCheck: gc, verified: map[string]*verifiedToken{}}
 	return s, nil
 }
