@@ -31,7 +31,7 @@ type Caller struct {
 	ClientID string
 	UserID   string
 	GrantID  string
-	Scopes   []string
+	Scopes   []string // may be shared with the authenticator's cache: read only
 }
 
 // HasScope reports whether the caller's token carries scope s.

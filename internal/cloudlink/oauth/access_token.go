@@ -21,7 +21,7 @@ type Principal struct {
 	UserID   string
 	GrantID  string
 	TokenID  string
-	Scopes   []string
+	Scopes   []string // shared with the token cache: read only
 }
 
 // HasScope reports whether the token carries scope s.
