@@ -64,10 +64,17 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	if r.ContentLength > MaxBody {
 		return nil, errTooLarge
 	}
-	var buf bytes.Buffer
 	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+		// The length is known (and net/http stops the body there): read it
+		// into a buffer of exactly that size, without bytes.Buffer's
+		// regrowth for its next read.
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, invalid("cannot read body: %v", err)
+		}
+		return b, nil
 	}
+	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
 		return nil, invalid("cannot read body: %v", err)

@@ -73,8 +73,10 @@ func (h *Handler) queryStatus(ctx context.Context, c Caller, raw json.RawMessage
 		return nil, invalid("deviceIds must list 1 to %d devices", MaxQueryIDs)
 	}
 	for i, id := range req.DeviceIDs {
-		if err := CheckID("deviceIds["+strconv.Itoa(i)+"]", id); err != nil {
-			return nil, err
+		// The field's name is only spelled out for an error (an allocation
+		// per id otherwise).
+		if CheckID("", id) != nil {
+			return nil, CheckID("deviceIds["+strconv.Itoa(i)+"]", id)
 		}
 	}
 	exposed, err := h.auth.Exposure(ctx, c)
