@@ -12,7 +12,7 @@ import (
 // the handler, without HTTP or TLS: what the interface itself costs per
 // call (hubbench's query row measures it over real HTTPS).
 func BenchmarkQueryStatusHandler(b *testing.B) {
-	e := newCICEnv(&testing.T{})
+	e := newCICEnv(b)
 	var ids bytes.Buffer
 	for i := range 10 {
 		if i > 0 {
