@@ -39,13 +39,26 @@ func newAuditLog(db *sql.DB, maxAge time.Duration, maxBytes int64) *auditLog {
 		maxAge:   maxAge, maxBytes: maxBytes}}
 }
 
-// record writes the commands' outcomes in one transaction (one flash write
-// per message, not per command). visible[i] tells whether command i named
-// a device the caller may see.
-func (a *auditLog) record(ctx context.Context, c Caller, cmds []Command, results []ControlResult, visible []bool, at time.Time) {
-	ctx = context.WithoutCancel(ctx)
-	type row struct{ device, props, result, message string }
-	var rows []row
+// auditRows are one message's audit rows, ready to be written: on their
+// own (record), or in the transaction that remembers the message for
+// idempotency (one write lock and one commit per Control instead of two;
+// see idempotency.finish).
+type auditRows struct {
+	a    *auditLog
+	c    Caller
+	rows []auditRow
+	at   time.Time
+	size int
+}
+
+type auditRow struct{ device, props, result, message string }
+
+const auditInsert = `INSERT INTO audit (at, client_id, user_id, device_id, properties, result, message) VALUES (?, ?, ?, ?, ?, ?, ?)`
+
+// rowsFor prepares the commands' outcomes. visible[i] tells whether
+// command i named a device the caller may see.
+func (a *auditLog) rowsFor(c Caller, cmds []Command, results []ControlResult, visible []bool, at time.Time) *auditRows {
+	r := &auditRows{a: a, c: c, at: at}
 	unseen := 0
 	for i, cmd := range cmds {
 		if !visible[i] {
@@ -56,39 +69,62 @@ func (a *auditLog) record(ctx context.Context, c Caller, cmds []Command, results
 		if results[i].ErrorCode != "" {
 			result = string(results[i].ErrorCode)
 		}
-		rows = append(rows, row{cmd.DeviceID, auditProps(cmd), result, truncate(results[i].Message, maxAuditMessage)})
+		r.rows = append(r.rows, auditRow{cmd.DeviceID, auditProps(cmd), result, truncate(results[i].Message, maxAuditMessage)})
 	}
 	if unseen > 0 {
-		rows = append(rows, row{"", "{}", "DEVICE_NOT_FOUND",
+		r.rows = append(r.rows, auditRow{"", "{}", "DEVICE_NOT_FOUND",
 			strconv.Itoa(unseen) + " command(s) named no device visible to the partner"})
 	}
-	const ins = `INSERT INTO audit (at, client_id, user_id, device_id, properties, result, message) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	size := 0
-	for _, r := range rows {
-		size += len(c.ClientID) + len(c.UserID) + len(r.device) + len(r.props) + len(r.result) + len(r.message) + 32
+	for _, row := range r.rows {
+		r.size += len(c.ClientID) + len(c.UserID) + len(row.device) + len(row.props) + len(row.result) + len(row.message) + 32
 	}
-	if len(rows) == 1 {
+	return r
+}
+
+// record writes the commands' outcomes in one transaction (one flash write
+// per message, not per command).
+func (a *auditLog) record(ctx context.Context, c Caller, cmds []Command, results []ControlResult, visible []bool, at time.Time) {
+	a.rowsFor(c, cmds, results, visible, at).write(ctx)
+}
+
+// write writes the rows on their own.
+func (r *auditRows) write(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	if len(r.rows) == 1 {
 		// The common case, one command: no transaction round trips.
-		r := rows[0]
-		if _, err := a.db.ExecContext(ctx, ins, at.UnixMilli(), c.ClientID, c.UserID, r.device, r.props, r.result, r.message); err == nil {
-			a.bound.wrote(ctx, size, at)
+		row := r.rows[0]
+		if _, err := r.a.db.ExecContext(ctx, auditInsert, r.at.UnixMilli(), r.c.ClientID, r.c.UserID,
+			row.device, row.props, row.result, row.message); err == nil {
+			r.written(ctx)
 		}
 		return
 	}
-	tx, err := a.db.BeginTx(ctx, nil)
+	tx, err := r.a.db.BeginTx(ctx, nil)
 	if err != nil {
 		return
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	for _, r := range rows {
-		if _, err := tx.ExecContext(ctx, ins, at.UnixMilli(), c.ClientID, c.UserID, r.device, r.props, r.result, r.message); err != nil {
-			return
-		}
+	if r.writeTx(ctx, tx) != nil {
+		return
 	}
 	if tx.Commit() == nil {
-		a.bound.wrote(ctx, size, at)
+		r.written(ctx)
 	}
 }
+
+// writeTx writes the rows in tx; call written after tx committed.
+func (r *auditRows) writeTx(ctx context.Context, tx *sql.Tx) error {
+	for _, row := range r.rows {
+		if _, err := tx.ExecContext(ctx, auditInsert, r.at.UnixMilli(), r.c.ClientID, r.c.UserID,
+			row.device, row.props, row.result, row.message); err != nil {
+			return fmt.Errorf("cic: audit: %w", err)
+		}
+	}
+	return nil
+}
+
+// written accounts the committed rows against the table's bound.
+func (r *auditRows) written(ctx context.Context) { r.a.bound.wrote(ctx, r.size, r.at) }
 
 // auditProps is the command's properties as JSON, or a summary when they
 // would take more than maxAuditProps bytes.

@@ -64,10 +64,17 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	if r.ContentLength > MaxBody {
 		return nil, errTooLarge
 	}
-	var buf bytes.Buffer
 	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+		// The length is known (and net/http stops the body there): read it
+		// into a buffer of exactly that size, without bytes.Buffer's
+		// regrowth for its next read.
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, invalid("cannot read body: %v", err)
+		}
+		return b, nil
 	}
+	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
 		return nil, invalid("cannot read body: %v", err)
@@ -86,13 +93,20 @@ func DecodeEnvelope(body []byte) (Request, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return req, invalid("empty body: want a JSON object with header and payload")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil {
-		// A type error may still have filled part of the header.
-		return req, invalid("body is not a valid envelope: %s", jsonErr(err))
-	}
-	if dec.More() {
-		return req, invalid("trailing data after the JSON object")
+	// A well-formed body decodes in one pass without a Decoder's copy of
+	// it; anything else goes through the Decoder, whose errors name what
+	// is wrong (trailing data, the byte offset) and which fills what it can
+	// of the header for the error answer.
+	if json.Unmarshal(body, &req) != nil {
+		req = Request{}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		if err := dec.Decode(&req); err != nil {
+			// A type error may still have filled part of the header.
+			return req, invalid("body is not a valid envelope: %s", jsonErr(err))
+		}
+		if dec.More() {
+			return req, invalid("trailing data after the JSON object")
+		}
 	}
 	h := req.Header
 	switch {

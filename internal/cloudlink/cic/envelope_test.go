@@ -2,6 +2,8 @@ package cic
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -95,8 +97,23 @@ func FuzzDecodeEnvelope(f *testing.F) {
 	f.Add([]byte(`{"header":{"namespace":1}}`))
 	f.Add([]byte(`[]`))
 	f.Add([]byte("\x00\xff"))
+	f.Add([]byte(`{"header":{"namespace":"a","name":"b","messageId":"m","payloadVersion":"1"},"payload":{}} {}`))
+	f.Add([]byte(`{"header":{"namespace":"a","name":"b","messageId":"m","payloadVersion":"1"},"payload":{}}` + " \n\t"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req, err := DecodeEnvelope(data)
+		// The one-pass path decodes exactly what the Decoder does.
+		var viaDecoder Request
+		dec := json.NewDecoder(bytes.NewReader(data))
+		decErr := dec.Decode(&viaDecoder)
+		if decErr == nil && dec.More() {
+			decErr = errors.New("trailing data")
+		}
+		if decodeStage(err) != (decErr != nil) {
+			t.Fatalf("DecodeEnvelope error %v, Decoder error %v", err, decErr)
+		}
+		if decErr == nil && (viaDecoder.Header != req.Header || err == nil && !bytes.Equal(normPayload(viaDecoder.Payload), req.Payload)) {
+			t.Fatalf("decoded %+v %s, Decoder %+v %s", req.Header, req.Payload, viaDecoder.Header, viaDecoder.Payload)
+		}
 		if err != nil {
 			if device.CodeOf(err) == device.CodeInternalError {
 				t.Fatalf("uncoded error %v", err)
@@ -123,4 +140,22 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			}
 		}
 	})
+}
+
+// normPayload is what DecodeEnvelope makes of a missing or null payload.
+func normPayload(p json.RawMessage) []byte {
+	if len(p) == 0 || bytes.Equal(bytes.TrimSpace(p), []byte("null")) {
+		return []byte("{}")
+	}
+	return p
+}
+
+// decodeStage reports whether err is one of DecodeEnvelope's errors about
+// the JSON itself (not about the header's fields).
+func decodeStage(err error) bool {
+	if err == nil {
+		return false
+	}
+	m := err.Error()
+	return strings.Contains(m, "not a valid envelope") || strings.Contains(m, "trailing data") || strings.Contains(m, "empty body")
 }

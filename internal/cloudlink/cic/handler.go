@@ -31,7 +31,7 @@ type Caller struct {
 	ClientID string
 	UserID   string
 	GrantID  string
-	Scopes   []string
+	Scopes   []string // may be shared with the authenticator's cache: read only
 }
 
 // HasScope reports whether the caller's token carries scope s.
@@ -105,6 +105,7 @@ type Handler struct {
 	rate  *limiter
 	audit *auditLog
 	now   func() time.Time
+	buf   scratchPool
 }
 
 // New builds the handler.
@@ -214,7 +215,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	k := idemKey{client: caller.ClientID, grant: caller.GrantID, message: req.Header.MessageID}
 	hash := requestHash(req.Header.Namespace, req.Header.Name, req.Payload)
-	status, out, err := h.idem.do(ctx, k, hash, op.Mutating, func() (int, []byte, bool) {
+	status, out, err := h.idem.doWith(ctx, k, hash, op.Mutating, func() (int, []byte, bool, *auditRows) {
 		var a acted
 		payload, err := op.Do(context.WithValue(ctx, actedKey{}, &a), caller, req.Payload)
 		did := err == nil
@@ -223,16 +224,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			st, b := h.errorBody(req.Header, err)
-			return st, b, did
+			return st, b, did, a.audit
 		}
-		resp := Response{Header: responseHeader(req.Header, req.Header.Name+"Response"), Payload: payload}
-		b, err := json.Marshal(resp)
+		b, err := h.buf.encodeResponse(responseHeader(req.Header, req.Header.Name+"Response"), payload)
 		if err != nil {
 			h.log.Error("encode response", "op", key, "err", err)
 			st, b := h.errorBody(req.Header, err)
-			return st, b, did
+			return st, b, did, a.audit
 		}
-		return http.StatusOK, b, did
+		return http.StatusOK, b, did, a.audit
 	})
 	if err != nil {
 		h.writeError(w, req.Header, err, 0)
@@ -244,8 +244,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // acted lets an operation say whether it acted on anything (a Control
 // whose commands all failed validation did not). Only answers of messages
 // that acted are kept in the database; by default a mutating operation
-// acted when it succeeded.
-type acted struct{ decided, acted bool }
+// acted when it succeeded. audit carries the operation's audit rows to the
+// idempotency record's transaction (deferAudit).
+type acted struct {
+	decided, acted bool
+	audit          *auditRows
+}
 
 type actedKey struct{}
 
@@ -254,6 +258,17 @@ func setActed(ctx context.Context, did bool) {
 	if a, ok := ctx.Value(actedKey{}).(*acted); ok {
 		a.decided, a.acted = true, did
 	}
+}
+
+// deferAudit hands audit rows to the handler, which writes them with the
+// message's idempotency record; called outside the handler, it writes them
+// at once.
+func deferAudit(ctx context.Context, r *auditRows) {
+	if a, ok := ctx.Value(actedKey{}).(*acted); ok {
+		a.audit = r
+		return
+	}
+	r.write(ctx)
 }
 
 func responseHeader(in Header, name string) Header {

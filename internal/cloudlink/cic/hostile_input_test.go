@@ -50,7 +50,7 @@ type cicEnv struct {
 	msg  atomic.Int64
 }
 
-func newCICEnv(t *testing.T, mods ...func(*Options)) *cicEnv {
+func newCICEnv(t testing.TB, mods ...func(*Options)) *cicEnv {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), store.FileName), store.Options{})

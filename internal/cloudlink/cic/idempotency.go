@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -117,6 +118,17 @@ func newIdempotency(db *sql.DB, window time.Duration, maxDBBytes int64) *idempot
 // acted. A remembered answer to a different request (hash) is errReused.
 func (m *idempotency) do(ctx context.Context, k idemKey, hash reqHash, persist bool,
 	fn func() (status int, body []byte, acted bool)) (int, []byte, error) {
+	return m.doWith(ctx, k, hash, persist, func() (int, []byte, bool, *auditRows) {
+		status, body, acted := fn()
+		return status, body, acted, nil
+	})
+}
+
+// doWith is do for an operation that also leaves audit rows: they are
+// written in the transaction that records the message when it is
+// persisted, else on their own.
+func (m *idempotency) doWith(ctx context.Context, k idemKey, hash reqHash, persist bool,
+	fn func() (status int, body []byte, acted bool, audit *auditRows)) (int, []byte, error) {
 	now := m.now()
 	m.mu.Lock()
 	m.expireLocked(now)
@@ -145,29 +157,30 @@ func (m *idempotency) do(ctx context.Context, k idemKey, hash reqHash, persist b
 
 	if persist {
 		if e, ok := m.load(ctx, k, now); ok {
-			m.finish(k, f, e, false)
+			m.finish(k, f, e, false, nil)
 			if e.hash != hash {
 				return 0, nil, errReused
 			}
 			return e.status, e.body, nil
 		}
 	}
-	status, body, acted := fn()
-	m.finish(k, f, idemEntry{hash: hash, status: status, body: body, at: now}, persist && acted)
+	status, body, acted, audit := fn()
+	m.finish(k, f, idemEntry{hash: hash, status: status, body: body, at: now}, persist && acted, audit)
 	return status, body, nil
 }
 
-func (m *idempotency) finish(k idemKey, f *flight, e idemEntry, persist bool) {
-	if persist {
-		// Background context: the answer is computed; the partner hanging
-		// up must not lose the record of what was done. A failed record only
-		// weakens a later retry to a second action; the answer stands.
-		_, err := m.db.ExecContext(context.Background(), `INSERT OR REPLACE INTO message_ids
-			(client_id, grant_id, message_id, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			k.client, k.grant, k.message, e.hash[:], e.status, e.body, e.at.UnixMilli())
-		if err == nil {
-			m.bound.wrote(context.Background(), len(k.client)+len(k.grant)+len(k.message)+len(e.body)+64, e.at)
+func (m *idempotency) finish(k idemKey, f *flight, e idemEntry, persist bool, audit *auditRows) {
+	// Background context: the answer is computed; the partner hanging up
+	// must not lose the record of what was done. A failed record only
+	// weakens a later retry to a second action; the answer stands.
+	ctx := context.Background()
+	switch {
+	case persist:
+		if err := m.persist(ctx, k, e, audit); err != nil && audit != nil {
+			audit.write(ctx) // the audit trail does not depend on the record
 		}
+	case audit != nil:
+		audit.write(ctx)
 	}
 	m.mu.Lock()
 	f.status, f.body = e.status, e.body
@@ -182,6 +195,34 @@ func (m *idempotency) finish(k idemKey, f *flight, e idemEntry, persist bool) {
 	delete(m.inflight, k)
 	m.mu.Unlock()
 	close(f.done)
+}
+
+// persist records the message, and its audit rows if any, in one
+// transaction: one write lock and one commit per Control.
+func (m *idempotency) persist(ctx context.Context, k idemKey, e idemEntry, audit *auditRows) error {
+	tx, err := m.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("cic: record message %s: %w", k.message, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO message_ids
+		(client_id, grant_id, message_id, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		k.client, k.grant, k.message, e.hash[:], e.status, e.body, e.at.UnixMilli()); err != nil {
+		return fmt.Errorf("cic: record message %s: %w", k.message, err)
+	}
+	if audit != nil {
+		if err := audit.writeTx(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("cic: record message %s: %w", k.message, err)
+	}
+	m.bound.wrote(ctx, len(k.client)+len(k.grant)+len(k.message)+len(e.body)+64, e.at)
+	if audit != nil {
+		audit.written(ctx)
+	}
+	return nil
 }
 
 // expireLocked drops the oldest entries while they are past the window.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/hub"
 )
 
 // notFound is the answer for unknown devices and for devices not exposed to
@@ -62,42 +64,98 @@ type QueryResponse struct {
 
 func (h *Handler) queryStatus(ctx context.Context, c Caller, raw json.RawMessage) (any, error) {
 	var req QueryRequest
-	if err := decodePayload(raw, &req); err != nil {
+	if ids, ok := parseQueryRequest(raw); ok {
+		req.DeviceIDs = ids
+	} else if err := decodePayload(raw, &req); err != nil {
 		return nil, err
 	}
 	if len(req.DeviceIDs) < 1 || len(req.DeviceIDs) > MaxQueryIDs {
 		return nil, invalid("deviceIds must list 1 to %d devices", MaxQueryIDs)
 	}
 	for i, id := range req.DeviceIDs {
-		if err := CheckID("deviceIds["+strconv.Itoa(i)+"]", id); err != nil {
-			return nil, err
+		// The field's name is only spelled out for an error (an allocation
+		// per id otherwise).
+		if CheckID("", id) != nil {
+			return nil, CheckID("deviceIds["+strconv.Itoa(i)+"]", id)
 		}
 	}
 	exposed, err := h.auth.Exposure(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	out := QueryResponse{Devices: make([]QueryItem, 0, len(req.DeviceIDs))}
-	for _, id := range req.DeviceIDs {
-		item := QueryItem{DeviceID: id}
-		found := h.hub.View(id, func(d *device.Device) {
-			if !exposed(d) {
+	return queryAnswer{hub: h.hub, ids: req.DeviceIDs, exposed: exposed}, nil
+}
+
+// queryAnswer is the payload of QueryStatusResponse (the shape of
+// QueryResponse), written straight from the registry when the answer is
+// encoded, right after queryStatus returns: no copy of any device's state.
+type queryAnswer struct {
+	hub     *hub.Hub
+	ids     []string
+	exposed func(*device.Device) bool
+}
+
+func (q queryAnswer) MarshalJSON() ([]byte, error) { return q.appendJSON(nil), nil }
+
+func (q queryAnswer) appendJSON(b []byte) []byte {
+	b = append(b, `{"devices":[`...)
+	for i, id := range q.ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"deviceId":`...)
+		b = appendString(b, id)
+		shown := false
+		q.hub.View(id, func(d *device.Device) {
+			if !q.exposed(d) {
 				return
 			}
-			item.Online = d.Online
-			item.State = make(map[string]device.Value, len(d.State))
-			for k, v := range d.State {
-				item.State[k] = v
+			shown = true
+			b = append(b, `,"online":`...)
+			b = strconv.AppendBool(b, d.Online)
+			b = append(b, `,"state":`...)
+			b = appendState(b, d.State)
+			if ms := d.UpdatedAt.UnixMilli(); ms != 0 {
+				b = append(b, `,"updatedAt":`...)
+				b = strconv.AppendInt(b, ms, 10)
 			}
-			item.UpdatedAt = d.UpdatedAt.UnixMilli()
 		})
-		if !found || item.State == nil {
+		if !shown {
 			e := notFound(id)
-			item = QueryItem{DeviceID: id, ErrorCode: e.Code, Message: e.Message}
+			b = append(b, `,"online":false,"errorCode":`...)
+			b = appendString(b, string(e.Code))
+			b = append(b, `,"message":`...)
+			b = appendString(b, e.Message)
 		}
-		out.Devices = append(out.Devices, item)
+		b = append(b, '}')
 	}
-	return out, nil
+	return append(b, "]}"...)
+}
+
+// appendState appends a device's state as encoding/json writes the map:
+// keys sorted.
+func appendState(b []byte, st map[string]device.Value) []byte {
+	var arr [32]string
+	keys := arr[:0]
+	for k := range st {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		v := st[k]
+		if s, ok := v.AsString(); ok {
+			b = appendString(b, s)
+		} else {
+			b = v.AppendJSON(b)
+		}
+	}
+	return append(b, '}')
 }
 
 // ControlRequest is the payload of Control.
@@ -196,7 +254,7 @@ func (h *Handler) control(ctx context.Context, c Caller, raw json.RawMessage) (a
 	for ; pending > 0; pending-- {
 		<-done
 	}
-	h.audit.record(ctx, c, req.Commands, results, visible, h.now())
+	deferAudit(ctx, h.audit.rowsFor(c, req.Commands, results, visible, h.now()))
 	if len(req.Commands) == 1 && results[0].ErrorCode != "" {
 		return nil, errorOf(results[0])
 	}

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -22,7 +21,7 @@ type Principal struct {
 	UserID   string
 	GrantID  string
 	TokenID  string
-	Scopes   []string
+	Scopes   []string // shared with the token cache: read only
 }
 
 // HasScope reports whether the token carries scope s.
@@ -66,10 +65,11 @@ func invalidToken(msg string) error {
 }
 
 // Authenticate checks the Authorization: Bearer header of a /cic/v1 call:
-// the signature (with the cached key), exp, the audience being a partner
-// still registered, and the grant not revoked (one indexed query, so a
-// revocation by another process counts at once). Failures are *device.Error
-// with CodeInvalidAccessToken or CodeTokenExpired.
+// the signature (verified once per token), exp, the audience being a
+// partner still registered, the grant not revoked and its current scopes
+// (from the grant cache, which every change through this process
+// invalidates before the change's call returns). Failures are
+// *device.Error with CodeInvalidAccessToken or CodeTokenExpired.
 func (s *Server) Authenticate(ctx context.Context, r *http.Request) (Principal, error) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
@@ -83,22 +83,22 @@ func (s *Server) authenticateToken(ctx context.Context, tok string) (Principal, 
 	if len(tok) > 4096 {
 		return Principal{}, invalidToken("malformed access token")
 	}
-	c, err := s.verifiedClaims(tok)
+	v, err := s.verifiedClaims(tok)
 	if err != nil {
 		return Principal{}, err
 	}
-	var grantScopes string
-	err = s.grantCheck.QueryRowContext(ctx, c.GrantID, c.Audience[0], c.Subject).Scan(&grantScopes)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Principal{}, invalidToken("access token revoked")
-	}
+	c := v.claims
+	g, err := s.grantState(ctx, c.GrantID)
 	if err != nil {
-		return Principal{}, fmt.Errorf("oauth: check grant: %w", err)
+		return Principal{}, err
+	}
+	if !g.active || g.clientID != c.Audience[0] || g.userID != c.Subject {
+		return Principal{}, invalidToken("access token revoked")
 	}
 	// The grant's current scopes bound the token's: a household that
 	// narrowed the link (re-consent) narrows every token of it at once.
 	return Principal{ClientID: c.Audience[0], UserID: c.Subject, GrantID: c.GrantID, TokenID: c.ID,
-		Scopes: intersectScopes(strings.Fields(c.Scope), grantScopes)}, nil
+		Scopes: intersectScopes(v.scopes, g.scopes)}, nil
 }
 
 // intersectScopes keeps the scopes of have that the space-separated bound
@@ -130,41 +130,46 @@ func listsScope(list, sc string) bool {
 	return false
 }
 
-// grantCheckSQL is the one indexed query per call: the grant is active and
-// its partner still registered; it returns the grant's current scopes.
-const grantCheckSQL = `SELECT g.scopes FROM grants g JOIN partners p ON p.client_id = g.client_id
-	WHERE g.id = ? AND g.client_id = ? AND g.user_id = ? AND g.revoked_at IS NULL AND p.removed_at IS NULL`
-
 // maxVerifiedTokens bounds the cache of verified access tokens (about
 // 0.5 KB each).
 const maxVerifiedTokens = 1024
 
+// verifiedToken is a token whose signature checked out, with its scopes
+// split once. Shared between calls: read only.
+type verifiedToken struct {
+	claims *accessClaims
+	scopes []string
+}
+
 // verifiedClaims returns the claims of a token, verifying its signature
 // only the first time: a partner presents the same token for its whole
 // life, and an Ed25519 verification costs far more than the rest of the
-// call. The cache is keyed by the exact token text; expiry is checked on
-// every use.
-func (s *Server) verifiedClaims(tok string) (*accessClaims, error) {
-	s.tokMu.Lock()
-	c := s.verified[tok]
-	s.tokMu.Unlock()
-	if c != nil {
-		if !s.now().Before(c.ExpiresAt.Add(expiryLeeway)) {
+// call. The cache is keyed by the exact token text and holds only what the
+// signature proves; expiry is checked on every use, and whether the grant
+// still stands is the grant check's business (grantState), never cached
+// here.
+func (s *Server) verifiedClaims(tok string) (*verifiedToken, error) {
+	s.tokMu.RLock()
+	v := s.verified[tok]
+	s.tokMu.RUnlock()
+	if v != nil {
+		if !s.now().Before(v.claims.ExpiresAt.Add(expiryLeeway)) {
 			return nil, &device.Error{Code: device.CodeTokenExpired, Message: "access token expired"}
 		}
-		return c, nil
+		return v, nil
 	}
 	c, err := s.parseAccessToken(tok)
 	if err != nil {
 		return nil, err
 	}
+	v = &verifiedToken{claims: c, scopes: strings.Fields(c.Scope)}
 	s.tokMu.Lock()
 	if len(s.verified) >= maxVerifiedTokens {
 		clear(s.verified) // simple and bounded; the next calls re-verify
 	}
-	s.verified[tok] = c
+	s.verified[tok] = v
 	s.tokMu.Unlock()
-	return c, nil
+	return v, nil
 }
 
 // parseAccessToken verifies an access token's signature and claims.
@@ -188,79 +193,6 @@ func (s *Server) parseAccessToken(tok string) (*accessClaims, error) {
 		return nil, invalidToken("invalid access token")
 	}
 	return &c, nil
-}
-
-// exposureEntry caches one grant's device decisions. Exposure changes only
-// through this server (consent, status page, revocation), which drops the
-// entry; the short life bounds any other staleness.
-type exposureEntry struct {
-	shareNew  bool
-	decisions map[string]bool
-	loaded    time.Time
-}
-
-const exposureCacheTTL = 5 * time.Second
-
-// Exposed reports whether the device is exposed to the principal's grant:
-// the owner's choice for devices decided on at consent or on the status
-// page; for devices added later, the grant's "share new devices" choice,
-// never for sensitive categories (locks), which need an explicit tick.
-func (s *Server) Exposed(ctx context.Context, p Principal, d *device.Device) (bool, error) {
-	pred, err := s.ExposurePredicate(ctx, p.GrantID)
-	if err != nil {
-		return false, err
-	}
-	return pred(d), nil
-}
-
-// ExposurePredicate returns Exposed as a predicate for one grant, loaded
-// once (for the /cic/v1 handler and the notifier, which test many devices).
-func (s *Server) ExposurePredicate(ctx context.Context, grantID string) (func(*device.Device) bool, error) {
-	e, err := s.grantExposure(ctx, grantID)
-	if err != nil {
-		return nil, err
-	}
-	return func(d *device.Device) bool {
-		if on, decided := e.decisions[d.ID]; decided {
-			return on
-		}
-		return e.shareNew && !d.Category.Sensitive()
-	}, nil
-}
-
-func (s *Server) grantExposure(ctx context.Context, grantID string) (*exposureEntry, error) {
-	now := s.now()
-	s.mu.Lock()
-	e := s.exposure[grantID]
-	s.mu.Unlock()
-	if e != nil && now.Sub(e.loaded) < exposureCacheTTL {
-		return e, nil
-	}
-	e = &exposureEntry{loaded: now}
-	err := s.st.db.QueryRowContext(ctx, `SELECT share_new FROM grants WHERE id = ? AND revoked_at IS NULL`, grantID).Scan(&e.shareNew)
-	if errors.Is(err, sql.ErrNoRows) {
-		return &exposureEntry{}, nil // an ended grant exposes nothing
-	}
-	if err != nil {
-		return nil, fmt.Errorf("oauth: exposure of %s: %w", grantID, err)
-	}
-	if e.decisions, err = s.st.decisions(ctx, grantID); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	if len(s.exposure) > 4096 { // bound memory: grants are few, this is a safety net
-		clear(s.exposure)
-	}
-	s.exposure[grantID] = e
-	s.mu.Unlock()
-	return e, nil
-}
-
-// forgetExposure drops a grant's cached decisions after they changed.
-func (s *Server) forgetExposure(grantID string) {
-	s.mu.Lock()
-	delete(s.exposure, grantID)
-	s.mu.Unlock()
 }
 
 // expiryLeeway forgives the rounding of exp to whole seconds; the hub both

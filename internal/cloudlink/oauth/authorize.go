@@ -189,7 +189,6 @@ func (s *Server) approve(w http.ResponseWriter, r *http.Request, a *authRequest,
 		s.internalError(w, "consent", err)
 		return
 	}
-	s.forgetExposure(grantID)
 	code := newSecret()
 	now := s.now()
 	if _, err := s.st.db.ExecContext(r.Context(), `DELETE FROM auth_codes WHERE expires_at < ?`, now.Add(-24*time.Hour).UnixMilli()); err != nil {

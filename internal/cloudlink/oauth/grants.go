@@ -63,7 +63,11 @@ func (st *Store) upsertGrant(ctx context.Context, userID, clientID string, scope
 	if err := writeExposure(ctx, tx, id, e); err != nil {
 		return "", err
 	}
-	return id, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return "", fmt.Errorf("oauth: save consent: %w", err)
+	}
+	st.changed()
+	return id, nil
 }
 
 func writeExposure(ctx context.Context, tx *sql.Tx, grantID string, e Exposure) error {
@@ -98,7 +102,11 @@ func (st *Store) SetExposure(ctx context.Context, userID, grantID string, e Expo
 	if err := writeExposure(ctx, tx, grantID, e); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("oauth: save exposure: %w", err)
+	}
+	st.changed()
+	return nil
 }
 
 // UserGrants lists a user's active grants with partner names and device
@@ -173,6 +181,7 @@ func (st *Store) RevokeGrant(ctx context.Context, grantID, reason string) (Grant
 	if err := tx.Commit(); err != nil {
 		return Grant{}, fmt.Errorf("oauth: revoke grant: %w", err)
 	}
+	st.changed()
 	return gs[0], nil
 }
 

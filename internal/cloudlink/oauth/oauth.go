@@ -4,9 +4,11 @@
 // the sign-in, consent and status pages, the token and revocation
 // endpoints, and the bearer-token check /cic/v1 runs on every call.
 //
-// State lives in the agent's SQLite database (migration 0002_oauth.sql) and
-// is read per request, so the CLI can add and remove partners while the
-// agent runs.
+// State lives in the agent's SQLite database (migration 0002_oauth.sql). The
+// bearer check answers from a cache of grants that every change made
+// through the agent invalidates at once (grant_cache.go); the CLI removes
+// partners through the running agent, and what another process writes is
+// re-read within a second.
 package oauth
 
 import (
@@ -79,15 +81,18 @@ type Server struct {
 	pages    *pages
 	now      func() time.Time
 
-	grantCheck *sql.Stmt // prepared grantCheckSQL
+	grantCheck *sql.Stmt // prepared grantStateSQL
 
-	tokMu    sync.Mutex
-	verified map[string]*accessClaims // access token → verified claims
+	tokMu    sync.RWMutex
+	verified map[string]*verifiedToken // access token → verified claims
+
+	grantMu    sync.RWMutex
+	grants     map[string]*grantState // grant id → state (grant_cache.go)
+	rechecking map[string]bool        // grant ids being reloaded in the background
 
 	mu       sync.Mutex
 	onRevoke []func(ctx context.Context, g Grant)
 	onExpose []func(ctx context.Context, grantID string, added, removed []string)
-	exposure map[string]*exposureEntry // grant id → cached decisions
 }
 
 // New loads (or makes) the signing key and builds the server.
@@ -117,13 +122,13 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	opts.Store.now = opts.Now
-	gc, err := opts.Store.db.Prepare(grantCheckSQL)
+	gc, err := opts.Store.db.Prepare(grantStateSQL)
 	if err != nil {
 		return nil, fmt.Errorf("oauth: prepare grant check: %w", err)
 	}
 	s := &Server{opts: opts, st: opts.Store, log: opts.Logger, key: key, csrfKey: []byte(newSecret()),
-		throttle: newThrottle(opts.Now), pages: pg, now: opts.Now, exposure: map[string]*exposureEntry{},
-		grantCheck: gc, verified: map[string]*accessClaims{}}
+		throttle: newThrottle(opts.Now), pages: pg, now: opts.Now, grants: map[string]*grantState{}, rechecking: map[string]bool{},
+		grantCheck: gc, verified: map[string]*verifiedToken{}}
 	return s, nil
 }
 
@@ -204,13 +209,14 @@ func (s *Server) RemovePartner(ctx context.Context, clientID string) error {
 	return nil
 }
 
-// revoked drops cached state of ended grants and runs the hooks.
+// revoked invalidates the cached grants and runs the hooks. Callers call
+// it after the revocation committed (the store's own revocations have
+// invalidated already; the token endpoint's reuse detection commits in its
+// own transaction and relies on this).
 func (s *Server) revoked(ctx context.Context, gs []Grant) {
+	s.st.changed()
 	s.mu.Lock()
 	hooks := append([]func(context.Context, Grant){}, s.onRevoke...)
-	for _, g := range gs {
-		delete(s.exposure, g.ID)
-	}
 	s.mu.Unlock()
 	for _, g := range gs {
 		s.log.Info("grant revoked", "grant", g.ID, "client", g.ClientID, "user", g.UserID, "reason", g.Reason)

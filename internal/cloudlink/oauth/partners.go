@@ -271,5 +271,6 @@ func (st *Store) RemovePartner(ctx context.Context, clientID string) ([]Grant, e
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("oauth: remove partner: %w", err)
 	}
+	st.changed()
 	return gs, nil
 }

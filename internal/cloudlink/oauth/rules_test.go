@@ -374,7 +374,6 @@ func TestExposureFollowsConsent(t *testing.T) {
 	if err := e.srv.st.SetExposure(ctx, e.userID, p.GrantID, Exposure{Devices: map[string]bool{"lamp-1": true}, ShareNew: true}); err != nil {
 		t.Fatal(err)
 	}
-	e.srv.forgetExposure(p.GrantID)
 	if !exposed(newLamp) || exposed(newLock) {
 		t.Fatal("share_new: want new lamp exposed and new lock not")
 	}

@@ -129,7 +129,6 @@ func (s *Server) statusExposure(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "status: save exposure", err)
 		return
 	}
-	s.forgetExposure(grantID)
 	s.log.Info("exposure changed", "grant", grantID, "user", u.ID)
 	if after, err := s.ExposurePredicate(r.Context(), grantID); err == nil && before != nil {
 		var added, removed []string
