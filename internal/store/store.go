@@ -85,7 +85,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	// As many idle connections as open ones: with database/sql's default of
+	// two, a burst (state flush, notifier, a Control's idempotency write)
+	// closed and reopened connections, each reopen parsing the schema again
+	// on the request path. Idle ones still close after a minute.
 	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(time.Minute)
 	s := &Store{db: db, path: path}
 	// The first query is where SQLite finds out whether the file is a
