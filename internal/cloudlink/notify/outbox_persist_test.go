@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -149,5 +150,45 @@ func TestLiveHealthShowsTheMemoryBacklog(t *testing.T) {
 	}
 	if live["A"].Backlog != 1 || stored["A"].Backlog != 0 {
 		t.Fatalf("live backlog %d, stored %d; want 1 and 0 before the flush", live["A"].Backlog, stored["A"].Backlog)
+	}
+}
+
+// The memory outbox gives the pages of delivered events back: a backlog
+// of a down partner, once delivered, must not stay resident.
+func TestMemoryOutboxShrinksAfterTheBacklogIsDelivered(t *testing.T) {
+	p := newPartner(t)
+	p.setDown(true)
+	e := newEnvWriter(t, "", fixedPartners{"A": partnerA(p)}, p.caFile, store.WriterOptions{FlushInterval: time.Hour, Tick: make(chan time.Time)})
+	ctx := context.Background()
+	pages := func() int {
+		var n int
+		testutil.Scan(t, e.n.mem.QueryRowContext(ctx, "PRAGMA page_count"), &n)
+		return n
+	}
+	const lamps = 500
+	for i := 0; i < lamps; i++ {
+		e.hub.UpsertDevice(ctx, lamp(fmt.Sprintf("l%d", i)))
+	}
+	e.subscribe(t, callerA, p.url("/notify"), EventStatusChanged)
+	empty := pages()
+	for i := 0; i < lamps; i++ {
+		e.hub.ReportState(fmt.Sprintf("l%d", i), map[string]device.Value{"brightness": device.Int(int64(i % 101))}, time.Now())
+	}
+	if err := e.hub.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, "the backlog queued", func() bool { return e.n.Backlog(ctx) >= lamps })
+	full := pages()
+	if full <= empty {
+		t.Fatalf("memory outbox %d pages with a backlog, %d empty: the backlog is not in it", full, empty)
+	}
+	p.setDown(false)
+	testutil.Eventually(t, 10*time.Second, "the backlog delivered", func() bool { return e.n.Backlog(ctx) == 0 })
+	// The flush deletes the durable copies and forgets their notes in `gone`.
+	if err := e.hub.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := pages(); after > empty+1 {
+		t.Fatalf("memory outbox keeps %d pages after delivering its backlog (%d with it, %d empty): freed pages not given back", after, full, empty)
 	}
 }
