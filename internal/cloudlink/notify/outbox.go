@@ -128,6 +128,26 @@ func (n *Notifier) stateEvents(ctx context.Context, subs []*activeSub, batch []s
 // subscription from next_seq inside the same transaction, for commands run
 // while no agent runs (Offline); the agent numbers with nextSeq.
 func insertRows(ctx context.Context, tx *sql.Tx, rows []outboxRow) error {
+	touched := map[*activeSub]bool{}
+	err := insertOutbox(ctx, tx, rows, func(s *activeSub) int64 {
+		touched[s] = true
+		s.nextSeq++
+		return s.nextSeq - 1
+	})
+	if err != nil {
+		return err
+	}
+	for s := range touched {
+		if _, err := tx.ExecContext(ctx, "UPDATE subscriptions SET next_seq = ? WHERE id = ?", s.nextSeq, s.id); err != nil {
+			return fmt.Errorf("notify: outbox: %w", err)
+		}
+	}
+	return nil
+}
+
+// insertOutbox appends events to an outbox table (durable or in memory,
+// the same columns), each numbered by seq.
+func insertOutbox(ctx context.Context, tx *sql.Tx, rows []outboxRow, seq func(*activeSub) int64) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -138,16 +158,8 @@ func insertRows(ctx context.Context, tx *sql.Tx, rows []outboxRow) error {
 	}
 	defer ins.Close()
 	now := time.Now().UnixMilli()
-	touched := map[*activeSub]bool{}
 	for _, r := range rows {
-		if _, err := ins.ExecContext(ctx, r.sub.id, r.sub.clientID, r.sub.nextSeq, r.name, r.payload, now); err != nil {
-			return fmt.Errorf("notify: outbox: %w", err)
-		}
-		r.sub.nextSeq++
-		touched[r.sub] = true
-	}
-	for s := range touched {
-		if _, err := tx.ExecContext(ctx, "UPDATE subscriptions SET next_seq = ? WHERE id = ?", s.nextSeq, s.id); err != nil {
+		if _, err := ins.ExecContext(ctx, r.sub.id, r.sub.clientID, seq(r.sub), r.name, r.payload, now); err != nil {
 			return fmt.Errorf("notify: outbox: %w", err)
 		}
 	}

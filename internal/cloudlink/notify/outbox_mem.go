@@ -101,23 +101,7 @@ func loadDurableOutbox(ctx context.Context, durable, mem *sql.DB) error {
 // insertMem appends events to the memory outbox, numbered by the
 // subscriptions' sequence allocators.
 func (n *Notifier) insertMem(ctx context.Context, tx *sql.Tx, rows []outboxRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO outbox (subscription_id, client_id, seq, name, payload, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("notify: outbox: %w", err)
-	}
-	defer ins.Close()
-	now := time.Now().UnixMilli()
-	for _, r := range rows {
-		seq := n.nextSeq(r.sub)
-		if _, err := ins.ExecContext(ctx, r.sub.id, r.sub.clientID, seq, r.name, r.payload, now); err != nil {
-			return fmt.Errorf("notify: outbox: %w", err)
-		}
-	}
-	return nil
+	return insertOutbox(ctx, tx, rows, n.nextSeq)
 }
 
 // inMemTx runs fn with the live subscriptions, appends the events it
