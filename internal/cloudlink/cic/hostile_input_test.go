@@ -53,15 +53,7 @@ type cicEnv struct {
 func newCICEnv(t testing.TB, mods ...func(*Options)) *cicEnv {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), store.FileName), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hb, err := hub.New(ctx, hub.Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hb.Close(); st.Close() })
+	st, hb := newTestHub(t)
 	for _, id := range []string{"lamp", "hidden"} {
 		d := &device.Device{ID: id, Name: id, Category: device.CategoryLight, Online: true, Source: "test",
 			Properties: []device.Property{{Name: "power", Type: device.TypeBool, Access: device.AccessReadWrite}}}
@@ -285,4 +277,21 @@ func TestMessageIDsStayWithinTheirSize(t *testing.T) {
 	if e.count(t, "message_ids") == 0 || newest == "" {
 		t.Fatal("pruning removed everything")
 	}
+}
+
+// newTestHub opens a store in a temp dir and a hub over it, both closed
+// when the test ends.
+func newTestHub(t testing.TB) (*store.Store, *hub.Hub) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), store.FileName), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := hub.New(ctx, hub.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hb.Close(); st.Close() })
+	return st, hb
 }

@@ -5,14 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"math"
-	"path/filepath"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/hubagent/hubagent/internal/device"
 	"github.com/hubagent/hubagent/internal/hub"
-	"github.com/hubagent/hubagent/internal/store"
 )
 
 // awkwardStrings need every kind of escaping encoding/json does.
@@ -77,15 +75,7 @@ func referenceQuery(hb *hub.Hub, ids []string, exposed func(*device.Device) bool
 
 func TestQueryAnswerMatchesEncodingJSON(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), store.FileName), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hb, err := hub.New(ctx, hub.Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hb.Close(); st.Close() })
+	_, hb := newTestHub(t)
 	state := map[string]device.Value{}
 	for i, s := range awkwardStrings {
 		if utf8.ValidString(s) && s != "" {

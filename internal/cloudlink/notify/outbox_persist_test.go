@@ -158,7 +158,7 @@ func TestLiveHealthShowsTheMemoryBacklog(t *testing.T) {
 func TestMemoryOutboxShrinksAfterTheBacklogIsDelivered(t *testing.T) {
 	p := newPartner(t)
 	p.setDown(true)
-	e := newEnvWriter(t, "", fixedPartners{"A": partnerA(p)}, p.caFile, store.WriterOptions{FlushInterval: time.Hour, Tick: make(chan time.Time)})
+	e := newEnvWriter(t, "", fixedPartners{"A": partnerA(p)}, p.caFile, longFlush)
 	ctx := context.Background()
 	pages := func() int {
 		var n int
