@@ -135,6 +135,9 @@ func TestShellyChannelsBecomeDevicesAndAreFollowedAcrossAddressChange(t *testing
 	if b.Addr != r.n.PeerIP(33)+":80" {
 		t.Errorf("binding = %+v", b)
 	}
+	// Each channel is its own device and comes back on its own: wait for
+	// the one about to be controlled too.
+	mdnstest.WaitDevice(t, r.h, sw1.ID, 10*time.Second, "second relay back", online)
 	if _, err := r.h.Control(ctx, sw1.ID, map[string]device.Value{"power": device.Bool(false)}); err != nil {
 		t.Fatalf("control at the new address: %v", err)
 	}
