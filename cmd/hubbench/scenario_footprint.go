@@ -139,8 +139,12 @@ func (a *agentProc) memory(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("file-backed (the binary's pages) %.1f MB; Go runtime holds %.1f MB, of which heap objects %.1f MB "+
+	return fmt.Sprintf("file-backed (the binary's pages) %.1f MB; Go runtime holds %.1f MB, of which heap objects %.1f MB, "+
+		"unused rest of their spans %.1f MB, free spans not yet released %.1f MB, stacks %.1f MB, runtime metadata %.1f MB "+
 		"(released to the OS %.1f MB); anonymous outside Go (SQLite) %.1f MB",
 		m["hubagent_memory_resident_file_bytes"]/mb, m["hubagent_memory_go_bytes"]/mb, m["go_memstats_heap_alloc_bytes"]/mb,
+		(m["go_memstats_heap_inuse_bytes"]-m["go_memstats_heap_alloc_bytes"])/mb,
+		(m["go_memstats_heap_idle_bytes"]-m["go_memstats_heap_released_bytes"])/mb,
+		m["go_memstats_stack_inuse_bytes"]/mb, m["go_memstats_gc_sys_bytes"]/mb,
 		m["go_memstats_heap_released_bytes"]/mb, m["hubagent_memory_outside_go_bytes"]/mb), nil
 }

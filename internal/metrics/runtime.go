@@ -19,6 +19,16 @@ func registerRuntime(m *Metrics) {
 	m.Gauge("go_memstats_heap_alloc_bytes", "Bytes of allocated heap objects.", rt("/memory/classes/heap/objects:bytes"))
 	m.Gauge("go_memstats_sys_bytes", "Bytes of memory obtained from the OS by the Go runtime.", rt("/memory/classes/total:bytes"))
 	m.Gauge("go_memstats_heap_released_bytes", "Heap bytes returned to the OS.", rt("/memory/classes/heap/released:bytes"))
+	m.Gauge("go_memstats_heap_inuse_bytes", "Bytes in in-use spans: heap objects plus the unused rest of their spans (fragmentation).",
+		sum("/memory/classes/heap/objects:bytes", "/memory/classes/heap/unused:bytes"))
+	m.Gauge("go_memstats_heap_idle_bytes", "Bytes in idle spans, free and released.",
+		sum("/memory/classes/heap/free:bytes", "/memory/classes/heap/released:bytes"))
+	m.Gauge("go_memstats_stack_inuse_bytes", "Bytes in goroutine and OS thread stacks.",
+		sum("/memory/classes/heap/stacks:bytes", "/memory/classes/os-stacks:bytes"))
+	m.Gauge("go_memstats_gc_sys_bytes", "Bytes of the runtime's metadata: spans, caches, GC bitmaps and other.",
+		sum("/memory/classes/metadata/mcache/free:bytes", "/memory/classes/metadata/mcache/inuse:bytes",
+			"/memory/classes/metadata/mspan/free:bytes", "/memory/classes/metadata/mspan/inuse:bytes",
+			"/memory/classes/metadata/other:bytes", "/memory/classes/other:bytes", "/memory/classes/profiling/buckets:bytes"))
 	m.Gauge("go_gc_gomemlimit_bytes", "The Go runtime's memory limit (GOMEMLIMIT).", rt("/gc/gomemlimit:bytes"))
 	m.Counter("go_gc_cycles_total", "Completed GC cycles.", rt("/gc/cycles/total:gc-cycles"))
 	if _, err := os.Stat("/proc/self/statm"); err != nil {
@@ -55,6 +65,17 @@ func registerRuntime(m *Metrics) {
 // goMapped is what the Go runtime has mapped and not given back.
 func goMapped() float64 {
 	return readRuntime("/memory/classes/total:bytes") - readRuntime("/memory/classes/heap/released:bytes")
+}
+
+// sum reads several runtime figures as one gauge.
+func sum(names ...string) func() float64 {
+	return func() float64 {
+		t := 0.0
+		for _, n := range names {
+			t += readRuntime(n)
+		}
+		return t
+	}
 }
 
 func readRuntime(name string) float64 {
