@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hubagent/hubagent/internal/hub"
+	"github.com/hubagent/hubagent/internal/store"
 )
 
 // The agent sets no memory limit of its own. A soft limit of 24 MiB (the
@@ -24,7 +25,12 @@ type memoryTuning struct {
 
 func runtimeMemoryTuning(h *hub.Hub) memoryTuning {
 	return memoryTuning{
-		free:    debug.FreeOSMemory,
+		free: func() {
+			debug.FreeOSMemory()
+			// SQLite's freed pages are held by its own allocator, which the
+			// Go runtime's release does not reach.
+			_ = store.ReleaseMemory()
+		},
 		devices: h.Len,
 		tick: func() <-chan struct{} {
 			c := make(chan struct{})
@@ -41,9 +47,11 @@ func runtimeMemoryTuning(h *hub.Hub) memoryTuning {
 // the device count has not moved for settle polls (one a second); the
 // first time, at most maxPolls polls after start. It does it again
 // whenever the count settles at a new value (a bridge re-announcing its
-// devices is a burst too).
-func manageMemory(ctx context.Context, t memoryTuning, settle, maxPolls int, log *slog.Logger) error {
-	last, still, polls, done := -1, 0, 0, -1
+// devices is a burst too), and every `every` polls after the first (0:
+// never), because flushes and partner backlogs are bursts as well and
+// SQLite's allocator keeps what they freed.
+func manageMemory(ctx context.Context, t memoryTuning, settle, maxPolls, every int, log *slog.Logger) error {
+	last, still, polls, done, freedAt := -1, 0, 0, -1, 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -58,10 +66,11 @@ func manageMemory(ctx context.Context, t memoryTuning, settle, maxPolls int, log
 			still++
 		}
 		first := done < 0
-		if n == done || (still < settle && !(first && polls >= maxPolls)) {
+		due := !first && every > 0 && polls-freedAt >= every
+		if !due && (n == done || (still < settle && !(first && polls >= maxPolls))) {
 			continue
 		}
-		done = n
+		done, freedAt = n, polls
 		t.free()
 		log.Debug("memory released", "devices", n)
 	}

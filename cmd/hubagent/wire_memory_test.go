@@ -35,13 +35,13 @@ func (f *fakeTuning) tuning() memoryTuning {
 }
 
 // run feeds polls ticks and stops manageMemory.
-func (f *fakeTuning) run(t *testing.T, settle, maxPolls, polls int) {
+func (f *fakeTuning) run(t *testing.T, settle, maxPolls, every, polls int) {
 	t.Helper()
 	f.ticks = make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		manageMemory(ctx, f.tuning(), settle, maxPolls, slog.New(slog.DiscardHandler))
+		manageMemory(ctx, f.tuning(), settle, maxPolls, every, slog.New(slog.DiscardHandler))
 		close(done)
 	}()
 	for range polls {
@@ -64,7 +64,7 @@ func TestMemoryIsReleasedEachTimeTheDeviceCountSettles(t *testing.T) {
 	// appear and the count is still again.
 	counts := []int{10, 500, 1000, 1000, 1000, 1000, 1000, 1000, 2200, 2200, 2200, 2200, 2200}
 	f := &fakeTuning{counts: counts}
-	f.run(t, 3, 100, len(counts))
+	f.run(t, 3, 100, 0, len(counts))
 	// Poll 0 reads 10; 1000 is first read at poll 2 and still at 3, 4, 5;
 	// 2200 first at poll 8, still at 9, 10, 11. The fake records the polls
 	// already made when free is called.
@@ -76,9 +76,19 @@ func TestMemoryIsReleasedEachTimeTheDeviceCountSettles(t *testing.T) {
 func TestMemoryIsReleasedByTheDeadlineWhileDevicesKeepComing(t *testing.T) {
 	counts := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	f := &fakeTuning{counts: counts}
-	f.run(t, 3, 5, len(counts))
+	f.run(t, 3, 5, 0, len(counts))
 	if want := []int{5}; !slices.Equal(f.freed, want) {
 		t.Errorf("released after polls %v, want %v (the first release waits at most 5 polls)", f.freed, want)
+	}
+}
+
+func TestMemoryIsReleasedPeriodicallyOnceSettled(t *testing.T) {
+	// Settled at 1,000 from poll 3 on; every 4 polls after that release.
+	counts := []int{1000}
+	f := &fakeTuning{counts: counts}
+	f.run(t, 3, 100, 4, 15)
+	if want := []int{4, 8, 12}; !slices.Equal(f.freed, want) {
+		t.Errorf("released after polls %v, want %v", f.freed, want)
 	}
 }
 
