@@ -132,6 +132,45 @@ func rss(pid int) int64 {
 	return n
 }
 
+// clearRefs clears the kernel's referenced bits of pid's pages, so that
+// referenced can later tell which pages it touched since.
+func clearRefs(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("1"), 0)
+}
+
+// workingSet is what pid touched since clearRefs, in bytes: all pages and
+// the file-backed ones (the binary's). RSS counts every page mapped; the
+// kernel maps up to 64 KiB of cached file pages around each fault, so a
+// binary's RSS can be far more than the code it runs.
+type workingSet struct{ total, file int64 }
+
+func referenced(pid int) (workingSet, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		return workingSet{}, err
+	}
+	var ws workingSet
+	fileBacked := false
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
+			// A mapping's header: range perms offset dev inode [path].
+			fileBacked = len(f) >= 6 && strings.HasPrefix(f[5], "/")
+		case len(f) == 3 && f[0] == "Referenced:":
+			n, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return workingSet{}, fmt.Errorf("smaps: %q: %w", line, err)
+			}
+			ws.total += n * 1024
+			if fileBacked {
+				ws.file += n * 1024
+			}
+		}
+	}
+	return ws, nil
+}
+
 // ioCounters are the fields of /proc/<pid>/io hubbench uses: wchar counts
 // every byte handed to write(2), write_bytes what reached the block layer.
 type ioCounters struct{ wchar, writeBytes int64 }

@@ -265,10 +265,18 @@ func (w *world) runScenarios(ctx context.Context) (*report, error) {
 	rep := newReport(w.o, w.brokerName)
 	// Idle means settled: the agent gives the start-up burst's memory back
 	// once its device count has been still for 5 s.
+	// The working set is what the agent touches over that time.
+	refsCleared := clearRefs(w.agent.p.pid()) == nil
 	if err := sleepCtx(ctx, idleSettle); err != nil {
 		return nil, err
 	}
 	idle := rss(w.agent.p.pid())
+	var ws *workingSet
+	if refsCleared {
+		if r, err := referenced(w.agent.p.pid()); err == nil {
+			ws = &r
+		}
+	}
 	idleMem, err := w.agent.memory(ctx)
 	if err != nil {
 		return nil, err
@@ -305,7 +313,7 @@ func (w *world) runScenarios(ctx context.Context) (*report, error) {
 		under[sc.name] = peak
 		rep.Rows = append(rep.Rows, cpu.note(rows)...)
 	}
-	rows, err := w.footprint(ctx, idle, idleMem, brokerIdle, under)
+	rows, err := w.footprint(ctx, idle, idleMem, ws, brokerIdle, under)
 	if err != nil {
 		return nil, fmt.Errorf("footprint: %w", err)
 	}
