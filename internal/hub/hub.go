@@ -51,6 +51,10 @@ type Hub struct {
 type entry struct {
 	dev     *device.Device
 	waiters []*waiter
+	// told is the online flag last written and announced: what the store
+	// holds and subscribers (partners) believe. dev.Online differs from it
+	// only while the device is unconfirmed after a start.
+	told bool
 }
 
 // New loads the registry from the store and starts the state writer.
@@ -79,7 +83,7 @@ func New(ctx context.Context, opts Options) (*Hub, error) {
 		devices: make(map[string]*entry, len(ds)), drivers: map[string]Driver{},
 	}
 	for _, d := range ds {
-		h.devices[d.ID] = &entry{dev: d}
+		h.devices[d.ID] = &entry{dev: d, told: d.Online}
 	}
 	h.changeBufs.New = func() any { return new([]store.Change) }
 	h.w = opts.Store.NewWriter(opts.Writer)
@@ -161,15 +165,15 @@ func (h *Hub) UpsertDevice(ctx context.Context, d *device.Device) error {
 	defer h.descMu.Unlock()
 	h.mu.RLock()
 	old, exists := h.devices[d.ID]
-	var same, wasOnline bool
+	var same bool
 	if exists {
-		same, wasOnline = sameDescription(old.dev, d), old.dev.Online
+		same = sameDescription(old.dev, d)
 	}
 	h.mu.RUnlock()
 	if same {
-		if d.Online != wasOnline {
-			h.SetOnline(d.ID, d.Online)
-		}
+		// Also when the flag is unchanged: an unconfirmed device is
+		// confirmed (or announced offline) by its next description.
+		h.SetOnline(d.ID, d.Online)
 		if len(d.State) > 0 {
 			h.ReportState(d.ID, d.State, d.UpdatedAt)
 		}
@@ -210,9 +214,9 @@ func (h *Hub) UpsertDevice(ctx context.Context, d *device.Device) error {
 		if d.UpdatedAt.Before(cur.dev.UpdatedAt) {
 			d.UpdatedAt = cur.dev.UpdatedAt
 		}
-		cur.dev = d
+		cur.dev, cur.told = d, d.Online
 	} else {
-		h.devices[d.ID] = &entry{dev: d}
+		h.devices[d.ID] = &entry{dev: d, told: d.Online}
 		for k, v := range d.State {
 			changed[k] = v
 		}
@@ -280,25 +284,54 @@ func (h *Hub) ReportState(id string, props map[string]device.Value, at time.Time
 	return h.reportStates(r[:]) > 0
 }
 
-// SetOnline records a device's reachability.
+// SetOnline records a device's reachability. It is written and
+// announced only when it differs from what was last announced, so
+// confirming an unconfirmed device (SetSourceUnconfirmed) that is still
+// where it was is silent.
 func (h *Hub) SetOnline(id string, online bool) {
 	h.mu.Lock()
 	e, ok := h.devices[id]
-	if !ok || e.dev.Online == online {
+	if !ok || (e.dev.Online == online && e.told == online) {
 		h.mu.Unlock()
 		return
 	}
-	e.dev.Online = online
-	if !online {
+	wasOnline, announce := e.dev.Online, e.told != online
+	e.dev.Online, e.told = online, online
+	if !online && wasOnline {
 		for _, w := range e.waiters {
 			w.finish(&device.Error{Code: device.CodeDeviceOffline, DeviceID: id, Message: "device " + id + " went offline"})
 		}
 		e.waiters = nil
 	}
 	h.mu.Unlock()
+	if !announce {
+		return
+	}
 	now := time.Now()
 	h.w.Put(store.Change{DeviceID: id, Value: device.Bool(online), At: now})
 	h.events.publish(Event{Type: OnlineChanged, DeviceID: id, Online: online, At: now})
+}
+
+// SetSourceUnconfirmed marks every device of one source offline until its
+// source confirms it with SetOnline, without writing or announcing that:
+// at start, no request may see a device online before its source has
+// said so, but the devices have not changed, and a partner told "offline"
+// then "online" on every restart of the agent would be told wrong. What
+// the source then reports is compared with the last announced flag, so a
+// device that went offline while the agent was down is announced offline.
+func (h *Hub) SetSourceUnconfirmed(source string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, e := range h.devices {
+		if e.dev.Source != source || !e.dev.Online {
+			continue
+		}
+		e.dev.Online = false
+		for _, w := range e.waiters {
+			w.finish(&device.Error{Code: device.CodeDeviceOffline, DeviceID: id, Message: "device " + id + " is not confirmed online yet"})
+		}
+		e.waiters = nil
+	}
 }
 
 // SetSourceOnline marks every device of one source online or offline (for
@@ -307,7 +340,7 @@ func (h *Hub) SetSourceOnline(source string, online bool) {
 	h.mu.RLock()
 	var ids []string
 	for id, e := range h.devices {
-		if e.dev.Source == source && e.dev.Online != online {
+		if e.dev.Source == source && (e.dev.Online != online || e.told != online) {
 			ids = append(ids, id)
 		}
 	}

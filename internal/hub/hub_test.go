@@ -3,7 +3,9 @@ package hub
 import (
 	"context"
 	"errors"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -327,5 +329,92 @@ func TestDescriptionChangeAfterPendingOnlineChangeKeepsTheNewerFlag(t *testing.T
 	}
 	if d.Name != "Hall" || !d.Online {
 		t.Fatalf("stored %q online=%v, want Hall online=true", d.Name, d.Online)
+	}
+}
+
+// After a restart a source's devices are offline until it confirms them.
+// Confirming one that is where it was announces nothing and writes
+// nothing; one that went offline while the agent was down is announced
+// offline (and stored so); a device no longer confirmed stays as stored.
+func TestUnconfirmedDevicesAnnounceOnlyRealChanges(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), store.FileName)
+	s, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(ctx, Options{Store: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"stays", "died", "gone"} {
+		if err := h.UpsertDevice(ctx, light(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Close()
+	s.Close()
+
+	s, err = store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h, err = New(ctx, Options{Store: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	events := h.Subscribe(16, OnlineChanged)
+	h.SetSourceUnconfirmed("test")
+	for _, id := range []string{"stays", "died", "gone"} {
+		if d, _ := h.Device(id); d.Online {
+			t.Fatalf("%s online before its source confirmed it", id)
+		}
+	}
+	h.RegisterDriver("test", &echoDriver{h: h})
+	var derr *device.Error
+	if _, err := h.Control(ctx, "stays", map[string]device.Value{"power": device.Bool(true)}); !errors.As(err, &derr) || derr.Code != device.CodeDeviceOffline {
+		t.Fatalf("control of an unconfirmed device: %v, want DEVICE_OFFLINE", err)
+	}
+	h.SetOnline("stays", true)
+	h.SetOnline("died", false)
+	if d, _ := h.Device("stays"); !d.Online {
+		t.Fatal("confirmed device still offline")
+	}
+	var got []Event
+	for len(events.C) > 0 {
+		got = append(got, <-events.C)
+	}
+	if len(got) != 1 || got[0].DeviceID != "died" || got[0].Online {
+		t.Fatalf("events %+v, want only died going offline", got)
+	}
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]bool{}
+	ds, err := s.Devices(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		stored[d.ID] = d.Online
+	}
+	if want := map[string]bool{"stays": true, "died": false, "gone": true}; !maps.Equal(stored, want) {
+		t.Fatalf("stored online flags %v, want %v", stored, want)
+	}
+	// A broker lost now is announced for every device partners believe
+	// online, confirmed or not.
+	h.SetSourceOnline("test", false)
+	got = got[:0]
+	for len(events.C) > 0 {
+		got = append(got, <-events.C)
+	}
+	var ids []string
+	for _, e := range got {
+		ids = append(ids, e.DeviceID)
+	}
+	if !slices.Equal(ids, []string{"gone", "stays"}) {
+		t.Fatalf("offline announced for %v, want gone and stays", ids)
 	}
 }

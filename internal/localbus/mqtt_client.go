@@ -64,7 +64,11 @@ type MQTTOptions struct {
 	StateQueueBytes int
 	// MaxReconnectInterval caps the reconnect backoff (default 30 s).
 	MaxReconnectInterval time.Duration
-	Logger               *slog.Logger
+	// UnconfirmedGrace is how long after start the stored devices may stay
+	// unconfirmed while the broker is unreachable before they are
+	// announced offline (default 30 s).
+	UnconfirmedGrace time.Duration
+	Logger           *slog.Logger
 }
 
 // LocalBroker is a broker in the same process (Broker).
@@ -152,6 +156,9 @@ func NewMQTT(opts MQTTOptions) (*MQTT, error) {
 	if opts.MaxReconnectInterval <= 0 {
 		opts.MaxReconnectInterval = 30 * time.Second
 	}
+	if opts.UnconfirmedGrace <= 0 {
+		opts.UnconfirmedGrace = defaultUnconfirmedGrace
+	}
 	if err := checkBrokerURL(opts.Broker); err != nil {
 		return nil, err
 	}
@@ -166,7 +173,7 @@ func NewMQTT(opts MQTTOptions) (*MQTT, error) {
 	// The MQTT devices in the store are offline until the broker confirms
 	// them: from now, not from Run, so that no request answered while the
 	// agent starts sees them online.
-	m.hub.SetSourceOnline(MQTTSource, false)
+	m.hub.SetSourceUnconfirmed(MQTTSource)
 	return m, nil
 }
 
@@ -238,14 +245,21 @@ func (m *MQTT) Run(ctx context.Context) error {
 	m.connMu.Lock()
 	m.connectLocked(work)
 	m.connMu.Unlock()
+	// The stored devices are unconfirmed until the broker replays them;
+	// a broker still unreachable after UnconfirmedGrace is announced as
+	// the loss it is.
+	grace := time.NewTimer(m.opts.UnconfirmedGrace)
+	defer grace.Stop()
 	for {
 		select {
+		case <-grace.C:
+			m.disc.announceIfDown()
 		case sw := <-m.switches:
 			m.switchBroker(work, sw.url)
 			close(sw.done)
 		case <-ctx.Done():
 			m.connMu.Lock()
-			m.disconnectLocked()
+			m.disconnectLocked(false)
 			m.connMu.Unlock()
 			m.disc.flushRebuilds(work)
 			stop()
@@ -254,6 +268,13 @@ func (m *MQTT) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// defaultUnconfirmedGrace is how long after start the MQTT devices may stay
+// unconfirmed (offline to requests, not announced) while the broker is
+// unreachable: a restart of the agent or of the broker beside it takes
+// seconds, and partners should not hear of every device going offline and
+// back for that.
+const defaultUnconfirmedGrace = 30 * time.Second
 
 // Broker returns the URL of the broker the client uses now.
 func (m *MQTT) Broker() string {
@@ -290,7 +311,7 @@ func (m *MQTT) switchBroker(ctx context.Context, url string) {
 	if m.broker == m.opts.Broker {
 		m.subs.dropLocal()
 	}
-	m.disconnectLocked()
+	m.disconnectLocked(true)
 	m.broker = url
 	m.disc.newBroker()
 	m.connectLocked(ctx)
@@ -340,8 +361,13 @@ func (m *MQTT) connectLocked(ctx context.Context) {
 	client.Connect() // retries in the background until it connects or is disconnected
 }
 
-// disconnectLocked says "offline" and drops the current client.
-func (m *MQTT) disconnectLocked() {
+// disconnectLocked says "offline" and drops the current client. With
+// announce the devices go offline for partners too (the agent switches
+// brokers); without, the agent is stopping: the devices have not changed,
+// so they are only unconfirmed, and the store keeps what partners were
+// last told (else every restart would announce every device offline and
+// back online).
+func (m *MQTT) disconnectLocked(announce bool) {
 	c := m.client
 	if c == nil {
 		return
@@ -351,7 +377,12 @@ func (m *MQTT) disconnectLocked() {
 		c.Publish(m.StatusTopic(), 0, true, "offline").WaitTimeout(time.Second)
 	}
 	c.Disconnect(250)
-	m.markDisconnected()
+	if announce {
+		m.markDisconnected()
+		return
+	}
+	m.connected.Store(false)
+	m.disc.setConnected(false, false)
 }
 
 func (m *MQTT) onConnect(c paho.Client) {
@@ -368,7 +399,7 @@ func (m *MQTT) onConnect(c paho.Client) {
 	// without persistence has forgotten us. Retained configs, states and
 	// availability replay and rebuild the devices.
 	m.subs.resubscribe(c)
-	m.disc.setConnected(true)
+	m.disc.setConnected(true, true)
 }
 
 func (m *MQTT) onDisconnect(c paho.Client) {
@@ -382,7 +413,7 @@ func (m *MQTT) onDisconnect(c paho.Client) {
 // nothing about them is known.
 func (m *MQTT) markDisconnected() {
 	m.connected.Store(false)
-	m.disc.setConnected(false)
+	m.disc.setConnected(false, true)
 }
 
 // redactURL drops credentials from a broker URL for logs.

@@ -332,17 +332,34 @@ func (d *discovery) refreshOnline(td *trackedDevice) {
 	d.m.hub.SetOnline(td.id, d.online(td))
 }
 
-// connected records a broker connection change.
-func (d *discovery) setConnected(up bool) {
+// setConnected records a broker connection change. A connection lost
+// takes the devices offline, announced, or only unconfirmed when the
+// agent is stopping (see disconnectLocked).
+func (d *discovery) setConnected(up, announce bool) {
 	d.procMu.Lock()
 	defer d.procMu.Unlock()
 	d.connected = up
 	if !up {
-		d.m.hub.SetSourceOnline(MQTTSource, false)
+		if announce {
+			d.m.hub.SetSourceOnline(MQTTSource, false)
+		} else {
+			d.m.hub.SetSourceUnconfirmed(MQTTSource)
+		}
 		return
 	}
 	for _, key := range slices.Sorted(maps.Keys(d.devices)) {
 		d.refreshOnline(d.devices[key])
+	}
+}
+
+// announceIfDown announces the MQTT devices offline if the broker has not
+// connected (see MQTTOptions.UnconfirmedGrace); under procMu, so a connection made
+// meanwhile wins.
+func (d *discovery) announceIfDown() {
+	d.procMu.Lock()
+	defer d.procMu.Unlock()
+	if !d.connected {
+		d.m.hub.SetSourceOnline(MQTTSource, false)
 	}
 }
 

@@ -36,7 +36,9 @@ type rigOptions struct {
 	maxEntities    int
 	writer         store.WriterOptions
 	logger         *slog.Logger
-	brokerDown     bool // do not connect the appliances' client
+	brokerDown     bool           // do not connect the appliances' client
+	onHub          func(*hub.Hub) // called before the MQTT client is made
+	grace          time.Duration  // MQTTOptions.UnconfirmedGrace
 }
 
 func newRig(t testing.TB, broker *testutil.Mosquitto, dir string, o rigOptions) *rig {
@@ -56,8 +58,11 @@ func newRig(t testing.TB, broker *testutil.Mosquitto, dir string, o rigOptions) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o.onHub != nil {
+		o.onHub(h)
+	}
 	mq, err := NewMQTT(MQTTOptions{Hub: h, HubID: "testhub", Broker: broker.URL(), ClientID: "hubagent-test-" + filepath.Base(dir),
-		MaxEntities: o.maxEntities, MaxReconnectInterval: time.Second, Logger: o.logger})
+		MaxEntities: o.maxEntities, MaxReconnectInterval: time.Second, UnconfirmedGrace: o.grace, Logger: o.logger})
 	if err != nil {
 		t.Fatal(err)
 	}

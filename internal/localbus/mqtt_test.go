@@ -3,6 +3,7 @@ package localbus
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/hubagent/hubagent/internal/device"
+	"github.com/hubagent/hubagent/internal/hub"
 	"github.com/hubagent/hubagent/internal/localbus/hadiscovery"
 	"github.com/hubagent/hubagent/internal/localbus/hadiscovery/hafixtures"
 	"github.com/hubagent/hubagent/internal/testutil"
@@ -302,7 +304,9 @@ func TestAgentRestartServesStoredDevicesBeforeTheBrokerReplays(t *testing.T) {
 	r.close()
 	broker.Stop()
 
-	r2 := newRig(t, broker, dir, rigOptions{brokerDown: true})
+	var events *hub.Subscription
+	r2 := newRig(t, broker, dir, rigOptions{brokerDown: true, grace: time.Second,
+		onHub: func(h *hub.Hub) { events = h.Subscribe(16, hub.OnlineChanged) }})
 	d := r2.device(id)
 	if d == nil || !hasState(d, want) {
 		t.Fatalf("after restart with the broker down: %+v, want the stored lamp with %v", d, want)
@@ -310,6 +314,67 @@ func TestAgentRestartServesStoredDevicesBeforeTheBrokerReplays(t *testing.T) {
 	if d.Online {
 		t.Errorf("lamp online while the broker is down")
 	}
+	// Unconfirmed at first; announced offline once the grace is over.
+	if len(events.C) != 0 {
+		t.Fatalf("announced at start: %+v", <-events.C)
+	}
+	testutil.Eventually(t, 10*time.Second, "lamp announced offline after the grace", func() bool { return len(events.C) > 0 })
+	if e := <-events.C; e.DeviceID != id || e.Online {
+		t.Fatalf("event %+v, want %s offline", e, id)
+	}
 	broker.Restart()
 	testutil.Eventually(t, 10*time.Second, "lamp back online from retained messages", func() bool { d := r2.device(id); return d != nil && d.Online })
+	select {
+	case e := <-events.C:
+		if e.DeviceID != id || !e.Online {
+			t.Fatalf("event %+v, want %s online", e, id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("lamp back online but not announced")
+	}
+}
+
+// A restart is not a change of the devices: partners hear of a device's
+// reachability after it only if the broker says something else than what
+// they were last told, here the plug's LWT that went Offline while the
+// agent was down, and not of the switch that is still there.
+func TestAgentRestartAnnouncesOnlyDevicesThatChangedMeanwhile(t *testing.T) {
+	t.Parallel() // its own broker and store
+	broker := testutil.StartMosquitto(t)
+	dir := t.TempDir()
+	r := newRig(t, broker, dir, rigOptions{})
+	for _, fx := range busFixtures()[4:6] { // Tasmota plug: switch + power sensor, with availability
+		r.publish(fx.topic, fx.config, true)
+		r.publish(fx.stateTopic, fx.state, true)
+	}
+	r.publish("tasmota_345678/tele/LWT", "Online", true)
+	r.publish("tele/tasmota_345678/LWT", "Online", true)
+	const plainTopic = "homeassistant/switch/plain/config"
+	const plainConfig = `{"name":"Plain","command_topic":"plain/set","state_topic":"plain/state"}`
+	r.publish(plainTopic, plainConfig, true)
+	r.publish("plain/state", "ON", true)
+	plug, plain := fixtureDeviceID(t, busFixtures()[4].topic, busFixtures()[4].config), fixtureDeviceID(t, plainTopic, plainConfig)
+	testutil.Eventually(t, 5*time.Second, "both online", func() bool {
+		a, b := r.device(plug), r.device(plain)
+		return a != nil && b != nil && a.Online && b.Online
+	})
+	r.close()
+	r.publish("tasmota_345678/tele/LWT", "Offline", true)
+	r.publish("tele/tasmota_345678/LWT", "Offline", true)
+
+	var events *hub.Subscription
+	r2 := newRig(t, broker, dir, rigOptions{onHub: func(h *hub.Hub) { events = h.Subscribe(64, hub.OnlineChanged) }})
+	testutil.Eventually(t, 10*time.Second, "switch confirmed online", func() bool { d := r2.device(plain); return d != nil && d.Online })
+	testutil.Eventually(t, 5*time.Second, "plug's offline announced", func() bool { return len(events.C) > 0 })
+	var got []string
+	for len(events.C) > 0 {
+		e := <-events.C
+		got = append(got, fmt.Sprintf("%s=%v", e.DeviceID, e.Online))
+	}
+	if want := []string{plug + "=false"}; !slices.Equal(got, want) {
+		t.Fatalf("online changes announced after the restart %v, want %v", got, want)
+	}
+	if d := r2.device(plug); d == nil || d.Online {
+		t.Fatalf("plug after restart %+v, want offline", d)
+	}
 }
