@@ -220,7 +220,7 @@ func runAgent(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	g.Go(func() error { return drivers.Run(gctx) }) // MQTT, WLED, Shelly
 	g.Go(func() error { return cl.run(gctx) })      // deliver notifications
 	g.Go(func() error { return health.Run(gctx) })
-	g.Go(func() error { return manageMemory(gctx, runtimeMemoryTuning(h), 5, 120, 600, log) })
+	g.Go(func() error { return manageMemory(gctx, runtimeMemoryTuning(h), defaultMemoryPolicy, log) })
 	log.Info("hubagent running", "version", version, "api", apiLn.Addr().String(), "data", cfg.DataDir,
 		"devices", h.Len(), "startup", time.Since(started).Round(time.Millisecond))
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"slices"
@@ -15,13 +16,16 @@ import (
 type fakeTuning struct {
 	mu     sync.Mutex
 	counts []int
+	rates  []uint64 // bytes allocated in each poll; nil: no load figures
+	alloc  uint64
 	polls  int
-	freed  []int // the poll at which memory was released
+	freed  []int    // the poll at which memory was released
+	gc     []string // "poll:percent" of each GOGC change
 	ticks  chan struct{}
 }
 
 func (f *fakeTuning) tuning() memoryTuning {
-	return memoryTuning{
+	t := memoryTuning{
 		free: func() { f.mu.Lock(); f.freed = append(f.freed, f.polls); f.mu.Unlock() },
 		devices: func() int {
 			f.mu.Lock()
@@ -32,16 +36,28 @@ func (f *fakeTuning) tuning() memoryTuning {
 		},
 		tick: func() <-chan struct{} { return f.ticks },
 	}
+	if f.rates != nil {
+		t.allocated = func() uint64 {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if f.polls > 0 {
+				f.alloc += f.rates[min(f.polls-1, len(f.rates)-1)]
+			}
+			return f.alloc
+		}
+		t.setGC = func(p int) { f.mu.Lock(); f.gc = append(f.gc, fmt.Sprintf("%d:%d", f.polls, p)); f.mu.Unlock() }
+	}
+	return t
 }
 
 // run feeds polls ticks and stops manageMemory.
-func (f *fakeTuning) run(t *testing.T, settle, maxPolls, every, polls int) {
+func (f *fakeTuning) run(t *testing.T, p memoryPolicy, polls int) {
 	t.Helper()
 	f.ticks = make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		manageMemory(ctx, f.tuning(), settle, maxPolls, every, slog.New(slog.DiscardHandler))
+		manageMemory(ctx, f.tuning(), p, slog.New(slog.DiscardHandler))
 		close(done)
 	}()
 	for range polls {
@@ -64,7 +80,7 @@ func TestMemoryIsReleasedEachTimeTheDeviceCountSettles(t *testing.T) {
 	// appear and the count is still again.
 	counts := []int{10, 500, 1000, 1000, 1000, 1000, 1000, 1000, 2200, 2200, 2200, 2200, 2200}
 	f := &fakeTuning{counts: counts}
-	f.run(t, 3, 100, 0, len(counts))
+	f.run(t, memoryPolicy{settle: 3, maxPolls: 100}, len(counts))
 	// Poll 0 reads 10; 1000 is first read at poll 2 and still at 3, 4, 5;
 	// 2200 first at poll 8, still at 9, 10, 11. The fake records the polls
 	// already made when free is called.
@@ -76,7 +92,7 @@ func TestMemoryIsReleasedEachTimeTheDeviceCountSettles(t *testing.T) {
 func TestMemoryIsReleasedByTheDeadlineWhileDevicesKeepComing(t *testing.T) {
 	counts := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 	f := &fakeTuning{counts: counts}
-	f.run(t, 3, 5, 0, len(counts))
+	f.run(t, memoryPolicy{settle: 3, maxPolls: 5}, len(counts))
 	if want := []int{5}; !slices.Equal(f.freed, want) {
 		t.Errorf("released after polls %v, want %v (the first release waits at most 5 polls)", f.freed, want)
 	}
@@ -86,9 +102,36 @@ func TestMemoryIsReleasedPeriodicallyOnceSettled(t *testing.T) {
 	// Settled at 1,000 from poll 3 on; every 4 polls after that release.
 	counts := []int{1000}
 	f := &fakeTuning{counts: counts}
-	f.run(t, 3, 100, 4, 15)
+	f.run(t, memoryPolicy{settle: 3, maxPolls: 100, every: 4}, 15)
 	if want := []int{4, 8, 12}; !slices.Equal(f.freed, want) {
 		t.Errorf("released after polls %v, want %v", f.freed, want)
+	}
+}
+
+func TestQuietAgentCollectsMoreOftenAndBurstsAreGivenBack(t *testing.T) {
+	// Devices settled from the start. Polls allocate (MB): busy start-up,
+	// quiet, a burst of queries, quiet again.
+	const mib = 1 << 20
+	var rates []uint64
+	for _, r := range []struct {
+		mb uint64
+		n  int
+	}{{50, 2}, {0, 6}, {30, 3}, {0, 8}} {
+		for range r.n {
+			rates = append(rates, r.mb*mib)
+		}
+	}
+	f := &fakeTuning{counts: []int{1000}, rates: rates}
+	f.run(t, memoryPolicy{settle: 3, maxPolls: 100, busyBytes: 4 * mib, quietBytes: mib, quietPolls: 3, quietGC: 25, busyGC: 100}, len(rates)+1)
+	// Settled at poll 4 (released); quiet since poll 3, so lean at the
+	// first poll after that release (5); busy at 9-11 (GOGC 100 at 9);
+	// quiet for 3 polls again at 14: lean, and the burst given back; at
+	// the stop (after poll 20) GOGC is restored.
+	if want := []int{4, 14}; !slices.Equal(f.freed, want) {
+		t.Errorf("released after polls %v, want %v", f.freed, want)
+	}
+	if want := []string{"5:25", "9:100", "14:25", "20:100"}; !slices.Equal(f.gc, want) {
+		t.Errorf("GOGC changes %v, want %v (the last one: restored at stop)", f.gc, want)
 	}
 }
 
