@@ -79,6 +79,10 @@ type trackedEntity struct {
 	// rebuild that binds it.
 	bound bool
 	stash map[string]device.Value
+	// built: the config topic was in the device's last good build (a
+	// rebuild whose entities do not combine keeps these and tries the
+	// others one at a time). Under procMu.
+	built bool
 }
 
 type trackedDevice struct {
@@ -237,6 +241,8 @@ func (d *discovery) track(ctx context.Context, e *hadiscovery.Entity) error {
 		return err
 	}
 	te := &trackedEntity{e: e, avail: hadiscovery.NewAvailability(e), dev: td, gen: d.gen}
+	// A replaced config keeps its topic's place in the last good build.
+	te.built = old != nil && old.dev == td && old.built
 	if old != nil {
 		d.dropRoutes(old)
 	}

@@ -184,8 +184,14 @@ func ParseBinding(raw []byte) (*Binding, error) {
 	if err := json.Unmarshal(raw, &b); err != nil {
 		return nil, fmt.Errorf("hadiscovery: binding: %w", err)
 	}
+	b.index()
+	return &b, nil
+}
+
+// index makes byTopic for a device of more than bindingIndexMin entities.
+func (b *Binding) index() {
 	if len(b.Entities) <= bindingIndexMin {
-		return &b, nil
+		return
 	}
 	b.byTopic = make(map[string]int, len(b.Entities))
 	for i, be := range b.Entities {
@@ -195,7 +201,6 @@ func ParseBinding(raw []byte) (*Binding, error) {
 		}
 		b.byTopic[be.ConfigTopic] = i
 	}
-	return &b, nil
 }
 
 // ToDevice renames an entity's decoded state to device property names.
@@ -262,8 +267,16 @@ func (b *Binding) Split(props map[string]device.Value) (map[string]map[string]de
 // appended. The mapping goes into the device's Binding (see Binding).
 // Source is "mqtt"; Online and State are left for the caller.
 func BuildDevice(entities []*Entity) (*device.Device, error) {
+	d, _, err := BuildDeviceBinding(entities)
+	return d, err
+}
+
+// BuildDeviceBinding is BuildDevice also returning the device's Binding
+// as ParseBinding would decode it from the device, but sharing its
+// strings with the entities instead of holding copies of them.
+func BuildDeviceBinding(entities []*Entity) (*device.Device, *Binding, error) {
 	if len(entities) == 0 {
-		return nil, errors.New("hadiscovery: no entities")
+		return nil, nil, errors.New("hadiscovery: no entities")
 	}
 	ents := slices.Clone(entities)
 	slices.SortStableFunc(ents, func(a, b *Entity) int {
@@ -276,7 +289,7 @@ func BuildDevice(entities []*Entity) (*device.Device, error) {
 	key := DeviceKey(main)
 	for _, e := range ents[1:] {
 		if DeviceKey(e) != key {
-			return nil, fmt.Errorf("hadiscovery: entities of different devices (%q, %q)", key, DeviceKey(e))
+			return nil, nil, fmt.Errorf("hadiscovery: entities of different devices (%q, %q)", key, DeviceKey(e))
 		}
 	}
 	d := &device.Device{
@@ -314,11 +327,15 @@ func BuildDevice(entities []*Entity) (*device.Device, error) {
 	}
 	raw, err := json.Marshal(bind)
 	if err != nil {
-		return nil, fmt.Errorf("hadiscovery: binding: %w", err)
+		return nil, nil, fmt.Errorf("hadiscovery: binding: %w", err)
 	}
 	d.Binding = raw
 	if err := d.Validate(); err != nil {
-		return nil, fmt.Errorf("hadiscovery: %w", err)
+		return nil, nil, fmt.Errorf("hadiscovery: %w", err)
 	}
-	return d, nil
+	if cap(bind.Entities) > len(bind.Entities) {
+		bind.Entities = slices.Clone(bind.Entities) // kept for the device's life
+	}
+	bind.index()
+	return d, &bind, nil
 }

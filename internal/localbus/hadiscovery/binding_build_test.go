@@ -1,0 +1,50 @@
+package hadiscovery
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/hubagent/hubagent/internal/localbus/hadiscovery/hafixtures"
+)
+
+// BuildDeviceBinding's Binding is the one ParseBinding decodes from the
+// device it built, for every real-world device of the fixtures (their
+// entities grouped by device, as discovery tracks them).
+func TestBuildDeviceBindingMatchesParsedBinding(t *testing.T) {
+	byKey := map[string][]*Entity{}
+	var keys []string
+	for _, fx := range hafixtures.All() {
+		e, err := ParseConfig(fx.Topic, []byte(fx.Config))
+		if err != nil {
+			continue // refused on purpose: its own test says why
+		}
+		k := DeviceKey(e)
+		if byKey[k] == nil {
+			keys = append(keys, k)
+		}
+		byKey[k] = append(byKey[k], e)
+	}
+	if len(keys) < 10 {
+		t.Fatalf("only %d devices from the fixtures", len(keys))
+	}
+	multi := 0
+	for _, k := range keys {
+		dev, bind, err := BuildDeviceBinding(byKey[k])
+		if err != nil {
+			continue // entities of one device that do not combine: discovery's rebuild handles them
+		}
+		if len(byKey[k]) > 1 {
+			multi++
+		}
+		want, err := ParseBinding(dev.Binding)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(bind, want) {
+			t.Errorf("device %s: built binding %+v, parsed from the device %+v", k, bind, want)
+		}
+	}
+	if multi == 0 {
+		t.Error("no fixture device with several entities was built")
+	}
+}
