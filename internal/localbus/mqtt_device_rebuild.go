@@ -171,7 +171,7 @@ func (d *discovery) refuseTracked(te *trackedEntity, err error) {
 	d.dropRoutes(te)
 	d.tabMu.Lock()
 	delete(d.entities, topic)
-	delete(te.dev.entities, topic)
+	te.dev.entities.remove(topic)
 	reason := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "hadiscovery: "), topic+": ")
 	if rec := d.seen[topic]; rec != nil {
 		rec.Status, rec.Reason = StatusRefused, reason
