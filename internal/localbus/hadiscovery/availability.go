@@ -21,8 +21,24 @@ func (e *Entity) AvailabilityTopics() []AvailabilityTopic {
 
 // AvailabilityMode is availability_mode: "latest" (default), "all" or "any".
 func (e *Entity) AvailabilityMode() string {
-	return e.availabilityMode
+	switch e.availabilityMode {
+	case availabilityAll:
+		return "all"
+	case availabilityAny:
+		return "any"
+	}
+	return "latest"
 }
+
+// availabilityMode is availability_mode in a byte (the zero value is
+// "latest", the default).
+type availabilityMode uint8
+
+const (
+	availabilityLatest availabilityMode = iota
+	availabilityAll
+	availabilityAny
+)
 
 // parseAvailability reads availability settings at config time.
 func (e *Entity) parseAvailability() error {

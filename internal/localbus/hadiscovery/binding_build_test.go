@@ -3,6 +3,7 @@ package hadiscovery
 import (
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/hubagent/hubagent/internal/localbus/hadiscovery/hafixtures"
 )
@@ -46,5 +47,13 @@ func TestBuildDeviceBindingMatchesParsedBinding(t *testing.T) {
 	}
 	if multi == 0 {
 		t.Error("no fixture device with several entities was built")
+	}
+}
+
+// An Entity is kept for its device's life, one per discovery config: it
+// stays within the 512-byte size class (at 520 bytes it took 576).
+func TestEntityFitsItsSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(Entity{}); n > 512 {
+		t.Errorf("Entity is %d bytes; the allocator rounds past 512 to 576", n)
 	}
 }
