@@ -1,7 +1,9 @@
 package device
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -50,5 +52,23 @@ func TestValueKindsShareOneWordWithoutMixingUp(t *testing.T) {
 	}
 	if s := Float(-2.5).String(); s != "-2.5" {
 		t.Errorf("Float(-2.5).String() = %q", s)
+	}
+}
+
+// A property named twice is refused whether the device has a few
+// properties (compared one by one) or many (a map).
+func TestValidateRefusesAPropertyListedTwice(t *testing.T) {
+	for _, n := range []int{2, 5, 16, 17, 40} {
+		d := &Device{ID: "d", Category: CategoryLight}
+		for i := range n {
+			d.Properties = append(d.Properties, Property{Name: fmt.Sprintf("p%d", i), Type: TypeBool, Access: AccessRead})
+		}
+		if err := d.Validate(); err != nil {
+			t.Fatalf("%d distinct properties: %v", n, err)
+		}
+		d.Properties = append(d.Properties, Property{Name: fmt.Sprintf("p%d", n/2), Type: TypeBool, Access: AccessRead})
+		if err := d.Validate(); err == nil || !strings.Contains(err.Error(), "listed twice") {
+			t.Errorf("%d properties with one repeated: err = %v", n+1, err)
+		}
 	}
 }

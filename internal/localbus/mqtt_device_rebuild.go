@@ -146,7 +146,7 @@ func (d *discovery) build(ctx context.Context, td *trackedDevice) (*device.Devic
 		}
 		slices.SortFunc(fresh, func(a, b *trackedEntity) int { return strings.Compare(a.e.ConfigTopic, b.e.ConfigTopic) })
 		for _, te := range fresh {
-			if _, err := hadiscovery.BuildDevice(append(ents, te.e)); err != nil {
+			if err := hadiscovery.CheckDevice(append(ents, te.e)); err != nil {
 				d.refuseTracked(te, err)
 				continue
 			}

@@ -269,7 +269,7 @@ func (d *discovery) track(ctx context.Context, e *hadiscovery.Entity) error {
 	}
 	// The entity must make a device on its own; how it combines with the
 	// device's other entities is checked by the rebuild.
-	if _, err := hadiscovery.BuildDevice([]*hadiscovery.Entity{e}); err != nil {
+	if err := hadiscovery.CheckDevice([]*hadiscovery.Entity{e}); err != nil {
 		return err
 	}
 	te := &trackedEntity{e: e, avail: hadiscovery.NewAvailability(e), dev: td, gen: d.gen}

@@ -1,6 +1,7 @@
 package hadiscovery
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"unsafe"
@@ -31,6 +32,9 @@ func TestBuildDeviceBindingMatchesParsedBinding(t *testing.T) {
 	multi := 0
 	for _, k := range keys {
 		dev, bind, err := BuildDeviceBinding(byKey[k])
+		if cerr := CheckDevice(byKey[k]); fmt.Sprint(cerr) != fmt.Sprint(err) {
+			t.Errorf("device %s: CheckDevice says %v, BuildDeviceBinding %v", k, cerr, err)
+		}
 		if err != nil {
 			continue // entities of one device that do not combine: discovery's rebuild handles them
 		}
@@ -48,6 +52,12 @@ func TestBuildDeviceBindingMatchesParsedBinding(t *testing.T) {
 	if multi == 0 {
 		t.Error("no fixture device with several entities was built")
 	}
+	// Entities of two devices: both refuse, with the same reason.
+	mixed := []*Entity{byKey[keys[0]][0], byKey[keys[1]][0]}
+	_, _, err := BuildDeviceBinding(mixed)
+	if cerr := CheckDevice(mixed); err == nil || fmt.Sprint(cerr) != fmt.Sprint(err) {
+		t.Errorf("entities of two devices: CheckDevice says %v, BuildDeviceBinding %v", cerr, err)
+	}
 }
 
 // An Entity is kept for its device's life, one per discovery config: it
@@ -55,5 +65,27 @@ func TestBuildDeviceBindingMatchesParsedBinding(t *testing.T) {
 func TestEntityFitsItsSizeClass(t *testing.T) {
 	if n := unsafe.Sizeof(Entity{}); n > 512 {
 		t.Errorf("Entity is %d bytes; the allocator rounds past 512 to 576", n)
+	}
+}
+
+// Expanding a config in place gives what the copying expansion gives, for
+// every fixture and for a config that has a key both abbreviated and in
+// full (the full one wins) in each expanded block.
+func TestExpandInPlaceMatchesExpandConfig(t *testing.T) {
+	configs := []string{`{"stat_t":"a/b","state_topic":"full/wins","cmd_t":"a/set","dev":{"ids":["x"],"mf":"M","manufacturer":"Full"},` +
+		`"avty":[{"t":"a/avail","topic":"full/avail","pl_avail":"up"}],"o":{"name":"pub","sw":"1"}}`}
+	for _, fx := range hafixtures.All() {
+		configs = append(configs, fx.Config)
+	}
+	for _, c := range configs {
+		a, err1 := decodeConfigObject([]byte(c))
+		b, err2 := decodeConfigObject([]byte(c))
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		want := expandConfig(a)
+		if got := expandConfigOwned(b); !reflect.DeepEqual(got, want) {
+			t.Errorf("config %s:\n in place %v\n copied   %v", c, got, want)
+		}
 	}
 }
