@@ -66,15 +66,25 @@ func (d *Device) Validate() error {
 	if !d.Category.Valid() {
 		return fmt.Errorf("device %s: unknown category %q", d.ID, d.Category)
 	}
-	seen := make(map[string]bool, len(d.Properties))
-	for _, p := range d.Properties {
+	// Most devices have a handful of properties: comparing with the ones
+	// before is cheaper than a map, which every rebuild threw away.
+	var seen map[string]bool
+	if len(d.Properties) > 16 {
+		seen = make(map[string]bool, len(d.Properties))
+	}
+	for i, p := range d.Properties {
 		if err := p.Validate(); err != nil {
 			return fmt.Errorf("device %s: %w", d.ID, err)
 		}
-		if seen[p.Name] {
+		dup := seen[p.Name]
+		if seen == nil {
+			dup = slices.ContainsFunc(d.Properties[:i], func(q Property) bool { return q.Name == p.Name })
+		} else {
+			seen[p.Name] = true
+		}
+		if dup {
 			return fmt.Errorf("device %s: property %s listed twice", d.ID, p.Name)
 		}
-		seen[p.Name] = true
 	}
 	return nil
 }

@@ -23,23 +23,33 @@ const (
 )
 
 // Value is one property's state: a JSON scalar. It is a small value type, not
-// an interface, so that holding and comparing state allocates nothing.
+// an interface, so that holding and comparing state allocates nothing. A bool,
+// an int and a float share one word (n), so a Value is 32 bytes: every
+// device's state map, and every change on its way to the store, holds them.
 type Value struct {
 	kind Kind
-	b    bool
-	i    int64
-	f    float64
+	n    uint64 // bool: 0 or 1; int: its two's complement; float: its IEEE 754 bits
 	s    string
 }
 
+func (v Value) b() bool    { return v.n != 0 }
+func (v Value) i() int64   { return int64(v.n) }
+func (v Value) f() float64 { return math.Float64frombits(v.n) }
+
 // Bool returns a bool Value.
-func Bool(b bool) Value { return Value{kind: KindBool, b: b} }
+func Bool(b bool) Value {
+	v := Value{kind: KindBool}
+	if b {
+		v.n = 1
+	}
+	return v
+}
 
 // Int returns an int Value.
-func Int(i int64) Value { return Value{kind: KindInt, i: i} }
+func Int(i int64) Value { return Value{kind: KindInt, n: uint64(i)} }
 
 // Float returns a float Value.
-func Float(f float64) Value { return Value{kind: KindFloat, f: f} }
+func Float(f float64) Value { return Value{kind: KindFloat, n: math.Float64bits(f)} }
 
 // String returns a string Value.
 func String(s string) Value { return Value{kind: KindString, s: s} }
@@ -51,7 +61,7 @@ func (v Value) Kind() Kind { return v.kind }
 func (v Value) IsNull() bool { return v.kind == KindNull }
 
 // AsBool returns v as a bool and whether it is one.
-func (v Value) AsBool() (bool, bool) { return v.b, v.kind == KindBool }
+func (v Value) AsBool() (bool, bool) { return v.b(), v.kind == KindBool }
 
 // AsString returns v as a string and whether it is one.
 func (v Value) AsString() (string, bool) { return v.s, v.kind == KindString }
@@ -61,10 +71,10 @@ func (v Value) AsString() (string, bool) { return v.s, v.kind == KindString }
 func (v Value) AsInt() (int64, bool) {
 	switch v.kind {
 	case KindInt:
-		return v.i, true
+		return v.i(), true
 	case KindFloat:
-		if v.f == math.Trunc(v.f) && math.Abs(v.f) < 1<<53 {
-			return int64(v.f), true
+		if v.f() == math.Trunc(v.f()) && math.Abs(v.f()) < 1<<53 {
+			return int64(v.f()), true
 		}
 	}
 	return 0, false
@@ -74,9 +84,9 @@ func (v Value) AsInt() (int64, bool) {
 func (v Value) AsFloat() (float64, bool) {
 	switch v.kind {
 	case KindInt:
-		return float64(v.i), true
+		return float64(v.i()), true
 	case KindFloat:
-		return v.f, true
+		return v.f(), true
 	}
 	return 0, false
 }
@@ -86,11 +96,11 @@ func (v Value) AsFloat() (float64, bool) {
 func (v Value) Any() any {
 	switch v.kind {
 	case KindBool:
-		return v.b
+		return v.b()
 	case KindInt:
-		return v.i
+		return v.i()
 	case KindFloat:
-		return v.f
+		return v.f()
 	case KindString:
 		return v.s
 	}
@@ -105,11 +115,11 @@ func (v Value) Equal(o Value) bool {
 		case KindNull:
 			return true
 		case KindBool:
-			return v.b == o.b
+			return v.b() == o.b()
 		case KindInt:
-			return v.i == o.i
+			return v.i() == o.i()
 		case KindFloat:
-			return v.f == o.f
+			return v.f() == o.f()
 		case KindString:
 			return v.s == o.s
 		}
@@ -123,11 +133,11 @@ func (v Value) Equal(o Value) bool {
 func (v Value) String() string {
 	switch v.kind {
 	case KindBool:
-		return strconv.FormatBool(v.b)
+		return strconv.FormatBool(v.b())
 	case KindInt:
-		return strconv.FormatInt(v.i, 10)
+		return strconv.FormatInt(v.i(), 10)
 	case KindFloat:
-		return strconv.FormatFloat(v.f, 'g', -1, 64)
+		return strconv.FormatFloat(v.f(), 'g', -1, 64)
 	case KindString:
 		return v.s
 	}
@@ -138,14 +148,14 @@ func (v Value) String() string {
 func (v Value) AppendJSON(buf []byte) []byte {
 	switch v.kind {
 	case KindBool:
-		return strconv.AppendBool(buf, v.b)
+		return strconv.AppendBool(buf, v.b())
 	case KindInt:
-		return strconv.AppendInt(buf, v.i, 10)
+		return strconv.AppendInt(buf, v.i(), 10)
 	case KindFloat:
-		if math.IsNaN(v.f) || math.IsInf(v.f, 0) {
+		if math.IsNaN(v.f()) || math.IsInf(v.f(), 0) {
 			return append(buf, "null"...)
 		}
-		return strconv.AppendFloat(buf, v.f, 'g', -1, 64)
+		return strconv.AppendFloat(buf, v.f(), 'g', -1, 64)
 	case KindString:
 		b, _ := json.Marshal(v.s) // a string always marshals
 		return append(buf, b...)

@@ -29,8 +29,7 @@ type rebuildCounter = atomic.Uint64
 // deviceRebuild is a device's rebuild schedule (under procMu).
 type deviceRebuild struct {
 	scheduled bool
-	cost      time.Duration   // of the last rebuild
-	built     map[string]bool // config topics in the last good build
+	cost      time.Duration // of the last rebuild
 }
 
 // markDirty schedules td's rebuild unless one is pending. procMu is held.
@@ -81,7 +80,6 @@ func (d *discovery) rebuild(ctx context.Context, td *trackedDevice) {
 		delete(d.devices, td.key)
 		delete(d.byID, td.id)
 		d.tabMu.Unlock()
-		td.rebuild.built = nil
 		if err := d.m.hub.RemoveDevice(ctx, td.id); err != nil && device.CodeOf(err) != device.CodeDeviceNotFound {
 			d.m.log.Error("MQTT device not removed", "device", td.id, "err", err)
 		}
@@ -96,9 +94,8 @@ func (d *discovery) rebuild(ctx context.Context, td *trackedDevice) {
 	d.tabMu.Lock()
 	td.bind = bind
 	d.tabMu.Unlock()
-	td.rebuild.built = make(map[string]bool, len(td.entities))
-	for topic := range td.entities {
-		td.rebuild.built[topic] = true
+	for _, te := range td.entities {
+		te.built = true
 	}
 	dev.Online = d.online(td)
 	if err := d.m.hub.UpsertDevice(ctx, dev); err != nil {
@@ -136,21 +133,20 @@ func (d *discovery) build(ctx context.Context, td *trackedDevice) (*device.Devic
 	for _, te := range td.entities {
 		ents = append(ents, te.e)
 	}
-	dev, err := hadiscovery.BuildDevice(ents)
+	dev, bind, err := hadiscovery.BuildDeviceBinding(ents)
 	if err != nil {
 		ents = ents[:0]
-		var fresh []string
-		for topic, te := range td.entities {
-			if td.rebuild.built[topic] {
+		var fresh []*trackedEntity
+		for _, te := range td.entities {
+			if te.built {
 				ents = append(ents, te.e)
 			} else {
-				fresh = append(fresh, topic)
+				fresh = append(fresh, te)
 			}
 		}
-		slices.Sort(fresh)
-		for _, topic := range fresh {
-			te := td.entities[topic]
-			if _, err := hadiscovery.BuildDevice(append(ents, te.e)); err != nil {
+		slices.SortFunc(fresh, func(a, b *trackedEntity) int { return strings.Compare(a.e.ConfigTopic, b.e.ConfigTopic) })
+		for _, te := range fresh {
+			if err := hadiscovery.CheckDevice(append(ents, te.e)); err != nil {
 				d.refuseTracked(te, err)
 				continue
 			}
@@ -160,15 +156,10 @@ func (d *discovery) build(ctx context.Context, td *trackedDevice) (*device.Devic
 			d.rebuild(ctx, td) // nothing left: remove the device
 			return nil, nil
 		}
-		if dev, err = hadiscovery.BuildDevice(ents); err != nil {
+		if dev, bind, err = hadiscovery.BuildDeviceBinding(ents); err != nil {
 			d.m.log.Error("MQTT device not rebuilt", "device", td.id, "err", err)
 			return nil, nil
 		}
-	}
-	bind, err := hadiscovery.ParseBinding(dev.Binding)
-	if err != nil {
-		d.m.log.Error("MQTT device not rebuilt", "device", td.id, "err", err)
-		return nil, nil
 	}
 	return dev, bind
 }
@@ -180,7 +171,7 @@ func (d *discovery) refuseTracked(te *trackedEntity, err error) {
 	d.dropRoutes(te)
 	d.tabMu.Lock()
 	delete(d.entities, topic)
-	delete(te.dev.entities, topic)
+	te.dev.entities.remove(topic)
 	reason := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "hadiscovery: "), topic+": ")
 	if rec := d.seen[topic]; rec != nil {
 		rec.Status, rec.Reason = StatusRefused, reason

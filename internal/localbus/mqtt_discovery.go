@@ -79,13 +79,49 @@ type trackedEntity struct {
 	// rebuild that binds it.
 	bound bool
 	stash map[string]device.Value
+	// built: the config topic was in the device's last good build (a
+	// rebuild whose entities do not combine keeps these and tries the
+	// others one at a time). Under procMu.
+	built bool
 }
 
 type trackedDevice struct {
 	key, id  string
-	entities map[string]*trackedEntity // config topic →
+	entities entitySet
 	bind     *hadiscovery.Binding
 	rebuild  deviceRebuild
+}
+
+// entitySet is a device's tracked entities, one per config topic. A slice:
+// most devices have one to a few entities, where a map cost ~200 bytes
+// even for one, and MaxEntitiesPerDevice bounds the scans.
+type entitySet []*trackedEntity
+
+func (s entitySet) get(topic string) *trackedEntity {
+	for _, te := range s {
+		if te.e.ConfigTopic == topic {
+			return te
+		}
+	}
+	return nil
+}
+
+// put adds te, replacing the entity of the same config topic.
+func (s *entitySet) put(te *trackedEntity) {
+	for i, old := range *s {
+		if old.e.ConfigTopic == te.e.ConfigTopic {
+			(*s)[i] = te
+			return
+		}
+	}
+	*s = append(*s, te)
+}
+
+func (s *entitySet) remove(topic string) {
+	*s = slices.DeleteFunc(*s, func(te *trackedEntity) bool { return te.e.ConfigTopic == topic })
+	if len(*s) == 0 {
+		*s = nil
+	}
 }
 
 // route is one entity listening on a topic, for state, availability or
@@ -226,25 +262,27 @@ func (d *discovery) track(ctx context.Context, e *hadiscovery.Entity) error {
 	old := d.entities[e.ConfigTopic]
 	td := d.devices[key]
 	if td == nil {
-		td = &trackedDevice{key: key, id: hadiscovery.DeviceID(key), entities: map[string]*trackedEntity{}}
+		td = &trackedDevice{key: key, id: hadiscovery.DeviceID(key)}
 	}
 	if (old == nil || old.dev != td) && len(td.entities) >= d.m.opts.MaxEntitiesPerDevice {
 		return fmt.Errorf("device %s already has %d entities (the per-device limit)", td.id, len(td.entities))
 	}
 	// The entity must make a device on its own; how it combines with the
 	// device's other entities is checked by the rebuild.
-	if _, err := hadiscovery.BuildDevice([]*hadiscovery.Entity{e}); err != nil {
+	if err := hadiscovery.CheckDevice([]*hadiscovery.Entity{e}); err != nil {
 		return err
 	}
 	te := &trackedEntity{e: e, avail: hadiscovery.NewAvailability(e), dev: td, gen: d.gen}
+	// A replaced config keeps its topic's place in the last good build.
+	te.built = old != nil && old.dev == td && old.built
 	if old != nil {
 		d.dropRoutes(old)
 	}
 	d.tabMu.Lock()
 	if old != nil {
-		delete(old.dev.entities, e.ConfigTopic)
+		old.dev.entities.remove(e.ConfigTopic)
 	}
-	td.entities[e.ConfigTopic] = te
+	td.entities.put(te)
 	d.entities[e.ConfigTopic] = te
 	d.devices[key] = td
 	d.byID[td.id] = td
@@ -262,7 +300,7 @@ func (d *discovery) untrack(ctx context.Context, te *trackedEntity) {
 	d.dropRoutes(te)
 	d.tabMu.Lock()
 	delete(d.entities, te.e.ConfigTopic)
-	delete(te.dev.entities, te.e.ConfigTopic)
+	te.dev.entities.remove(te.e.ConfigTopic)
 	d.tabMu.Unlock()
 	d.markDirty(ctx, te.dev)
 }

@@ -33,7 +33,7 @@ func (m *MQTT) split(d *device.Device, props map[string]device.Value) ([]command
 	}
 	parts := make([]commandPart, 0, len(byEntity))
 	for _, topic := range slices.Sorted(maps.Keys(byEntity)) {
-		te := td.entities[topic]
+		te := td.entities.get(topic)
 		if te == nil {
 			return nil, &device.Error{Code: device.CodeDeviceOffline, DeviceID: d.ID,
 				Message: fmt.Sprintf("device %s: entity %s is gone", d.ID, topic)}

@@ -50,8 +50,9 @@ type WriterOptions struct {
 	Tick <-chan time.Time
 	// MaxBatch caps the distinct changes in one window batch (default 2048).
 	MaxBatch int
-	// Queue is the capacity of the input queue (default 8192). Put blocks
-	// while it is full: back-pressure instead of unbounded memory.
+	// Queue bounds the changes waiting in the input queue (default 8192).
+	// Put blocks while it is full: back-pressure instead of unbounded
+	// memory. The queue takes memory only for what waits.
 	Queue int
 	// Hook, if set, runs inside every transaction (Hooks.Tx).
 	Hook   TxHook
@@ -109,7 +110,7 @@ type Writer struct {
 	s      *Store
 	opts   WriterOptions
 	log    *slog.Logger
-	in     chan writerOp
+	in     *opQueue
 	done   chan struct{}
 	mu     sync.RWMutex // Put holds it shared; Close exclusively, to close in
 	closed bool
@@ -140,7 +141,7 @@ func (s *Store) NewWriter(opts WriterOptions) *Writer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := &Writer{s: s, opts: opts, log: opts.Logger, in: make(chan writerOp, opts.Queue), done: make(chan struct{})}
+	w := &Writer{s: s, opts: opts, log: opts.Logger, in: newOpQueue(opts.Queue), done: make(chan struct{})}
 	w.hooks.Store(&Hooks{Tx: opts.Hook})
 	go w.loop()
 	return w
@@ -157,7 +158,7 @@ func (w *Writer) Put(c Change) error {
 		return ErrWriterClosed
 	}
 	w.changes.Add(1)
-	w.in <- writerOp{change: c}
+	w.in.put(c)
 	return nil
 }
 
@@ -170,13 +171,8 @@ func (w *Writer) Flush(ctx context.Context) error {
 		w.mu.RUnlock()
 		return ErrWriterClosed
 	}
-	select {
-	case w.in <- writerOp{flush: ch}:
-		w.mu.RUnlock()
-	case <-ctx.Done():
-		w.mu.RUnlock()
-		return ctx.Err()
-	}
+	w.in.barrier(ch, false)
+	w.mu.RUnlock()
 	select {
 	case err := <-ch:
 		return err
@@ -195,8 +191,7 @@ func (w *Writer) Close() error {
 	}
 	w.closed = true
 	ch := make(chan error, 1)
-	w.in <- writerOp{flush: ch}
-	close(w.in)
+	w.in.barrier(ch, true)
 	w.mu.Unlock()
 	err := <-ch
 	<-w.done

@@ -13,8 +13,6 @@ func (w *Writer) PutBatch(cs []Change) error {
 		return ErrWriterClosed
 	}
 	w.changes.Add(uint64(len(cs)))
-	for _, c := range cs {
-		w.in <- writerOp{change: c}
-	}
+	w.in.put(cs...)
 	return nil
 }

@@ -26,6 +26,7 @@ func (b *batch) add(c Change, coalesce bool) (replaced bool) {
 }
 
 func (b *batch) reset() {
+	clear(b.changes) // drop the values' strings
 	b.changes = b.changes[:0]
 	clear(b.index)
 }
@@ -47,12 +48,52 @@ type writerLoop struct {
 
 	windowTimer, retryTimer *time.Timer
 	windowArmed, retryArmed bool
+
+	// ops were taken from the queue together; next is the first not yet
+	// handled. closed: the queue was closed when they were taken.
+	ops    []writerOp
+	next   int
+	closed bool
+
+	trimTimer *time.Timer
+	trimArmed bool
+}
+
+// batchKeep and queueKeep are the capacities the writer keeps once idle.
+// A burst (at start-up, a change per property of every device) grows the
+// queue buffers and batches far past them; they are reused while changes
+// keep coming, and given back trimAfter after the writer last found
+// itself with nothing to do, so an idle agent does not keep the burst's
+// memory for its life.
+const (
+	batchKeep = 256
+	trimAfter = time.Second
+)
+
+func (l *writerLoop) holdsBurst() bool {
+	return cap(l.ops) > queueKeep || cap(l.window.changes) > batchKeep ||
+		cap(l.durable.changes) > batchKeep || l.w.in.big()
+}
+
+// trim gives back burst-sized buffers that hold nothing now; a durable set
+// still waiting for its interval keeps its memory. If the queue is not
+// empty (changes came meanwhile), the next wait tries again.
+func (l *writerLoop) trim() {
+	if l.next == len(l.ops) {
+		l.ops, l.next = nil, 0
+	}
+	for _, b := range []*batch{l.window, l.durable} {
+		if len(b.changes) == 0 && cap(b.changes) > batchKeep {
+			*b = batch{index: map[changeKey]int{}}
+		}
+	}
+	l.w.in.trim()
 }
 
 func (w *Writer) loop() {
 	defer close(w.done)
 	l := &writerLoop{w: w, window: newBatch(), durable: newBatch(), coalesce: w.opts.Window > 0,
-		windowTimer: stoppedTimer(), retryTimer: stoppedTimer()}
+		windowTimer: stoppedTimer(), retryTimer: stoppedTimer(), trimTimer: stoppedTimer()}
 	tick := w.opts.Tick
 	if tick == nil && w.opts.FlushInterval > 0 {
 		t := time.NewTicker(w.opts.FlushInterval)
@@ -60,27 +101,78 @@ func (w *Writer) loop() {
 		tick = t.C
 	}
 	for {
-		select {
-		case op, ok := <-w.in:
-			if !ok {
-				l.publish()
+		if l.next == len(l.ops) {
+			// Timers before taking more, so that a steady stream of
+			// changes still gets its windows published and its interval
+			// committed.
+			select {
+			case <-l.windowTimer.C:
+				l.windowFired()
+				continue
+			case <-l.retryTimer.C:
+				l.retryArmed = false
 				l.commit()
-				return
+				continue
+			case <-tick:
+				l.ticked()
+				continue
+			default:
 			}
+		}
+		if op, ok := l.pop(); ok {
 			l.take(op)
-		case <-l.windowTimer.C:
-			l.windowArmed = false
+			continue
+		}
+		if l.closed {
 			l.publish()
-			l.commitIfDue()
+			l.commit()
+			return
+		}
+		if !l.trimArmed && l.holdsBurst() {
+			l.trimTimer.Reset(trimAfter)
+			l.trimArmed = true
+		}
+		select {
+		case <-l.trimTimer.C:
+			l.trimArmed = false
+			l.trim()
+		case <-w.in.ready:
+		case <-l.windowTimer.C:
+			l.windowFired()
 		case <-l.retryTimer.C:
 			l.retryArmed = false
 			l.commit()
 		case <-tick:
-			if l.retry == 0 && (len(l.durable.changes) > 0 || l.dirty()) {
-				l.commit()
-			}
+			l.ticked()
 		}
 	}
+}
+
+func (l *writerLoop) windowFired() {
+	l.windowArmed = false
+	l.publish()
+	l.commitIfDue()
+}
+
+func (l *writerLoop) ticked() {
+	if l.retry == 0 && (len(l.durable.changes) > 0 || l.dirty()) {
+		l.commit()
+	}
+}
+
+// pop returns the next queued op without waiting: from the ops last taken
+// from the queue, else from what the queue holds now.
+func (l *writerLoop) pop() (writerOp, bool) {
+	if l.next == len(l.ops) {
+		l.ops, l.closed = l.w.in.take(l.ops)
+		l.next = 0
+		if len(l.ops) == 0 {
+			return writerOp{}, false
+		}
+	}
+	op := l.ops[l.next]
+	l.next++
+	return op, true
 }
 
 func stoppedTimer() *time.Timer {
@@ -119,19 +211,15 @@ func (l *writerLoop) take(op writerOp) {
 // that follows, which holds everything queued before it.
 func (l *writerLoop) drain() {
 	for len(l.window.changes) < l.w.opts.MaxBatch {
-		select {
-		case op, ok := <-l.w.in:
-			if !ok {
-				return
-			}
-			if op.flush != nil {
-				l.flushers = append(l.flushers, op.flush)
-				return
-			}
-			l.window.add(op.change, false)
-		default:
+		op, ok := l.pop()
+		if !ok {
 			return
 		}
+		if op.flush != nil {
+			l.flushers = append(l.flushers, op.flush)
+			return
+		}
+		l.window.add(op.change, false)
 	}
 }
 

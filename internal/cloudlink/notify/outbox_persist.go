@@ -74,7 +74,7 @@ func (n *Notifier) persistTx(ctx context.Context, tx *sql.Tx, _ []store.Change) 
 	n.persistMu.Lock()
 	defer n.persistMu.Unlock()
 	n.dirty.Store(false)
-	n.inFlight = n.inFlight[:0]
+	n.resetInFlight()
 	rows, err := n.mem.QueryContext(ctx, `SELECT id, subscription_id, client_id, seq, name, payload, created_at
 		FROM outbox WHERE persisted = 0 ORDER BY id`)
 	if err != nil {
@@ -241,8 +241,21 @@ func (n *Notifier) markPersisted(ctx context.Context) error {
 		return err
 	}
 	n.persisted.Add(uint64(len(n.inFlight)))
-	n.inFlight = n.inFlight[:0]
+	n.resetInFlight()
 	return nil
+}
+
+// resetInFlight empties inFlight without keeping its rows' payloads alive
+// in the spare capacity, and gives a burst-sized slice back: the start-up
+// burst's events (one per device for every partner) were otherwise kept,
+// with their payloads, until the next burst as big.
+func (n *Notifier) resetInFlight() {
+	if cap(n.inFlight) > 256 {
+		n.inFlight = nil
+		return
+	}
+	clear(n.inFlight)
+	n.inFlight = n.inFlight[:0]
 }
 
 // writerDirty tells the state writer an interval should commit even with no

@@ -192,3 +192,35 @@ func TestMemoryOutboxShrinksAfterTheBacklogIsDelivered(t *testing.T) {
 		t.Fatalf("memory outbox keeps %d pages after delivering its backlog (%d with it, %d empty): freed pages not given back", after, full, empty)
 	}
 }
+
+// After a flush made a burst of undelivered events durable, the notifier
+// keeps neither the rows nor their payloads in memory.
+func TestFlushKeepsNoPersistedRowsInMemory(t *testing.T) {
+	p := newPartner(t)
+	p.setDown(true)
+	e := newEnvWriter(t, "", fixedPartners{"A": partnerA(p)}, p.caFile, longFlush)
+	ctx := context.Background()
+	e.subscribe(t, callerA, p.url("/notify"), EventStatusChanged)
+	const devices = 300
+	for i := range devices {
+		e.hub.UpsertDevice(ctx, lamp(fmt.Sprintf("l%d", i)))
+	}
+	for i := range devices {
+		e.hub.ReportState(fmt.Sprintf("l%d", i), map[string]device.Value{"brightness": device.Int(int64(i))}, time.Now())
+	}
+	if err := e.hub.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if k := durableOutbox(t, e); k < devices/10 {
+		t.Fatalf("durable outbox holds %d events; the test needs a burst made durable", k)
+	}
+	e.n.persistMu.Lock()
+	held, payloads := cap(e.n.inFlight), 0
+	for _, r := range e.n.inFlight[:cap(e.n.inFlight)] {
+		payloads += len(r.payload)
+	}
+	e.n.persistMu.Unlock()
+	if held > 256 || payloads != 0 {
+		t.Errorf("after the flush the notifier holds room for %d rows and %d payload bytes; want none of the burst", held, payloads)
+	}
+}

@@ -21,8 +21,24 @@ func (e *Entity) AvailabilityTopics() []AvailabilityTopic {
 
 // AvailabilityMode is availability_mode: "latest" (default), "all" or "any".
 func (e *Entity) AvailabilityMode() string {
-	return e.availabilityMode
+	switch e.availabilityMode {
+	case availabilityAll:
+		return "all"
+	case availabilityAny:
+		return "any"
+	}
+	return "latest"
 }
+
+// availabilityMode is availability_mode in a byte (the zero value is
+// "latest", the default).
+type availabilityMode uint8
+
+const (
+	availabilityLatest availabilityMode = iota
+	availabilityAll
+	availabilityAny
+)
 
 // parseAvailability reads availability settings at config time.
 func (e *Entity) parseAvailability() error {
@@ -76,13 +92,27 @@ func (e *Entity) parseAvailability() error {
 type Availability struct {
 	topics []AvailabilityTopic
 	mode   string
-	state  map[string]bool // per topic: last known availability
+	state  map[string]bool // per topic: last known availability ("all" and "any" only)
 	latest bool
 }
 
 // NewAvailability returns the evaluator for e.
 func NewAvailability(e *Entity) *Availability {
-	return &Availability{topics: e.AvailabilityTopics(), mode: e.AvailabilityMode(), state: map[string]bool{}}
+	return &Availability{topics: e.AvailabilityTopics(), mode: e.AvailabilityMode()}
+}
+
+// set records a topic's availability. The per-topic map is made only for
+// the modes that read it: most entities are "latest", and an empty map per
+// entity was a tenth of what a one-entity device kept.
+func (a *Availability) set(topic string, up bool) {
+	a.latest = up
+	if a.mode != "all" && a.mode != "any" {
+		return
+	}
+	if a.state == nil {
+		a.state = make(map[string]bool, len(a.topics))
+	}
+	a.state[topic] = up
 }
 
 // Update applies a message and returns whether the entity is now online.
@@ -103,9 +133,9 @@ func (a *Availability) Update(topic string, payload []byte) bool {
 		}
 		switch s {
 		case t.PayloadAvailable:
-			a.state[topic], a.latest = true, true
+			a.set(topic, true)
 		case t.PayloadNotAvailable:
-			a.state[topic], a.latest = false, false
+			a.set(topic, false)
 		}
 	}
 	return a.Online()

@@ -71,7 +71,7 @@ func ParseConfig(topic string, payload []byte) (*Entity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hadiscovery: %s: %w", topic, err)
 	}
-	return parseEntity(topic, component, nodeID, objectID, expandConfig(obj))
+	return parseEntity(topic, component, nodeID, objectID, expandConfigOwned(obj))
 }
 
 // decodeConfigObject checks a discovery payload's size, encoding and depth
@@ -281,6 +281,54 @@ func expandConfig(obj map[string]any) map[string]any {
 		cfg["availability"] = out
 	}
 	return cfg
+}
+
+// expandConfigOwned is expandConfig for a config decoded for one entity
+// alone (ParseConfig): it expands in place instead of copying every map,
+// garbage made for each of the thousand configs a household's broker
+// replays at start. Device-based discovery shares its maps between
+// components and copies (expandConfig).
+func expandConfigOwned(obj map[string]any) map[string]any {
+	expandInPlace(obj, expandKey)
+	if d, ok := obj["device"].(map[string]any); ok {
+		expandInPlace(d, expandDeviceKey)
+	}
+	if o, ok := obj["origin"].(map[string]any); ok {
+		expandInPlace(o, expandOriginKey)
+	}
+	if list, ok := obj["availability"].([]any); ok {
+		for _, item := range list {
+			if m, ok := item.(map[string]any); ok {
+				expandInPlace(m, expandAvailabilityKey)
+			}
+		}
+	}
+	return obj
+}
+
+// expandInPlace is expandMap on m itself. Full names are never
+// abbreviations, so a key put in is not expanded again; of two
+// abbreviations of one absent key, one wins, as with expandMap.
+func expandInPlace(m map[string]any, expand func(string) string) {
+	var buf [32]string
+	abbr := buf[:0]
+	for k := range m {
+		if expand(k) != k {
+			abbr = append(abbr, k)
+		}
+	}
+	for _, k := range abbr {
+		v := m[k]
+		delete(m, k)
+		if full := expand(k); !hasKey(m, full) {
+			m[full] = v
+		}
+	}
+}
+
+func hasKey(m map[string]any, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 func expandMap(m map[string]any, expand func(string) string) map[string]any {

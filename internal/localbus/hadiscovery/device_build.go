@@ -184,8 +184,14 @@ func ParseBinding(raw []byte) (*Binding, error) {
 	if err := json.Unmarshal(raw, &b); err != nil {
 		return nil, fmt.Errorf("hadiscovery: binding: %w", err)
 	}
+	b.index()
+	return &b, nil
+}
+
+// index makes byTopic for a device of more than bindingIndexMin entities.
+func (b *Binding) index() {
 	if len(b.Entities) <= bindingIndexMin {
-		return &b, nil
+		return
 	}
 	b.byTopic = make(map[string]int, len(b.Entities))
 	for i, be := range b.Entities {
@@ -195,7 +201,6 @@ func ParseBinding(raw []byte) (*Binding, error) {
 		}
 		b.byTopic[be.ConfigTopic] = i
 	}
-	return &b, nil
 }
 
 // ToDevice renames an entity's decoded state to device property names.
@@ -262,8 +267,32 @@ func (b *Binding) Split(props map[string]device.Value) (map[string]map[string]de
 // appended. The mapping goes into the device's Binding (see Binding).
 // Source is "mqtt"; Online and State are left for the caller.
 func BuildDevice(entities []*Entity) (*device.Device, error) {
+	d, _, err := buildDevice(entities, true)
+	return d, err
+}
+
+// CheckDevice reports whether BuildDevice would build the entities'
+// device, without making its Binding: discovery checks every config on
+// its own as it arrives, and the check is garbage at once.
+func CheckDevice(entities []*Entity) error {
+	_, _, err := buildDevice(entities, false)
+	return err
+}
+
+// BuildDeviceBinding is BuildDevice also returning the device's Binding
+// as ParseBinding would decode it from the device, but sharing its
+// strings with the entities instead of holding copies of them.
+func BuildDeviceBinding(entities []*Entity) (*device.Device, *Binding, error) {
+	return buildDevice(entities, true)
+}
+
+// usedNamesMin is the property count from which buildDevice keeps the
+// names taken in a map; below it, scanning the properties is cheaper.
+const usedNamesMin = 32
+
+func buildDevice(entities []*Entity, withBinding bool) (*device.Device, *Binding, error) {
 	if len(entities) == 0 {
-		return nil, errors.New("hadiscovery: no entities")
+		return nil, nil, errors.New("hadiscovery: no entities")
 	}
 	ents := slices.Clone(entities)
 	slices.SortStableFunc(ents, func(a, b *Entity) int {
@@ -276,7 +305,7 @@ func BuildDevice(entities []*Entity) (*device.Device, error) {
 	key := DeviceKey(main)
 	for _, e := range ents[1:] {
 		if DeviceKey(e) != key {
-			return nil, fmt.Errorf("hadiscovery: entities of different devices (%q, %q)", key, DeviceKey(e))
+			return nil, nil, fmt.Errorf("hadiscovery: entities of different devices (%q, %q)", key, DeviceKey(e))
 		}
 	}
 	d := &device.Device{
@@ -293,32 +322,60 @@ func BuildDevice(entities []*Entity) (*device.Device, error) {
 	if d.Name == "" {
 		d.Name = main.ObjectID
 	}
-	used := map[string]bool{}
+	n := 0
+	for _, e := range ents {
+		n += len(e.facets)
+	}
+	d.Properties = make([]device.Property, 0, n)
+	var usedMap map[string]bool
+	if n >= usedNamesMin {
+		usedMap = make(map[string]bool, n)
+	}
+	used := func(name string) bool {
+		if usedMap != nil {
+			return usedMap[name]
+		}
+		return slices.ContainsFunc(d.Properties, func(p device.Property) bool { return p.Name == name })
+	}
 	var bind Binding
+	if withBinding {
+		bind.Entities = make([]BoundEntity, 0, len(ents))
+	}
 	for _, e := range ents {
 		be := BoundEntity{ConfigTopic: e.ConfigTopic}
-		for _, p := range e.Properties() {
+		for _, f := range e.facets {
+			p := f.prop
 			name := p.Name
-			if used[name] {
+			if used(name) {
 				name = p.Name + "_" + e.ObjectID
-				for i := 2; used[name]; i++ {
+				for i := 2; used(name); i++ {
 					name = fmt.Sprintf("%s_%s_%d", p.Name, e.ObjectID, i)
 				}
 			}
-			used[name] = true
-			be.Props.Set(name, p.Name)
+			if usedMap != nil {
+				usedMap[name] = true
+			}
+			if withBinding {
+				be.Props.Set(name, p.Name)
+			}
 			p.Name = name
 			d.Properties = append(d.Properties, p)
 		}
-		bind.Entities = append(bind.Entities, be)
+		if withBinding {
+			bind.Entities = append(bind.Entities, be)
+		}
+	}
+	if err := d.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("hadiscovery: %w", err)
+	}
+	if !withBinding {
+		return d, nil, nil
 	}
 	raw, err := json.Marshal(bind)
 	if err != nil {
-		return nil, fmt.Errorf("hadiscovery: binding: %w", err)
+		return nil, nil, fmt.Errorf("hadiscovery: binding: %w", err)
 	}
 	d.Binding = raw
-	if err := d.Validate(); err != nil {
-		return nil, fmt.Errorf("hadiscovery: %w", err)
-	}
-	return d, nil
+	bind.index()
+	return d, &bind, nil
 }
