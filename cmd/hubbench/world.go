@@ -311,6 +311,9 @@ func (w *world) runScenarios(ctx context.Context) (*report, error) {
 			return nil, fmt.Errorf("%s: %w", sc.name, err)
 		}
 		under[sc.name] = peak
+		if sc.name == "household" {
+			under["household end"] = rss(w.agent.p.pid())
+		}
 		rep.Rows = append(rep.Rows, cpu.note(rows)...)
 	}
 	rows, err := w.footprint(ctx, idle, idleMem, ws, brokerIdle, under)
