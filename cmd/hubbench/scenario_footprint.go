@@ -54,7 +54,7 @@ func (w *world) footprint(ctx context.Context, idle int64, idleMem string, ws *w
 	if end, ok := under["household end"]; ok {
 		rows = append(rows, row{Scenario: "footprint", Figure: "agent RSS, after the household load", Value: float64(end) / mb, Unit: "MB",
 			Note: fmt.Sprintf("at the end of the household scenario (200 of the devices reporting once per 20 s, 3 partners notified), "+
-				"which followed the notify scenario's burst; peak during it %.1f MB", float64(under["household"])/mb)}.
+				"which followed the notify scenario's burst; peak during it %.1f MB; %s", float64(under["household"])/mb, w.householdEndMem)}.
 			withBaseline("agent RSS, idle", float64(idle)/mb).withTarget("reported", true))
 	}
 

@@ -136,7 +136,8 @@ func (w *world) household(ctx context.Context) ([]row, error) {
 	r1 = r1.withBaseline("MQTT payload bytes per day", float64(payload)*perDay/1e6).withTarget("≤ 50 MB/day", written <= flashTarget)
 	r2 := row{Scenario: "household", Figure: "state writer commits/s", Value: commits / elapsed.Seconds(), Unit: "/s",
 		Note: fmt.Sprintf("transactions of the state writer: state rows, undelivered events and their acknowledgements "+
-			"(%.0f per day); events are delivered from memory between them", commits*perDay)}
+			"(%.0f per day); events are delivered from memory between them; the agent allocated %.0f KB/s of Go heap meanwhile",
+			commits*perDay, delta("go_memstats_alloc_bytes_total")/elapsed.Seconds()/1e3)}
 	r2 = r2.withBaseline("state updates/s", updRate).withTarget("reported", true)
 	return []row{r1, r2}, nil
 }

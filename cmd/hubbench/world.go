@@ -19,19 +19,20 @@ import (
 // world is everything a run starts: broker, agent, appliances, partners
 // and their notification endpoint, all on loopback under one temp dir.
 type world struct {
-	o          options
-	log        io.Writer // progress and setup lines
-	tmp        string
-	bin        string
-	broker     *proc // nil with the embedded broker
-	brokerName string
-	brokerURL  string
-	agent      *agentProc
-	notify     *notifyServer
-	fleet      *fleet
-	partners   []*partner
-	hc         *http.Client // partners' client towards the agent
-	disk       diskFigures  // measured by ingest, reported by footprint
+	householdEndMem string // the agent's memory split after the household scenario
+	o               options
+	log             io.Writer // progress and setup lines
+	tmp             string
+	bin             string
+	broker          *proc // nil with the embedded broker
+	brokerName      string
+	brokerURL       string
+	agent           *agentProc
+	notify          *notifyServer
+	fleet           *fleet
+	partners        []*partner
+	hc              *http.Client // partners' client towards the agent
+	disk            diskFigures  // measured by ingest, reported by footprint
 }
 
 // newWorld starts everything and waits until the agent knows every
@@ -313,6 +314,7 @@ func (w *world) runScenarios(ctx context.Context) (*report, error) {
 		under[sc.name] = peak
 		if sc.name == "household" {
 			under["household end"] = rss(w.agent.p.pid())
+			w.householdEndMem, _ = w.agent.memory(ctx)
 		}
 		rep.Rows = append(rep.Rows, cpu.note(rows)...)
 	}

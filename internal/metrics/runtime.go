@@ -31,6 +31,7 @@ func registerRuntime(m *Metrics) {
 			"/memory/classes/metadata/mspan/free:bytes", "/memory/classes/metadata/mspan/inuse:bytes",
 			"/memory/classes/metadata/other:bytes", "/memory/classes/other:bytes", "/memory/classes/profiling/buckets:bytes"))
 	m.Gauge("go_gc_gomemlimit_bytes", "The Go runtime's memory limit (GOMEMLIMIT).", rt("/gc/gomemlimit:bytes"))
+	m.Counter("go_memstats_alloc_bytes_total", "Total number of bytes allocated, even if freed.", rt("/gc/heap/allocs:bytes"))
 	m.Counter("go_gc_cycles_total", "Completed GC cycles.", rt("/gc/cycles/total:gc-cycles"))
 	if _, err := os.Stat("/proc/self/statm"); err != nil {
 		return // not Linux: no process figures
