@@ -16,8 +16,6 @@ import (
 	"math/big"
 	"net/http"
 	"time"
-
-	"github.com/hubagent/hubagent/internal/cloudlink/cic"
 )
 
 // worker delivers one partner's outbox, one subscription at a time in
@@ -325,40 +323,6 @@ func (w *worker) ack(ctx context.Context, batch []pending) error {
 		return fmt.Errorf("notify: ack: %w", err)
 	}
 	return nil
-}
-
-// encodeNotification builds the envelope of one POST (profile §6.2).
-func encodeNotification(batch []pending) ([]byte, error) {
-	first := batch[0]
-	var payload map[string]any
-	switch first.name {
-	case EventStatusChanged, EventOnlineChanged:
-		events := make([]map[string]any, 0, len(batch))
-		for _, p := range batch {
-			var ev map[string]any
-			if err := json.Unmarshal(p.payload, &ev); err != nil {
-				return nil, fmt.Errorf("notify: outbox row %d: %w", p.id, err)
-			}
-			ev["sequence"] = p.seq
-			events = append(events, ev)
-		}
-		payload = map[string]any{"subscriptionId": first.subID, "events": events}
-	default:
-		if err := json.Unmarshal(first.payload, &payload); err != nil {
-			return nil, fmt.Errorf("notify: outbox row %d: %w", first.id, err)
-		}
-		payload["subscriptionId"] = first.subID
-		if first.name == EventDevicesChanged {
-			payload["sequence"] = first.seq
-		}
-	}
-	var id [12]byte
-	rand.Read(id[:]) //nolint:errcheck // crypto/rand does not fail
-	return json.Marshal(cic.Response{
-		Header: cic.Header{Namespace: "CIC.Notification", Name: first.name, MessageID: "n-" + hex.EncodeToString(id[:]),
-			PayloadVersion: "1", Timestamp: time.Now().UnixMilli()},
-		Payload: payload,
-	})
 }
 
 // errStatus is a partner answer that is not 2xx.
