@@ -104,19 +104,28 @@ func (n *Notifier) stateEvents(ctx context.Context, subs []*activeSub, batch []s
 		}) {
 			continue
 		}
+		// An event's payload is the same for every subscription (the
+		// sequence is added at delivery): encoded once, shared (rows are
+		// only read).
+		var status []byte
+		online := make([][]byte, len(dc.online))
 		for i, s := range subs {
 			if !exposed[i] {
 				continue
 			}
 			if dc.state != nil && s.wants(EventStatusChanged, id) {
-				b, _ := json.Marshal(statusEvent{DeviceID: id, State: dc.state, Timestamp: dc.at.UnixMilli()})
-				rows = append(rows, outboxRow{sub: s, name: EventStatusChanged, payload: b})
+				if status == nil {
+					status, _ = json.Marshal(statusEvent{DeviceID: id, State: dc.state, Timestamp: dc.at.UnixMilli()})
+				}
+				rows = append(rows, outboxRow{sub: s, name: EventStatusChanged, payload: status})
 			}
-			for _, oc := range dc.online {
+			for j, oc := range dc.online {
 				if s.wants(EventOnlineChanged, id) {
-					on, _ := oc.Value.AsBool()
-					b, _ := json.Marshal(onlineEvent{DeviceID: id, Online: on, Timestamp: oc.At.UnixMilli()})
-					rows = append(rows, outboxRow{sub: s, name: EventOnlineChanged, payload: b})
+					if online[j] == nil {
+						on, _ := oc.Value.AsBool()
+						online[j], _ = json.Marshal(onlineEvent{DeviceID: id, Online: on, Timestamp: oc.At.UnixMilli()})
+					}
+					rows = append(rows, outboxRow{sub: s, name: EventOnlineChanged, payload: online[j]})
 				}
 			}
 		}
