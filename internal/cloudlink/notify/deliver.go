@@ -191,8 +191,7 @@ func (w *worker) round(ctx context.Context) (bool, time.Duration, error) {
 	if err != nil || subID == "" {
 		return false, due, err
 	}
-	rows, err := w.n.mem.QueryContext(ctx, `SELECT id, subscription_id, seq, name, payload, created_at FROM outbox
-		WHERE client_id = ? AND subscription_id = ? ORDER BY seq LIMIT ?`, w.clientID, subID, w.n.opts.BatchSize)
+	rows, err := w.n.memStmts.batch.QueryContext(ctx, w.clientID, subID, w.n.opts.BatchSize)
 	if err != nil {
 		return false, 0, fmt.Errorf("notify: read outbox: %w", err)
 	}
@@ -271,8 +270,7 @@ func (w *worker) nextSubscription(ctx context.Context) (string, time.Duration, e
 	after, wrapped := w.lastSub, false
 	for range w.n.opts.MaxSubscriptionsPerPartner + len(w.backoff) + 2 {
 		var id string
-		err := w.n.mem.QueryRowContext(ctx, `SELECT subscription_id FROM outbox WHERE client_id = ? AND subscription_id > ?
-			ORDER BY subscription_id LIMIT 1`, w.clientID, after).Scan(&id)
+		err := w.n.memStmts.nextSub.QueryRowContext(ctx, w.clientID, after).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			if wrapped || after == "" {
 				return "", due, nil
@@ -317,8 +315,7 @@ func (w *worker) failed(subID string, err error) {
 // copies are deleted by the next flush, with everything else acknowledged.
 func (w *worker) ack(ctx context.Context, batch []pending) error {
 	w.n.dirty.Store(true)
-	_, err := w.n.mem.ExecContext(ctx, "DELETE FROM outbox WHERE client_id = ? AND subscription_id = ? AND seq BETWEEN ? AND ?",
-		w.clientID, batch[0].subID, batch[0].seq, batch[len(batch)-1].seq)
+	_, err := w.n.memStmts.ack.ExecContext(ctx, w.clientID, batch[0].subID, batch[0].seq, batch[len(batch)-1].seq)
 	if err != nil {
 		return fmt.Errorf("notify: ack: %w", err)
 	}

@@ -138,7 +138,7 @@ func (n *Notifier) stateEvents(ctx context.Context, subs []*activeSub, batch []s
 // while no agent runs (Offline); the agent numbers with nextSeq.
 func insertRows(ctx context.Context, tx *sql.Tx, rows []outboxRow) error {
 	touched := map[*activeSub]bool{}
-	err := insertOutbox(ctx, tx, rows, func(s *activeSub) int64 {
+	err := insertOutbox(ctx, tx, nil, rows, func(s *activeSub) int64 {
 		touched[s] = true
 		s.nextSeq++
 		return s.nextSeq - 1
@@ -155,20 +155,45 @@ func insertRows(ctx context.Context, tx *sql.Tx, rows []outboxRow) error {
 }
 
 // insertOutbox appends events to an outbox table (durable or in memory,
-// the same columns), each numbered by seq.
-func insertOutbox(ctx context.Context, tx *sql.Tx, rows []outboxRow, seq func(*activeSub) int64) error {
+// the same columns), each numbered by seq, with prepared (an insert
+// statement prepared on tx's database) or else a statement prepared now.
+func insertOutbox(ctx context.Context, tx *sql.Tx, prepared *sql.Stmt, rows []outboxRow, seq func(*activeSub) int64) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO outbox (subscription_id, client_id, seq, name, payload, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("notify: outbox: %w", err)
+	var ins *sql.Stmt
+	if prepared != nil {
+		ins = tx.StmtContext(ctx, prepared)
+	} else {
+		var err error
+		if ins, err = tx.PrepareContext(ctx, insertOutboxSQL); err != nil {
+			return fmt.Errorf("notify: outbox: %w", err)
+		}
 	}
 	defer ins.Close()
-	now := time.Now().UnixMilli()
-	for _, r := range rows {
-		if _, err := ins.ExecContext(ctx, r.sub.id, r.sub.clientID, seq(r.sub), r.name, r.payload, now); err != nil {
+	// The arguments are boxed once where rows share them (a subscription's
+	// ids, an event's payload and name, the time), not once per row: a
+	// window of 1,000 changed devices for 3 partners is 3,000 rows.
+	type subArgs struct{ id, client any }
+	subs := map[*activeSub]subArgs{}
+	args := make([]any, 6)
+	args[5] = time.Now().UnixMilli()
+	var lastPayload []byte
+	var lastName string
+	for i, r := range rows {
+		sa, ok := subs[r.sub]
+		if !ok {
+			sa = subArgs{r.sub.id, r.sub.clientID}
+			subs[r.sub] = sa
+		}
+		args[0], args[1], args[2] = sa.id, sa.client, seq(r.sub)
+		if i == 0 || r.name != lastName {
+			args[3], lastName = r.name, r.name
+		}
+		if i == 0 || len(r.payload) != len(lastPayload) || len(r.payload) == 0 || &r.payload[0] != &lastPayload[0] {
+			args[4], lastPayload = r.payload, r.payload
+		}
+		if _, err := ins.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("notify: outbox: %w", err)
 		}
 	}

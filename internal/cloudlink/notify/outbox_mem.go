@@ -101,7 +101,7 @@ func loadDurableOutbox(ctx context.Context, durable, mem *sql.DB) error {
 // insertMem appends events to the memory outbox, numbered by the
 // subscriptions' sequence allocators.
 func (n *Notifier) insertMem(ctx context.Context, tx *sql.Tx, rows []outboxRow) error {
-	return insertOutbox(ctx, tx, rows, n.nextSeq)
+	return insertOutbox(ctx, tx, n.memStmts.insert, rows, n.nextSeq)
 }
 
 // inMemTx runs fn with the live subscriptions, appends the events it
