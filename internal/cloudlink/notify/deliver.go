@@ -38,6 +38,10 @@ type worker struct {
 
 	backoff map[string]*subBackoff // by subscription id, while failing
 	lastSub string                 // delivered last, for taking turns
+
+	// A round's rows and their payloads, kept for the next round.
+	batch    []pending
+	payloads []byte
 }
 
 // subBackoff is one failing subscription's retry state.
@@ -172,8 +176,10 @@ type pending struct {
 	seq     int64
 	name    string
 	payload json.RawMessage
-	created time.Time
 }
+
+// maxKeptPayloads bounds the payload buffer a worker keeps between rounds.
+const maxKeptPayloads = 64 << 10
 
 // round drops expired events, then sends the oldest run of same-named
 // events of the next subscription (in turn after the one served last) that
@@ -195,23 +201,42 @@ func (w *worker) round(ctx context.Context) (bool, time.Duration, error) {
 	if err != nil {
 		return false, 0, fmt.Errorf("notify: read outbox: %w", err)
 	}
-	var batch []pending
+	// The rows are scanned into variables they share and their payloads
+	// copied into one buffer, both kept by the worker for its next round
+	// (nothing holds them past a round: the body is encoded from them):
+	// no scan destinations and one payload copy fewer per event.
+	var (
+		id, seq int64
+		name    string
+		raw     sql.RawBytes
+	)
+	dest := []any{&id, &seq, &name, &raw}
+	batch, buf := w.batch[:0], w.payloads[:0]
 	for rows.Next() {
-		var p pending
-		var created int64
-		if err := rows.Scan(&p.id, &p.subID, &p.seq, &p.name, &p.payload, &created); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return false, 0, fmt.Errorf("notify: read outbox: %w", err)
 		}
-		p.created = time.UnixMilli(created)
 		// One POST carries one subscription's consecutive events of one
 		// kind; DevicesChanged and AccountUnlinked travel alone.
-		if len(batch) > 0 && (p.name != batch[0].name || p.name == EventDevicesChanged || p.name == EventAccountUnlinked) {
+		if len(batch) > 0 && (name != batch[0].name || name == EventDevicesChanged || name == EventAccountUnlinked) {
 			break
 		}
-		batch = append(batch, p)
+		// Earlier payloads stay valid when buf grows: they keep the old
+		// array, which nothing writes to again.
+		start := len(buf)
+		buf = append(buf, raw...)
+		batch = append(batch, pending{id: id, subID: subID, seq: seq, name: name, payload: buf[start:len(buf):len(buf)]})
 	}
 	rows.Close()
+	defer func() {
+		clear(batch) // keeps no names alive
+		if cap(buf) <= maxKeptPayloads {
+			w.batch, w.payloads = batch[:0], buf[:0]
+		} else {
+			w.batch, w.payloads = nil, nil // a rare large batch (DevicesChanged) is not kept
+		}
+	}()
 	if len(batch) == 0 {
 		return true, 0, nil // acknowledged meanwhile
 	}

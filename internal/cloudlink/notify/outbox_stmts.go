@@ -29,7 +29,7 @@ func prepareMemStmts(ctx context.Context, mem *sql.DB) (*memStmts, error) {
 		sql string
 	}{
 		{&s.insert, insertOutboxSQL},
-		{&s.batch, `SELECT id, subscription_id, seq, name, payload, created_at FROM outbox
+		{&s.batch, `SELECT id, seq, name, payload FROM outbox
 		WHERE client_id = ? AND subscription_id = ? ORDER BY seq LIMIT ?`},
 		{&s.nextSub, `SELECT subscription_id FROM outbox WHERE client_id = ? AND subscription_id > ?
 			ORDER BY subscription_id LIMIT 1`},
