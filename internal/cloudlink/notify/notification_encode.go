@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/hubagent/hubagent/internal/cloudlink/cic"
+	"github.com/hubagent/hubagent/internal/device"
 )
 
 // encodeNotification builds the envelope of one POST (profile §6.2).
@@ -123,6 +125,41 @@ func sequenceAt(ev []byte) (int, bool) {
 		}
 	}
 	return n - 1, true
+}
+
+// appendStatusEvent appends a StatusChanged event as stored: the bytes
+// json.Marshal writes for statusEvent (keys sorted, strings HTML-safe),
+// without reflection, as it is written for every changed device.
+func appendStatusEvent(b []byte, deviceID string, state map[string]device.Value, at int64) []byte {
+	if b == nil {
+		b = make([]byte, 0, 64+len(deviceID)+32*len(state))
+	}
+	b = append(b, `{"deviceId":`...)
+	b = cic.AppendString(b, deviceID)
+	b = append(b, `,"state":`...)
+	if state == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '{')
+		var few [8]string // a light's changes in one window fit
+		keys := few[:0]
+		for k := range state {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = cic.AppendString(b, k)
+			b = append(b, ':')
+			b = state[k].AppendJSON(b)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"timestamp":`...)
+	b = strconv.AppendInt(b, at, 10)
+	return append(b, '}')
 }
 
 // encodeNotificationGeneric is the envelope through encoding/json, the

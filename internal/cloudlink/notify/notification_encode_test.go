@@ -3,6 +3,7 @@ package notify
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"reflect"
 	"testing"
 
@@ -117,5 +118,28 @@ func BenchmarkEncodeNotification(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestStatusEventAsEncodingJSON pins the stored StatusChanged event to
+// json.Marshal's bytes for statusEvent.
+func TestStatusEventAsEncodingJSON(t *testing.T) {
+	for _, c := range []struct {
+		id    string
+		state map[string]device.Value
+	}{
+		{"zl42_light", map[string]device.Value{"power": device.Bool(true), "brightness": device.Int(57), "colorTemperature": device.Int(-4000)}},
+		{"d<&>\"\u2028\xff", map[string]device.Value{"b": device.Float(21.5), "a": device.Float(1e-7), "c": device.Float(1e300), "Z": {},
+			"x<y": device.String("<a & \"b\"> é \u2029\x01\xfe"), "é": device.Float(-0.0), "n": device.Float(math.NaN())}},
+		{"empty", map[string]device.Value{}},
+		{"nil", nil},
+	} {
+		want, err := json.Marshal(statusEvent{DeviceID: c.id, State: c.state, Timestamp: 1764470000123})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendStatusEvent(nil, c.id, c.state, 1764470000123); !bytes.Equal(got, want) {
+			t.Errorf("appendStatusEvent(%q):\n%s\njson.Marshal:\n%s", c.id, got, want)
+		}
 	}
 }

@@ -115,7 +115,7 @@ func (n *Notifier) stateEvents(ctx context.Context, subs []*activeSub, batch []s
 			}
 			if dc.state != nil && s.wants(EventStatusChanged, id) {
 				if status == nil {
-					status, _ = json.Marshal(statusEvent{DeviceID: id, State: dc.state, Timestamp: dc.at.UnixMilli()})
+					status = appendStatusEvent(nil, id, dc.state, dc.at.UnixMilli())
 				}
 				rows = append(rows, outboxRow{sub: s, name: EventStatusChanged, payload: status})
 			}
