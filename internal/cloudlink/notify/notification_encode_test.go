@@ -130,7 +130,7 @@ func TestStatusEventAsEncodingJSON(t *testing.T) {
 	}{
 		{"zl42_light", map[string]device.Value{"power": device.Bool(true), "brightness": device.Int(57), "colorTemperature": device.Int(-4000)}},
 		{"d<&>\"\u2028\xff", map[string]device.Value{"b": device.Float(21.5), "a": device.Float(1e-7), "c": device.Float(1e300), "Z": {},
-			"x<y": device.String("<a & \"b\"> é \u2029\x01\xfe"), "é": device.Float(-0.0), "n": device.Float(math.NaN())}},
+			"x<y": device.String("<a & \"b\"> é \u2029\x01\xfe"), "é": device.Float(math.Copysign(0, -1)), "n": device.Float(math.NaN())}},
 		{"empty", map[string]device.Value{}},
 		{"nil", nil},
 	} {
