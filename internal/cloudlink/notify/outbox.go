@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hubagent/hubagent/internal/device"
@@ -154,46 +155,76 @@ func insertRows(ctx context.Context, tx *sql.Tx, rows []outboxRow) error {
 	return nil
 }
 
+// insertChunk is how many events one INSERT statement appends: per
+// statement, not per row, database/sql and SQLite set up the call and
+// open the table and its index.
+const insertChunk = 32
+
+// insertOutboxSQL returns the INSERT of k events.
+func insertOutboxSQL(k int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO outbox (subscription_id, client_id, seq, name, payload, created_at) VALUES ")
+	for i := range k {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?)")
+	}
+	return b.String()
+}
+
 // insertOutbox appends events to an outbox table (durable or in memory,
-// the same columns), each numbered by seq, with prepared (an insert
-// statement prepared on tx's database) or else a statement prepared now.
-func insertOutbox(ctx context.Context, tx *sql.Tx, prepared *sql.Stmt, rows []outboxRow, seq func(*activeSub) int64) error {
+// the same columns), in order, each numbered by seq. full, if set, is
+// insertOutboxSQL(insertChunk) prepared on tx's database; otherwise the
+// statements are prepared in tx.
+func insertOutbox(ctx context.Context, tx *sql.Tx, full *sql.Stmt, rows []outboxRow, seq func(*activeSub) int64) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	var ins *sql.Stmt
-	if prepared != nil {
-		ins = tx.StmtContext(ctx, prepared)
-	} else {
-		var err error
-		if ins, err = tx.PrepareContext(ctx, insertOutboxSQL); err != nil {
-			return fmt.Errorf("notify: outbox: %w", err)
-		}
+	var fullTx *sql.Stmt
+	if full != nil && len(rows) >= insertChunk {
+		fullTx = tx.StmtContext(ctx, full)
+		defer fullTx.Close()
 	}
-	defer ins.Close()
 	// The arguments are boxed once where rows share them (a subscription's
 	// ids, an event's payload and name, the time), not once per row: a
 	// window of 1,000 changed devices for 3 partners is 3,000 rows.
 	type subArgs struct{ id, client any }
 	subs := map[*activeSub]subArgs{}
-	args := make([]any, 6)
-	args[5] = time.Now().UnixMilli()
+	args := make([]any, 0, 6*min(len(rows), insertChunk))
+	now := any(time.Now().UnixMilli())
 	var lastPayload []byte
 	var lastName string
-	for i, r := range rows {
-		sa, ok := subs[r.sub]
-		if !ok {
-			sa = subArgs{r.sub.id, r.sub.clientID}
-			subs[r.sub] = sa
+	var payloadArg, nameArg any
+	for start := 0; start < len(rows); start += insertChunk {
+		chunk := rows[start:min(start+insertChunk, len(rows))]
+		args = args[:0]
+		for _, r := range chunk {
+			sa, ok := subs[r.sub]
+			if !ok {
+				sa = subArgs{r.sub.id, r.sub.clientID}
+				subs[r.sub] = sa
+			}
+			if nameArg == nil || r.name != lastName {
+				nameArg, lastName = r.name, r.name
+			}
+			if payloadArg == nil || len(r.payload) != len(lastPayload) || len(r.payload) == 0 || &r.payload[0] != &lastPayload[0] {
+				payloadArg, lastPayload = r.payload, r.payload
+			}
+			args = append(args, sa.id, sa.client, seq(r.sub), nameArg, payloadArg, now)
 		}
-		args[0], args[1], args[2] = sa.id, sa.client, seq(r.sub)
-		if i == 0 || r.name != lastName {
-			args[3], lastName = r.name, r.name
+		st := fullTx
+		if len(chunk) < insertChunk || st == nil {
+			var err error
+			if st, err = tx.PrepareContext(ctx, insertOutboxSQL(len(chunk))); err != nil {
+				return fmt.Errorf("notify: outbox: %w", err)
+			}
+			defer st.Close()
+			if len(chunk) == insertChunk {
+				fullTx = st // without full (the durable outbox): prepared once per call
+			}
 		}
-		if i == 0 || len(r.payload) != len(lastPayload) || len(r.payload) == 0 || &r.payload[0] != &lastPayload[0] {
-			args[4], lastPayload = r.payload, r.payload
-		}
-		if _, err := ins.ExecContext(ctx, args...); err != nil {
+		if _, err := st.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("notify: outbox: %w", err)
 		}
 	}

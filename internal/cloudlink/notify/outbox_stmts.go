@@ -13,14 +13,11 @@ import (
 // the notifier's CPU. The memory outbox has one connection, which it
 // never closes, so they stay prepared on it.
 type memStmts struct {
-	insert  *sql.Stmt // one event; used through the appending transaction
+	insert  *sql.Stmt // insertChunk events; used through the appending transaction
 	batch   *sql.Stmt // a subscription's oldest events
 	nextSub *sql.Stmt // the next subscription with events, after one
 	ack     *sql.Stmt // a delivered run of one subscription's events
 }
-
-const insertOutboxSQL = `INSERT INTO outbox (subscription_id, client_id, seq, name, payload, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`
 
 func prepareMemStmts(ctx context.Context, mem *sql.DB) (*memStmts, error) {
 	var s memStmts
@@ -28,7 +25,7 @@ func prepareMemStmts(ctx context.Context, mem *sql.DB) (*memStmts, error) {
 		to  **sql.Stmt
 		sql string
 	}{
-		{&s.insert, insertOutboxSQL},
+		{&s.insert, insertOutboxSQL(insertChunk)},
 		{&s.batch, `SELECT id, seq, name, payload FROM outbox
 		WHERE client_id = ? AND subscription_id = ? ORDER BY seq LIMIT ?`},
 		{&s.nextSub, `SELECT subscription_id FROM outbox WHERE client_id = ? AND subscription_id > ?
