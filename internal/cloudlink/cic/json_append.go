@@ -129,3 +129,11 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// AppendHeader appends hd as encoding/json encodes a Header; AppendString
+// appends s as it encodes a string. For envelopes written elsewhere
+// without reflection (notifications).
+func AppendHeader(b []byte, hd Header) []byte { return appendHeader(b, hd) }
+
+// AppendString: see AppendHeader.
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }

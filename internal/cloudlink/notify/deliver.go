@@ -16,8 +16,6 @@ import (
 	"math/big"
 	"net/http"
 	"time"
-
-	"github.com/hubagent/hubagent/internal/cloudlink/cic"
 )
 
 // worker delivers one partner's outbox, one subscription at a time in
@@ -40,6 +38,10 @@ type worker struct {
 
 	backoff map[string]*subBackoff // by subscription id, while failing
 	lastSub string                 // delivered last, for taking turns
+
+	// A round's rows and their payloads, kept for the next round.
+	batch    []pending
+	payloads []byte
 }
 
 // subBackoff is one failing subscription's retry state.
@@ -174,8 +176,10 @@ type pending struct {
 	seq     int64
 	name    string
 	payload json.RawMessage
-	created time.Time
 }
+
+// maxKeptPayloads bounds the payload buffer a worker keeps between rounds.
+const maxKeptPayloads = 64 << 10
 
 // round drops expired events, then sends the oldest run of same-named
 // events of the next subscription (in turn after the one served last) that
@@ -193,28 +197,46 @@ func (w *worker) round(ctx context.Context) (bool, time.Duration, error) {
 	if err != nil || subID == "" {
 		return false, due, err
 	}
-	rows, err := w.n.mem.QueryContext(ctx, `SELECT id, subscription_id, seq, name, payload, created_at FROM outbox
-		WHERE client_id = ? AND subscription_id = ? ORDER BY seq LIMIT ?`, w.clientID, subID, w.n.opts.BatchSize)
+	rows, err := w.n.memStmts.batch.QueryContext(ctx, w.clientID, subID, w.n.opts.BatchSize)
 	if err != nil {
 		return false, 0, fmt.Errorf("notify: read outbox: %w", err)
 	}
-	var batch []pending
+	// The rows are scanned into variables they share and their payloads
+	// copied into one buffer, both kept by the worker for its next round
+	// (nothing holds them past a round: the body is encoded from them):
+	// no scan destinations and one payload copy fewer per event.
+	var (
+		id, seq int64
+		name    string
+		raw     sql.RawBytes
+	)
+	dest := []any{&id, &seq, &name, &raw}
+	batch, buf := w.batch[:0], w.payloads[:0]
 	for rows.Next() {
-		var p pending
-		var created int64
-		if err := rows.Scan(&p.id, &p.subID, &p.seq, &p.name, &p.payload, &created); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return false, 0, fmt.Errorf("notify: read outbox: %w", err)
 		}
-		p.created = time.UnixMilli(created)
 		// One POST carries one subscription's consecutive events of one
 		// kind; DevicesChanged and AccountUnlinked travel alone.
-		if len(batch) > 0 && (p.name != batch[0].name || p.name == EventDevicesChanged || p.name == EventAccountUnlinked) {
+		if len(batch) > 0 && (name != batch[0].name || name == EventDevicesChanged || name == EventAccountUnlinked) {
 			break
 		}
-		batch = append(batch, p)
+		// Earlier payloads stay valid when buf grows: they keep the old
+		// array, which nothing writes to again.
+		start := len(buf)
+		buf = append(buf, raw...)
+		batch = append(batch, pending{id: id, subID: subID, seq: seq, name: name, payload: buf[start:len(buf):len(buf)]})
 	}
 	rows.Close()
+	defer func() {
+		clear(batch) // keeps no names alive
+		if cap(buf) <= maxKeptPayloads {
+			w.batch, w.payloads = batch[:0], buf[:0]
+		} else {
+			w.batch, w.payloads = nil, nil // a rare large batch (DevicesChanged) is not kept
+		}
+	}()
 	if len(batch) == 0 {
 		return true, 0, nil // acknowledged meanwhile
 	}
@@ -273,8 +295,7 @@ func (w *worker) nextSubscription(ctx context.Context) (string, time.Duration, e
 	after, wrapped := w.lastSub, false
 	for range w.n.opts.MaxSubscriptionsPerPartner + len(w.backoff) + 2 {
 		var id string
-		err := w.n.mem.QueryRowContext(ctx, `SELECT subscription_id FROM outbox WHERE client_id = ? AND subscription_id > ?
-			ORDER BY subscription_id LIMIT 1`, w.clientID, after).Scan(&id)
+		err := w.n.memStmts.nextSub.QueryRowContext(ctx, w.clientID, after).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			if wrapped || after == "" {
 				return "", due, nil
@@ -319,46 +340,11 @@ func (w *worker) failed(subID string, err error) {
 // copies are deleted by the next flush, with everything else acknowledged.
 func (w *worker) ack(ctx context.Context, batch []pending) error {
 	w.n.dirty.Store(true)
-	_, err := w.n.mem.ExecContext(ctx, "DELETE FROM outbox WHERE client_id = ? AND subscription_id = ? AND seq BETWEEN ? AND ?",
-		w.clientID, batch[0].subID, batch[0].seq, batch[len(batch)-1].seq)
+	_, err := w.n.memStmts.ack.ExecContext(ctx, w.clientID, batch[0].subID, batch[0].seq, batch[len(batch)-1].seq)
 	if err != nil {
 		return fmt.Errorf("notify: ack: %w", err)
 	}
 	return nil
-}
-
-// encodeNotification builds the envelope of one POST (profile §6.2).
-func encodeNotification(batch []pending) ([]byte, error) {
-	first := batch[0]
-	var payload map[string]any
-	switch first.name {
-	case EventStatusChanged, EventOnlineChanged:
-		events := make([]map[string]any, 0, len(batch))
-		for _, p := range batch {
-			var ev map[string]any
-			if err := json.Unmarshal(p.payload, &ev); err != nil {
-				return nil, fmt.Errorf("notify: outbox row %d: %w", p.id, err)
-			}
-			ev["sequence"] = p.seq
-			events = append(events, ev)
-		}
-		payload = map[string]any{"subscriptionId": first.subID, "events": events}
-	default:
-		if err := json.Unmarshal(first.payload, &payload); err != nil {
-			return nil, fmt.Errorf("notify: outbox row %d: %w", first.id, err)
-		}
-		payload["subscriptionId"] = first.subID
-		if first.name == EventDevicesChanged {
-			payload["sequence"] = first.seq
-		}
-	}
-	var id [12]byte
-	rand.Read(id[:]) //nolint:errcheck // crypto/rand does not fail
-	return json.Marshal(cic.Response{
-		Header: cic.Header{Namespace: "CIC.Notification", Name: first.name, MessageID: "n-" + hex.EncodeToString(id[:]),
-			PayloadVersion: "1", Timestamp: time.Now().UnixMilli()},
-		Payload: payload,
-	})
 }
 
 // errStatus is a partner answer that is not 2xx.

@@ -89,7 +89,8 @@ type Notifier struct {
 	ctx     context.Context
 	wg      sync.WaitGroup
 
-	mem *sql.DB // the outbox delivered from (outbox_mem.go)
+	mem      *sql.DB // the outbox delivered from (outbox_mem.go)
+	memStmts *memStmts
 
 	appendMu sync.Mutex // one appender to the memory outbox at a time
 	seqMu    sync.Mutex
@@ -171,7 +172,12 @@ func New(opts Options) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Notifier{opts: opts, db: opts.DB, hub: opts.Hub, log: opts.Logger, roots: roots, mem: mem,
+	stmts, err := prepareMemStmts(context.Background(), mem)
+	if err != nil {
+		mem.Close()
+		return nil, err
+	}
+	return &Notifier{opts: opts, db: opts.DB, hub: opts.Hub, log: opts.Logger, roots: roots, mem: mem, memStmts: stmts,
 		workers: map[string]*worker{}, expoCache: map[string]expoEntry{}, ready: make(chan struct{}),
 		seqs: map[string]*seqState{}, okSince: map[string]*okHealth{},
 		pending: map[string]int{}, trimLog: map[string]time.Time{}}, nil

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hubagent/hubagent/internal/device"
@@ -104,19 +105,28 @@ func (n *Notifier) stateEvents(ctx context.Context, subs []*activeSub, batch []s
 		}) {
 			continue
 		}
+		// An event's payload is the same for every subscription (the
+		// sequence is added at delivery): encoded once, shared (rows are
+		// only read).
+		var status []byte
+		online := make([][]byte, len(dc.online))
 		for i, s := range subs {
 			if !exposed[i] {
 				continue
 			}
 			if dc.state != nil && s.wants(EventStatusChanged, id) {
-				b, _ := json.Marshal(statusEvent{DeviceID: id, State: dc.state, Timestamp: dc.at.UnixMilli()})
-				rows = append(rows, outboxRow{sub: s, name: EventStatusChanged, payload: b})
+				if status == nil {
+					status = appendStatusEvent(nil, id, dc.state, dc.at.UnixMilli())
+				}
+				rows = append(rows, outboxRow{sub: s, name: EventStatusChanged, payload: status})
 			}
-			for _, oc := range dc.online {
+			for j, oc := range dc.online {
 				if s.wants(EventOnlineChanged, id) {
-					on, _ := oc.Value.AsBool()
-					b, _ := json.Marshal(onlineEvent{DeviceID: id, Online: on, Timestamp: oc.At.UnixMilli()})
-					rows = append(rows, outboxRow{sub: s, name: EventOnlineChanged, payload: b})
+					if online[j] == nil {
+						on, _ := oc.Value.AsBool()
+						online[j], _ = json.Marshal(onlineEvent{DeviceID: id, Online: on, Timestamp: oc.At.UnixMilli()})
+					}
+					rows = append(rows, outboxRow{sub: s, name: EventOnlineChanged, payload: online[j]})
 				}
 			}
 		}
@@ -129,7 +139,7 @@ func (n *Notifier) stateEvents(ctx context.Context, subs []*activeSub, batch []s
 // while no agent runs (Offline); the agent numbers with nextSeq.
 func insertRows(ctx context.Context, tx *sql.Tx, rows []outboxRow) error {
 	touched := map[*activeSub]bool{}
-	err := insertOutbox(ctx, tx, rows, func(s *activeSub) int64 {
+	err := insertOutbox(ctx, tx, nil, rows, func(s *activeSub) int64 {
 		touched[s] = true
 		s.nextSeq++
 		return s.nextSeq - 1
@@ -145,21 +155,76 @@ func insertRows(ctx context.Context, tx *sql.Tx, rows []outboxRow) error {
 	return nil
 }
 
+// insertChunk is how many events one INSERT statement appends: per
+// statement, not per row, database/sql and SQLite set up the call and
+// open the table and its index.
+const insertChunk = 32
+
+// insertOutboxSQL returns the INSERT of k events.
+func insertOutboxSQL(k int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO outbox (subscription_id, client_id, seq, name, payload, created_at) VALUES ")
+	for i := range k {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?)")
+	}
+	return b.String()
+}
+
 // insertOutbox appends events to an outbox table (durable or in memory,
-// the same columns), each numbered by seq.
-func insertOutbox(ctx context.Context, tx *sql.Tx, rows []outboxRow, seq func(*activeSub) int64) error {
+// the same columns), in order, each numbered by seq. full, if set, is
+// insertOutboxSQL(insertChunk) prepared on tx's database; otherwise the
+// statements are prepared in tx.
+func insertOutbox(ctx context.Context, tx *sql.Tx, full *sql.Stmt, rows []outboxRow, seq func(*activeSub) int64) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO outbox (subscription_id, client_id, seq, name, payload, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("notify: outbox: %w", err)
+	var fullTx *sql.Stmt
+	if full != nil && len(rows) >= insertChunk {
+		fullTx = tx.StmtContext(ctx, full)
+		defer fullTx.Close()
 	}
-	defer ins.Close()
-	now := time.Now().UnixMilli()
-	for _, r := range rows {
-		if _, err := ins.ExecContext(ctx, r.sub.id, r.sub.clientID, seq(r.sub), r.name, r.payload, now); err != nil {
+	// The arguments are boxed once where rows share them (a subscription's
+	// ids, an event's payload and name, the time), not once per row: a
+	// window of 1,000 changed devices for 3 partners is 3,000 rows.
+	type subArgs struct{ id, client any }
+	subs := map[*activeSub]subArgs{}
+	args := make([]any, 0, 6*min(len(rows), insertChunk))
+	now := any(time.Now().UnixMilli())
+	var lastPayload []byte
+	var lastName string
+	var payloadArg, nameArg any
+	for start := 0; start < len(rows); start += insertChunk {
+		chunk := rows[start:min(start+insertChunk, len(rows))]
+		args = args[:0]
+		for _, r := range chunk {
+			sa, ok := subs[r.sub]
+			if !ok {
+				sa = subArgs{r.sub.id, r.sub.clientID}
+				subs[r.sub] = sa
+			}
+			if nameArg == nil || r.name != lastName {
+				nameArg, lastName = r.name, r.name
+			}
+			if payloadArg == nil || len(r.payload) != len(lastPayload) || len(r.payload) == 0 || &r.payload[0] != &lastPayload[0] {
+				payloadArg, lastPayload = r.payload, r.payload
+			}
+			args = append(args, sa.id, sa.client, seq(r.sub), nameArg, payloadArg, now)
+		}
+		st := fullTx
+		if len(chunk) < insertChunk || st == nil {
+			var err error
+			if st, err = tx.PrepareContext(ctx, insertOutboxSQL(len(chunk))); err != nil {
+				return fmt.Errorf("notify: outbox: %w", err)
+			}
+			defer st.Close()
+			if len(chunk) == insertChunk {
+				fullTx = st // without full (the durable outbox): prepared once per call
+			}
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("notify: outbox: %w", err)
 		}
 	}

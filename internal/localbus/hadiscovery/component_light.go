@@ -135,28 +135,30 @@ func buildLightJSON(e *Entity) error {
 	}
 	e.jsonTopicKey = "state_topic"
 	e.expect = func(props map[string]device.Value) map[string]device.Value { return c.expect(props) }
-	e.jsonDecode = func(obj map[string]any) map[string]device.Value {
-		out := map[string]device.Value{}
-		switch obj["state"] {
-		case "ON":
-			out["power"] = device.Bool(true)
-		case "OFF":
-			out["power"] = device.Bool(false)
+	e.jsonDecode = func(obj jsonObject, out map[string]device.Value) {
+		if s, ok := obj.str("state"); ok {
+			switch s {
+			case "ON":
+				out["power"] = device.Bool(true)
+			case "OFF":
+				out["power"] = device.Bool(false)
+			}
 		}
-		if f, ok := jsonNum(obj["brightness"]); ok && c.brightness {
+		if f, ok := obj.num("brightness"); ok && c.brightness {
 			out["brightness"] = device.Int(int64(math.Round(c.toPct(f))))
 		}
-		if f, ok := jsonNum(obj["color_temp"]); ok && c.colorTemp {
+		if f, ok := obj.num("color_temp"); ok && c.colorTemp {
 			if k := c.toK(f); !math.IsNaN(k) {
 				out["colorTemperature"] = device.Int(int64(math.Round(k)))
 			}
 		}
-		if col, ok := obj["color"].(map[string]any); ok && c.colorMode != "" {
-			if rgb, ok := colorFromJSON(col); ok {
-				out["color"] = device.String(rgb.hex())
+		if c.colorMode != "" {
+			if col, ok := obj.object("color"); ok {
+				if rgb, ok := colorFromJSON(col); ok {
+					out["color"] = device.String(rgb.hex())
+				}
 			}
 		}
-		return out
 	}
 	e.encodeAll = func(props map[string]device.Value) ([]Publish, error) {
 		var b strings.Builder

@@ -33,18 +33,16 @@ func buildVacuum(e *Entity) error {
 			e.facets = append(e.facets, facet{prop: pctProp("battery", device.AccessRead)})
 		}
 		e.jsonTopicKey = "state_topic"
-		e.jsonDecode = func(obj map[string]any) map[string]device.Value {
-			out := map[string]device.Value{}
-			if s, ok := obj["state"].(string); ok && slices.Contains(vacuumStates(), s) {
+		e.jsonDecode = func(obj jsonObject, out map[string]device.Value) {
+			if s, ok := obj.str("state"); ok && slices.Contains(vacuumStates(), s) {
 				out["status"] = device.String(s)
 			}
-			if f, ok := jsonNum(obj["battery_level"]); ok && has("battery") {
+			if f, ok := obj.num("battery_level"); ok && has("battery") {
 				out["battery"] = device.Int(int64(math.Round(math.Max(0, math.Min(100, f)))))
 			}
-			if s, ok := obj["fan_speed"].(string); ok && slices.Contains(fanSpeeds, s) {
+			if s, ok := obj.str("fan_speed"); ok && slices.Contains(fanSpeeds, s) {
 				out["fanSpeed"] = device.String(s)
 			}
-			return out
 		}
 	}
 	if e.topic("command_topic") != "" {

@@ -77,9 +77,9 @@ type Entity struct {
 	templates []keyedTemplate
 	facets    []facet
 	// jsonTopicKey/jsonDecode decode a whole JSON state object (json schema
-	// lights, vacuums) into several properties.
+	// lights, vacuums) into several properties, added to out.
 	jsonTopicKey string
-	jsonDecode   func(obj map[string]any) map[string]device.Value
+	jsonDecode   func(obj jsonObject, out map[string]device.Value)
 	// encodeAll, when set, turns a whole write into publishes; components
 	// whose properties share one command (json lights) or need ordering
 	// (on_command_type) use it instead of per-facet encoders.

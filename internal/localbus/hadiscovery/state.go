@@ -28,6 +28,10 @@ type State struct {
 
 	vars     map[string]any // value and, when the payload is JSON, value_json
 	haveVars bool
+
+	obj     jsonObject // the payload as a top-level JSON object, for jsonDecode
+	objOK   bool
+	haveObj bool
 }
 
 // stateFault is why a payload is not decoded at all.
@@ -49,9 +53,10 @@ func NewState(topic string, payload []byte) *State {
 // Reset makes s the next message, forgetting everything decoded from the
 // previous one.
 func (s *State) Reset(topic string, payload []byte) {
-	vars := s.vars
+	vars, fields := s.vars, s.obj.fields
 	clear(vars)
-	*s = State{topic: topic, payload: payload, vars: vars}
+	clear(fields) // the members are substrings of the payload's text
+	*s = State{topic: topic, payload: payload, vars: vars, obj: jsonObject{fields: fields[:0]}}
 }
 
 // Topic returns the topic the message arrived on.
@@ -101,6 +106,17 @@ func (s *State) templateVars() map[string]any {
 	return s.vars
 }
 
+// object is the payload as a top-level JSON object, scanned once: what
+// templateVars' value_json would hold when it is an object, without
+// building it (see jsonObject).
+func (s *State) object() (jsonObject, bool) {
+	if !s.haveObj {
+		s.haveObj = true
+		s.obj.fields, s.objOK = scanObject(s.str(), s.obj.fields)
+	}
+	return s.obj, s.objOK
+}
+
 // DecodeState turns a message on one of the entity's state topics into
 // property values (entity-local names). A payload that matches nothing —
 // an unknown state string, a missing JSON key, a template that fails as it
@@ -137,10 +153,8 @@ func DecodeStateInto(e *Entity, msg *State, out map[string]device.Value) error {
 		return fmt.Errorf("hadiscovery: %s: state payload on %s is not text", e.ConfigTopic, msg.topic)
 	}
 	if e.jsonDecode != nil && e.topic(e.jsonTopicKey) == msg.topic {
-		if obj, ok := msg.templateVars()["value_json"].(map[string]any); ok {
-			for k, v := range e.jsonDecode(obj) {
-				out[k] = v
-			}
+		if obj, ok := msg.object(); ok {
+			e.jsonDecode(obj, out)
 		}
 	}
 	for _, f := range e.facets {

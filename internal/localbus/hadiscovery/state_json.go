@@ -162,10 +162,18 @@ func (p *jsonParser) array(depth int) (any, bool) {
 	}
 }
 
-// number scans -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? and keeps
-// the literal, as UseNumber does.
+// number scans a number and keeps the literal, as UseNumber does.
 func (p *jsonParser) number() (any, bool) {
-	s, start := p.s, p.i
+	start := p.i
+	if !p.skipNumber() {
+		return nil, false
+	}
+	return json.Number(p.s[start:p.i]), true
+}
+
+// skipNumber scans -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?.
+func (p *jsonParser) skipNumber() bool {
+	s := p.s
 	i := p.i
 	if s[i] == '-' {
 		i++
@@ -176,11 +184,11 @@ func (p *jsonParser) number() (any, bool) {
 	case i < len(s) && '1' <= s[i] && s[i] <= '9':
 		i = digits(s, i)
 	default:
-		return nil, false
+		return false
 	}
 	if i < len(s) && s[i] == '.' {
 		if i+1 >= len(s) || !isDigit(s[i+1]) {
-			return nil, false
+			return false
 		}
 		i = digits(s, i+1)
 	}
@@ -190,12 +198,12 @@ func (p *jsonParser) number() (any, bool) {
 			i++
 		}
 		if i >= len(s) || !isDigit(s[i]) {
-			return nil, false
+			return false
 		}
 		i = digits(s, i)
 	}
 	p.i = i
-	return json.Number(s[start:i]), true
+	return true
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

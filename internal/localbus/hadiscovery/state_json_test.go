@@ -3,6 +3,7 @@ package hadiscovery
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -21,6 +22,11 @@ var stateJSONCases = []string{
 	strings.Repeat("[", MaxJSONDepth) + strings.Repeat("]", MaxJSONDepth),
 	strings.Repeat("[", MaxJSONDepth+1) + strings.Repeat("]", MaxJSONDepth+1),
 	`123456789012345678901234567890`, `1e400`, `{"POWER":"ON","Dimmer":40}`,
+	`{"state":"ON","brightness":254,"color":{"x":0.3,"y":0.3},"color_temp":null}`, `{"state":"O\u004e","a\"b":[{}]}`,
+	`{"brightness":1e999,"x":-0.0,"y":[1,"2",{"z":false}]}`, `{"a":{"b":1},"a":"dup"}`, ` {"a":1} `, `{"a":1}{`,
+	`{"a":[1,2}`, `{"a":{"b":1]}`, `{"a":"\uZZZZ"}`, `{"\u00e9":1}`, `{"a":tru}`, `{"a":-}`, `{"a"}`, `{"a":}`, `{,}`,
+	`{"a":` + strings.Repeat("[", MaxJSONDepth-1) + strings.Repeat("]", MaxJSONDepth-1) + `}`,
+	`{"a":` + strings.Repeat("[", MaxJSONDepth) + strings.Repeat("]", MaxJSONDepth) + `}`,
 }
 
 // refStateJSON is the oracle, independent of both decoders under test:
@@ -55,6 +61,50 @@ func checkStateJSON(t *testing.T, text string) {
 	}
 	if gotOK != wantOK || !reflect.DeepEqual(got, want) {
 		t.Errorf("parseStateJSON(%q) = %#v, %v; encoding/json: %#v, %v", text, got, gotOK, want, wantOK)
+	}
+	checkStateObject(t, text, want, wantOK)
+}
+
+// checkStateObject holds scanObject to the oracle: an object exactly when
+// encoding/json decodes text to one, and each key reads (last duplicate
+// winning) as the decoded map's value.
+func checkStateObject(t *testing.T, text string, want any, wantOK bool) {
+	t.Helper()
+	wantMap, isMap := want.(map[string]any)
+	fields, ok := scanObject(text, nil)
+	if ok != (wantOK && isMap) {
+		t.Fatalf("scanObject(%q) ok = %v; encoding/json: %#v, %v", text, ok, want, wantOK)
+	}
+	if !ok {
+		return
+	}
+	obj := jsonObject{fields: fields}
+	got := map[string]any{}
+	for _, f := range fields {
+		raw, _ := obj.raw(f.key)
+		v, vok := refStateJSON(raw)
+		if !vok {
+			t.Fatalf("scanObject(%q): member %q is %q, not one JSON value", text, f.key, raw)
+		}
+		got[f.key] = v
+		if s, sok := obj.str(f.key); sok != (reflect.TypeOf(v) == reflect.TypeOf("")) || (sok && s != v) {
+			t.Errorf("scanObject(%q).str(%q) = %q, %v; encoding/json: %#v", text, f.key, s, sok, v)
+		}
+		if n, isNum := v.(json.Number); isNum {
+			wf, werr := n.Float64()
+			gf, gok := obj.num(f.key)
+			if gok != (werr == nil && !math.IsInf(wf, 0)) || (gok && gf != wf) {
+				t.Errorf("scanObject(%q).num(%q) = %v, %v; json.Number: %v, %v", text, f.key, gf, gok, wf, werr)
+			}
+		} else if _, gok := obj.num(f.key); gok {
+			t.Errorf("scanObject(%q).num(%q) took %#v as a number", text, f.key, v)
+		}
+		if m, mok := obj.object(f.key); mok != (reflect.TypeOf(v) == reflect.TypeOf(map[string]any{})) || (mok && !reflect.DeepEqual(m, v)) {
+			t.Errorf("scanObject(%q).object(%q) = %#v, %v; encoding/json: %#v", text, f.key, m, mok, v)
+		}
+	}
+	if !reflect.DeepEqual(got, wantMap) {
+		t.Errorf("scanObject(%q) reads as %#v; encoding/json: %#v", text, got, wantMap)
 	}
 }
 
