@@ -126,6 +126,13 @@ func procStatus(pid int, key string) (int64, error) {
 	return 0, fmt.Errorf("no %s in process status", key)
 }
 
+// anonRSS is pid's anonymous resident memory in bytes (RssAnon): what it
+// holds that the kernel cannot drop and read back from a file.
+func anonRSS(pid int) int64 {
+	n, _ := procStatus(pid, "RssAnon")
+	return n
+}
+
 // rss is the resident set size of pid in bytes (VmRSS).
 func rss(pid int) int64 {
 	n, _ := procStatus(pid, "VmRSS")

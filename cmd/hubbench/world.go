@@ -184,6 +184,7 @@ type peakRSS struct {
 	done  chan struct{}
 	mu    sync.Mutex
 	agent int64
+	anon  int64 // the agent's anonymous RSS (RssAnon): its RSS less file-backed pages
 	brk   int64
 }
 
@@ -199,11 +200,12 @@ func (w *world) sampleRSS() *peakRSS {
 		defer tick.Stop()
 		for {
 			a, b := rss(agentPID), int64(0)
+			an := anonRSS(agentPID)
 			if brokerPID != 0 {
 				b = rss(brokerPID)
 			}
 			s.mu.Lock()
-			s.agent, s.brk = max(s.agent, a), max(s.brk, b)
+			s.agent, s.anon, s.brk = max(s.agent, a), max(s.anon, an), max(s.brk, b)
 			s.mu.Unlock()
 			select {
 			case <-s.stop:
@@ -220,6 +222,13 @@ func (s *peakRSS) peaks() (agent, broker int64) {
 	close(s.stop)
 	<-s.done
 	return s.agent, s.brk
+}
+
+// anonPeak is the agent's peak anonymous RSS; after peaks.
+func (s *peakRSS) anonPeak() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.anon
 }
 
 // cpuShare measures how the 2 cores were shared during a scenario: the
@@ -271,7 +280,7 @@ func (w *world) runScenarios(ctx context.Context) (*report, error) {
 	if err := sleepCtx(ctx, idleSettle); err != nil {
 		return nil, err
 	}
-	idle := rss(w.agent.p.pid())
+	idle, idleAnon := rss(w.agent.p.pid()), anonRSS(w.agent.p.pid())
 	var ws *workingSet
 	if refsCleared {
 		if r, err := referenced(w.agent.p.pid()); err == nil {
@@ -286,7 +295,7 @@ func (w *world) runScenarios(ctx context.Context) (*report, error) {
 	if w.broker != nil {
 		brokerIdle = rss(w.broker.pid())
 	}
-	under := map[string]int64{}
+	under := map[string]int64{"idle anon": idleAnon}
 	type scenario struct {
 		name string
 		run  func(context.Context) ([]row, error)
@@ -312,6 +321,7 @@ func (w *world) runScenarios(ctx context.Context) (*report, error) {
 			return nil, fmt.Errorf("%s: %w", sc.name, err)
 		}
 		under[sc.name] = peak
+		under[sc.name+" anon"] = s.anonPeak()
 		if sc.name == "household" {
 			under["household end"] = rss(w.agent.p.pid())
 			w.householdEndMem, _ = w.agent.memory(ctx)
