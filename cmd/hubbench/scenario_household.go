@@ -70,7 +70,9 @@ func (w *world) household(ctx context.Context) ([]row, error) {
 			}
 			w.fleet.pub.Publish(stateTopic(i%n), 0, false, p)
 			i++
-			if time.Since(t0) < minimum || time.Since(lastPoll) < 250*time.Millisecond {
+			// Polled every 2 s: a /metrics scrape allocates in the agent, and
+			// four a second made the household's allocation rate mostly ours.
+			if time.Since(t0) < minimum || time.Since(lastPoll) < 2*time.Second {
 				continue
 			}
 			lastPoll = time.Now()
