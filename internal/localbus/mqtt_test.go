@@ -211,10 +211,11 @@ func TestControlIsConfirmedByTheDeviceEcho(t *testing.T) {
 	}
 }
 
-func TestBrokerLossTakesDevicesOfflineAndReconnectRestoresThem(t *testing.T) {
-	t.Parallel() // its own broker and store
-	broker := testutil.StartMosquitto(t)
-	r := newRig(t, broker, "", rigOptions{})
+// announcePlugAndPlainSwitch publishes, retained, a Tasmota plug (switch
+// and power sensor) whose LWT says Online, and a switch without
+// availability; it returns their device ids.
+func announcePlugAndPlainSwitch(t *testing.T, r *rig) (plug, plain string) {
+	t.Helper()
 	for _, fx := range busFixtures()[4:6] { // Tasmota plug: switch + power sensor, with availability
 		r.publish(fx.topic, fx.config, true)
 		r.publish(fx.stateTopic, fx.state, true)
@@ -225,7 +226,15 @@ func TestBrokerLossTakesDevicesOfflineAndReconnectRestoresThem(t *testing.T) {
 	const plainConfig = `{"name":"Plain","command_topic":"plain/set","state_topic":"plain/state"}`
 	r.publish(plainTopic, plainConfig, true)
 	r.publish("plain/state", "ON", true)
-	ids := []string{fixtureDeviceID(t, busFixtures()[4].topic, busFixtures()[4].config), fixtureDeviceID(t, plainTopic, plainConfig)}
+	return fixtureDeviceID(t, busFixtures()[4].topic, busFixtures()[4].config), fixtureDeviceID(t, plainTopic, plainConfig)
+}
+
+func TestBrokerLossTakesDevicesOfflineAndReconnectRestoresThem(t *testing.T) {
+	t.Parallel() // its own broker and store
+	broker := testutil.StartMosquitto(t)
+	r := newRig(t, broker, "", rigOptions{})
+	plug, plain := announcePlugAndPlainSwitch(t, r)
+	ids := []string{plug, plain}
 	allOnline := func(want bool) func() bool {
 		return func() bool {
 			for _, id := range ids {
@@ -343,17 +352,7 @@ func TestAgentRestartAnnouncesOnlyDevicesThatChangedMeanwhile(t *testing.T) {
 	broker := testutil.StartMosquitto(t)
 	dir := t.TempDir()
 	r := newRig(t, broker, dir, rigOptions{})
-	for _, fx := range busFixtures()[4:6] { // Tasmota plug: switch + power sensor, with availability
-		r.publish(fx.topic, fx.config, true)
-		r.publish(fx.stateTopic, fx.state, true)
-	}
-	r.publish("tasmota_345678/tele/LWT", "Online", true)
-	r.publish("tele/tasmota_345678/LWT", "Online", true)
-	const plainTopic = "homeassistant/switch/plain/config"
-	const plainConfig = `{"name":"Plain","command_topic":"plain/set","state_topic":"plain/state"}`
-	r.publish(plainTopic, plainConfig, true)
-	r.publish("plain/state", "ON", true)
-	plug, plain := fixtureDeviceID(t, busFixtures()[4].topic, busFixtures()[4].config), fixtureDeviceID(t, plainTopic, plainConfig)
+	plug, plain := announcePlugAndPlainSwitch(t, r)
 	testutil.Eventually(t, 5*time.Second, "both online", func() bool {
 		a, b := r.device(plug), r.device(plain)
 		return a != nil && b != nil && a.Online && b.Online
