@@ -23,12 +23,13 @@ const rssIdleTarget = 20 * mb
 // the cold start: the agent stopped and started again with every device in
 // the store, timed until /healthz answers. It restarts the agent with
 // coalesce_window = 0s for the notify run that follows.
-func (w *world) footprint(ctx context.Context, idle int64, idleMem string, ws *workingSet, brokerIdle int64, under map[string]int64) ([]row, error) {
+func (w *world) footprint(ctx context.Context, m memorySamples) ([]row, error) {
 	var rows []row
+	idle, ws := m.idle, m.ws
 	r := row{Scenario: "footprint", Figure: "agent RSS, idle", Value: float64(idle) / mb, Unit: "MB",
-		Note: fmt.Sprintf("VmRSS with %d devices and %d partners subscribed; %s", w.o.devices, len(w.partners), idleMem)}
+		Note: fmt.Sprintf("VmRSS with %d devices and %d partners subscribed; %s", w.o.devices, len(w.partners), m.idleMem)}
 	if w.broker != nil {
-		r = r.withBaseline("mosquitto RSS, idle", float64(brokerIdle)/mb)
+		r = r.withBaseline("mosquitto RSS, idle", float64(m.brokerIdle)/mb)
 	} else {
 		r.Note += "; the embedded broker is inside the agent's figure"
 	}
@@ -45,10 +46,10 @@ func (w *world) footprint(ctx context.Context, idle int64, idleMem string, ws *w
 	// VmRSS counts the binary's pages (all of them: the kernel maps cached
 	// neighbours at every fault), which the kernel drops and reads back
 	// under pressure; what the agent holds for good is anonymous.
-	anonIdle := under["idle anon"]
+	anonIdle := m.idleAnon
 	highest, at := int64(0), ""
 	for _, sc := range []string{"ingest", "query", "control", "notify"} {
-		if a := under[sc+" anon"]; a > highest {
+		if a := m.anonPeak[sc]; a > highest {
 			highest, at = a, sc
 		}
 	}
@@ -58,10 +59,10 @@ func (w *world) footprint(ctx context.Context, idle int64, idleMem string, ws *w
 			withBaseline("agent RSS, idle", float64(idle)/mb).withTarget("reported", true),
 		row{Scenario: "footprint", Figure: "agent anonymous RSS, highest peak", Value: float64(highest) / mb, Unit: "MB",
 			Note: fmt.Sprintf("under %s; peaks under ingest / query / control / notify %.1f / %.1f / %.1f / %.1f MB", at,
-				float64(under["ingest anon"])/mb, float64(under["query anon"])/mb, float64(under["control anon"])/mb, float64(under["notify anon"])/mb)}.
+				float64(m.anonPeak["ingest"])/mb, float64(m.anonPeak["query"])/mb, float64(m.anonPeak["control"])/mb, float64(m.anonPeak["notify"])/mb)}.
 			withBaseline("agent anonymous RSS, idle", float64(anonIdle)/mb).withTarget("reported", true))
 	for _, sc := range []string{"ingest", "query", "control", "notify"} {
-		peak := under[sc]
+		peak := m.peak[sc]
 		r := row{Scenario: "footprint", Figure: "agent RSS, peak under " + sc, Value: float64(peak) / mb, Unit: "MB"}.
 			withBaseline("agent RSS, idle", float64(idle)/mb)
 		rows = append(rows, r.withTarget("≤ 30 MB", peak <= rssTarget))
@@ -69,10 +70,10 @@ func (w *world) footprint(ctx context.Context, idle int64, idleMem string, ws *w
 	// The idle figure is read just after the agent gave its start-up burst
 	// back; this one after it has lived at a household's pace for the
 	// household scenario, following the notify burst.
-	if end, ok := under["household end"]; ok {
+	if end := m.householdEnd; end > 0 {
 		rows = append(rows, row{Scenario: "footprint", Figure: "agent RSS, after the household load", Value: float64(end) / mb, Unit: "MB",
 			Note: fmt.Sprintf("at the end of the household scenario (200 of the devices reporting once per 20 s, 3 partners notified), "+
-				"which followed the notify scenario's burst; peak during it %.1f MB; %s", float64(under["household"])/mb, w.householdEndMem)}.
+				"which followed the notify scenario's burst; peak during it %.1f MB; %s", float64(m.peak["household"])/mb, m.householdEndMem)}.
 			withBaseline("agent RSS, idle", float64(idle)/mb).withTarget("reported", true))
 	}
 
@@ -94,11 +95,11 @@ func (w *world) footprint(ctx context.Context, idle int64, idleMem string, ws *w
 	if err != nil {
 		return nil, fmt.Errorf("restart: %w", err)
 	}
-	m, err := w.agent.metrics(ctx)
+	after, err := w.agent.metrics(ctx)
 	if err != nil {
 		return nil, err
 	}
-	devicesAtStart := m["hubagent_devices"]
+	devicesAtStart := after["hubagent_devices"]
 	coldRow := row{Scenario: "footprint", Figure: "cold start to /healthz", Value: float64(cold) / float64(time.Millisecond), Unit: "ms",
 		Note: fmt.Sprintf("%d devices in the store, %.0f of them listed right after /healthz; /healthz polled every 2 ms; "+
 			"the previous agent took %v to stop (SIGTERM), its WAL was %.1f MB", w.o.devices, devicesAtStart,

@@ -19,20 +19,19 @@ import (
 // world is everything a run starts: broker, agent, appliances, partners
 // and their notification endpoint, all on loopback under one temp dir.
 type world struct {
-	householdEndMem string // the agent's memory split after the household scenario
-	o               options
-	log             io.Writer // progress and setup lines
-	tmp             string
-	bin             string
-	broker          *proc // nil with the embedded broker
-	brokerName      string
-	brokerURL       string
-	agent           *agentProc
-	notify          *notifyServer
-	fleet           *fleet
-	partners        []*partner
-	hc              *http.Client // partners' client towards the agent
-	disk            diskFigures  // measured by ingest, reported by footprint
+	o          options
+	log        io.Writer // progress and setup lines
+	tmp        string
+	bin        string
+	broker     *proc // nil with the embedded broker
+	brokerName string
+	brokerURL  string
+	agent      *agentProc
+	notify     *notifyServer
+	fleet      *fleet
+	partners   []*partner
+	hc         *http.Client // partners' client towards the agent
+	disk       diskFigures  // measured by ingest, reported by footprint
 }
 
 // newWorld starts everything and waits until the agent knows every
@@ -269,6 +268,17 @@ func (c cpuShare) note(rows []row) []row {
 // idleSettle is how long after setup the idle figures are taken.
 const idleSettle = 8 * time.Second
 
+// memorySamples is what runScenarios reads of the agent's memory (and the
+// broker's) for the footprint rows.
+type memorySamples struct {
+	idle, idleAnon, brokerIdle int64  // VmRSS and RssAnon at idle
+	idleMem                    string // the agent's own split at idle (/metrics)
+	ws                         *workingSet
+	peak, anonPeak             map[string]int64 // per scenario
+	householdEnd               int64            // VmRSS after the household scenario
+	householdEndMem            string
+}
+
 // runScenarios runs every scenario in order and collects the rows.
 // RSS is sampled under each load for the footprint rows.
 func (w *world) runScenarios(ctx context.Context) (*report, error) {
@@ -280,22 +290,20 @@ func (w *world) runScenarios(ctx context.Context) (*report, error) {
 	if err := sleepCtx(ctx, idleSettle); err != nil {
 		return nil, err
 	}
-	idle, idleAnon := rss(w.agent.p.pid()), anonRSS(w.agent.p.pid())
-	var ws *workingSet
+	pid := w.agent.p.pid()
+	m := memorySamples{idle: rss(pid), idleAnon: anonRSS(pid), peak: map[string]int64{}, anonPeak: map[string]int64{}}
 	if refsCleared {
-		if r, err := referenced(w.agent.p.pid()); err == nil {
-			ws = &r
+		if r, err := referenced(pid); err == nil {
+			m.ws = &r
 		}
 	}
-	idleMem, err := w.agent.memory(ctx)
-	if err != nil {
+	var err error
+	if m.idleMem, err = w.agent.memory(ctx); err != nil {
 		return nil, err
 	}
-	var brokerIdle int64
 	if w.broker != nil {
-		brokerIdle = rss(w.broker.pid())
+		m.brokerIdle = rss(w.broker.pid())
 	}
-	under := map[string]int64{"idle anon": idleAnon}
 	type scenario struct {
 		name string
 		run  func(context.Context) ([]row, error)
@@ -320,15 +328,14 @@ func (w *world) runScenarios(ctx context.Context) (*report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sc.name, err)
 		}
-		under[sc.name] = peak
-		under[sc.name+" anon"] = s.anonPeak()
+		m.peak[sc.name], m.anonPeak[sc.name] = peak, s.anonPeak()
 		if sc.name == "household" {
-			under["household end"] = rss(w.agent.p.pid())
-			w.householdEndMem, _ = w.agent.memory(ctx)
+			m.householdEnd = rss(pid)
+			m.householdEndMem, _ = w.agent.memory(ctx)
 		}
 		rep.Rows = append(rep.Rows, cpu.note(rows)...)
 	}
-	rows, err := w.footprint(ctx, idle, idleMem, ws, brokerIdle, under)
+	rows, err := w.footprint(ctx, m)
 	if err != nil {
 		return nil, fmt.Errorf("footprint: %w", err)
 	}
