@@ -57,6 +57,15 @@ type entry struct {
 	told bool
 }
 
+// failWaiters ends every command waiting on the device with code;
+// under h.mu.
+func (e *entry) failWaiters(code device.Code, msg string) {
+	for _, w := range e.waiters {
+		w.finish(&device.Error{Code: code, DeviceID: e.dev.ID, Message: msg})
+	}
+	e.waiters = nil
+}
+
 // New loads the registry from the store and starts the state writer.
 // The hub is a resource, not a Run(ctx) component: every component reports
 // state to it until it has stopped, so its writer must outlive them all;
@@ -264,9 +273,7 @@ func (h *Hub) RemoveDevice(ctx context.Context, id string) error {
 	if e, ok := h.devices[id]; ok {
 		last = e.dev.Clone()
 		delete(h.devices, id)
-		for _, w := range e.waiters {
-			w.finish(&device.Error{Code: device.CodeDeviceNotFound, DeviceID: id, Message: "device " + id + " was removed"})
-		}
+		e.failWaiters(device.CodeDeviceNotFound, "device "+id+" was removed")
 	}
 	h.mu.Unlock()
 	// The last description goes with the event, so consumers decide who
@@ -298,10 +305,7 @@ func (h *Hub) SetOnline(id string, online bool) {
 	wasOnline, announce := e.dev.Online, e.told != online
 	e.dev.Online, e.told = online, online
 	if !online && wasOnline {
-		for _, w := range e.waiters {
-			w.finish(&device.Error{Code: device.CodeDeviceOffline, DeviceID: id, Message: "device " + id + " went offline"})
-		}
-		e.waiters = nil
+		e.failWaiters(device.CodeDeviceOffline, "device "+id+" went offline")
 	}
 	h.mu.Unlock()
 	if !announce {
@@ -327,10 +331,7 @@ func (h *Hub) SetSourceUnconfirmed(source string) {
 			continue
 		}
 		e.dev.Online = false
-		for _, w := range e.waiters {
-			w.finish(&device.Error{Code: device.CodeDeviceOffline, DeviceID: id, Message: "device " + id + " is not confirmed online yet"})
-		}
-		e.waiters = nil
+		e.failWaiters(device.CodeDeviceOffline, "device "+id+" is not confirmed online yet")
 	}
 }
 
