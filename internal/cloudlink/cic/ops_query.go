@@ -132,6 +132,10 @@ func (q queryAnswer) appendJSON(b []byte) []byte {
 	return append(b, "]}"...)
 }
 
+// AppendState appends a device's state as encoding/json writes the map
+// (keys sorted), for the notifier's events.
+func AppendState(b []byte, st map[string]device.Value) []byte { return appendState(b, st) }
+
 // appendState appends a device's state as encoding/json writes the map:
 // keys sorted.
 func appendState(b []byte, st map[string]device.Value) []byte {

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -140,22 +139,7 @@ func appendStatusEvent(b []byte, deviceID string, state map[string]device.Value,
 	if state == nil {
 		b = append(b, "null"...)
 	} else {
-		b = append(b, '{')
-		var few [8]string // a light's changes in one window fit
-		keys := few[:0]
-		for k := range state {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = cic.AppendString(b, k)
-			b = append(b, ':')
-			b = state[k].AppendJSON(b)
-		}
-		b = append(b, '}')
+		b = cic.AppendState(b, state)
 	}
 	b = append(b, `,"timestamp":`...)
 	b = strconv.AppendInt(b, at, 10)
