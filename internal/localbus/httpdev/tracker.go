@@ -37,7 +37,22 @@ type Options[T any] struct {
 	// vendor knows (such as a missing password) and the warning to log
 	// instead of "device not usable"; ok is false for any other error.
 	Classify func(err error) (status, warning string, ok bool)
+	// RetryMin and RetryMax bound the wait before a failed identification
+	// is tried again: RetryMin first (default DefaultRetryMin), doubling up
+	// to RetryMax (default DefaultRetryMax), until it succeeds or the
+	// instance is gone or moves.
+	RetryMin, RetryMax time.Duration
 }
+
+// Defaults of Options. An appliance that did not answer when it was
+// announced (busy, rebooting, a connection reset) announces itself again
+// only when its records change or it restarts, so the tracker keeps trying
+// instead of waiting for that: soon at first, then at most every 5 min,
+// one HTTP exchange per try.
+const (
+	DefaultRetryMin = 2 * time.Second
+	DefaultRetryMax = 5 * time.Minute
+)
 
 // Tracker follows the appliances of one vendor. Every goroutine it runs
 // (an identification, a poller) is started by Run, under Run's context and
@@ -52,10 +67,10 @@ type Tracker[T any] struct {
 	mu       sync.Mutex
 	state    runState
 	queued   []mdns.Instance // found before Run
-	probes   []probe         // instances for Run to identify
+	probes   []*probe        // instances for Run to identify
 	newUnits []*Unit[T]      // appliances for Run to start polling
 	units    map[string]*Unit[T]
-	probing  map[string]bool // instance keys being identified
+	probing  map[string]*probe // by probe key: identifications running or waiting to retry
 }
 
 // runState is where a Tracker is in its one Run.
@@ -67,10 +82,14 @@ const (
 	stopped
 )
 
-// probe is an instance waiting to be identified at addr.
+// probe is an instance being identified at addr, until that succeeds or
+// the instance is gone or moves. inst is the latest announcement (guarded
+// by the tracker's lock).
 type probe struct {
 	inst      mdns.Instance
 	addr, key string
+	again     chan struct{} // announced again while waiting to retry: try now
+	stop      chan struct{} // closed when the instance is gone or moved
 }
 
 // New builds a tracker; the driver feeds it with Found and runs it with Run.
@@ -78,8 +97,14 @@ func New[T any](opts Options[T]) *Tracker[T] {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.RetryMin <= 0 {
+		opts.RetryMin = DefaultRetryMin
+	}
+	if opts.RetryMax < opts.RetryMin {
+		opts.RetryMax = max(DefaultRetryMax, opts.RetryMin)
+	}
 	return &Tracker[T]{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1),
-		units: map[string]*Unit[T]{}, probing: map[string]bool{}}
+		units: map[string]*Unit[T]{}, probing: map[string]*probe{}}
 }
 
 // Run calls restore, which tracks the appliances already in the hub at
@@ -134,9 +159,10 @@ func (t *Tracker[T]) signal() {
 }
 
 // Found is the mDNS watcher: a new or moved instance is identified (once
-// at a time per instance and address); a gone one makes the pollers at its
-// address, or all of them when the address is unknown, poll at once, so
-// that an appliance that really left turns offline without waiting.
+// at a time per instance and address, retried until it succeeds); a gone
+// one stops its identification and makes the pollers at its address, or
+// all of them when the address is unknown, poll at once, so that an
+// appliance that really left turns offline without waiting.
 func (t *Tracker[T]) Found(inst mdns.Instance) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -149,6 +175,9 @@ func (t *Tracker[T]) Found(inst mdns.Instance) {
 	}
 	addr := inst.Address()
 	if inst.Gone || addr == "" {
+		if inst.Gone {
+			t.stopProbes(inst.Key(), "")
+		}
 		for _, u := range t.units {
 			if addr == "" || u.Addr() == addr {
 				u.poke()
@@ -157,41 +186,30 @@ func (t *Tracker[T]) Found(inst mdns.Instance) {
 		return
 	}
 	key := inst.Key() + "@" + addr
-	if t.probing[key] {
+	if p, ok := t.probing[key]; ok {
+		p.inst = inst
+		select { // a retry waiting: the appliance may answer now
+		case p.again <- struct{}{}:
+		default:
+		}
 		return
 	}
-	t.probing[key] = true
-	t.probes = append(t.probes, probe{inst: inst, addr: addr, key: key})
+	t.stopProbes(inst.Key(), key) // it moved: stop trying the old address
+	p := &probe{inst: inst, addr: addr, key: key, again: make(chan struct{}, 1), stop: make(chan struct{})}
+	t.probing[key] = p
+	t.probes = append(t.probes, p)
 	t.signal()
 }
 
-// identify runs the vendor's Identify on one instance and reports how it
-// went.
-func (t *Tracker[T]) identify(ctx context.Context, p probe) {
-	err := t.opts.Identify(ctx, p.inst, p.addr)
-	t.mu.Lock()
-	delete(t.probing, p.key)
-	t.mu.Unlock()
-	status := "ok"
-	if err != nil {
-		status = t.judge(p.inst, p.addr, err)
-	}
-	if t.opts.Status != nil {
-		t.opts.Status(p.inst, status)
-	}
-}
-
-// judge logs why an instance could not be identified and returns its
-// status.
-func (t *Tracker[T]) judge(inst mdns.Instance, addr string, err error) string {
-	if t.opts.Classify != nil {
-		if status, warning, ok := t.opts.Classify(err); ok {
-			t.log.Warn(warning, "instance", inst.Name, "addr", addr)
-			return status
+// stopProbes stops identifying instance instKey at any address but the
+// one of probe key keep. The caller holds t.mu.
+func (t *Tracker[T]) stopProbes(instKey, keep string) {
+	for k, p := range t.probing {
+		if k != keep && p.inst.Key() == instKey {
+			close(p.stop)
+			delete(t.probing, k)
 		}
 	}
-	t.log.Warn(t.opts.Vendor+": device not usable", "instance", inst.Name, "addr", addr, "err", err)
-	return "error: " + err.Error()
 }
 
 // Track follows appliance id at addr (Run starts its poller), or points a

@@ -146,6 +146,27 @@ func TestShellyChannelsBecomeDevicesAndAreFollowedAcrossAddressChange(t *testing
 	}
 }
 
+// A Shelly that does not answer when it is announced (busy, rebooting) is
+// not announced again until its records change: the driver tries again by
+// itself, and the instance's status follows.
+func TestShellyThatDidNotAnswerItsAnnouncementIsAdoptedOnRetry(t *testing.T) {
+	t.Parallel() // a network namespace of its own
+	r := newRig(t, "")
+	f := &fakeShelly{id: "shellyplus1-08b61f000004", app: "Plus1", model: "SNSW-001X16EU", switches: []bool{true}, drop: 1}
+	r.start(placed{f, 50})
+	const id = "shelly-shellyplus1-08b61f000004"
+	mdnstest.WaitDevice(t, r.h, id, 10*time.Second, "adoption on retry", online)
+	f.set(func(f *fakeShelly) {
+		if f.drop != 0 {
+			t.Errorf("adopted with %d dropped requests still to come", f.drop)
+		}
+	})
+	testutil.Eventually(t, 5*time.Second, "instance status ok", func() bool {
+		in := r.b.Instances()
+		return len(in) == 1 && in[0].Status == "ok"
+	})
+}
+
 func TestShellyWithPasswordNeedsDriversPassword(t *testing.T) {
 	t.Parallel() // a network namespace of its own
 	locked := func() *fakeShelly {

@@ -31,6 +31,7 @@ type fakeShelly struct {
 	calls   []string
 	garbage bool
 	nonce   int
+	drop    int // requests to cut off without an answer, as a busy device does
 }
 
 func sha(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
@@ -49,6 +50,10 @@ func (f *fakeShelly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = w.Write([]byte(`{"code":401,"message":"unauthorized"}`))
 		return
+	}
+	if f.drop > 0 {
+		f.drop--
+		panic(http.ErrAbortHandler) // the connection closes with no answer
 	}
 	if f.garbage {
 		_, _ = w.Write([]byte(`{"switch:0":{"output":"maybe"`))
