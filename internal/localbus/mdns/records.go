@@ -23,6 +23,28 @@ type entry struct {
 	srvExp    time.Time
 	srvTTL    time.Duration
 	refreshed int // refresh queries sent for the current record lifetimes
+	// While the instance lacks its SRV or address (askFor: the type asked
+	// for), the follow-up question is asked again at nextAsk, askWait after
+	// the last time.
+	askFor  uint16
+	nextAsk time.Time
+	askWait time.Duration
+}
+
+// missing returns the follow-up questions the instance still needs
+// answered: SRV and TXT until it has a port, then A until it has an
+// address.
+func (e *entry) missing() []dnsmsg.Question {
+	switch {
+	case e.inst.Gone:
+		return nil
+	case e.inst.Port == 0:
+		return []dnsmsg.Question{{Name: e.fqdn, Qtype: dnsmsg.TypeSRV, Qclass: dnsmsg.ClassINET},
+			{Name: e.fqdn, Qtype: dnsmsg.TypeTXT, Qclass: dnsmsg.ClassINET}}
+	case len(e.inst.Addresses) == 0 && e.inst.Host != "":
+		return []dnsmsg.Question{{Name: e.hostFQDN(), Qtype: dnsmsg.TypeA, Qclass: dnsmsg.ClassINET}}
+	}
+	return nil
 }
 
 // addrRR is one A record of a host.
@@ -167,11 +189,8 @@ func (b *Browser) handle(msg *dnsmsg.Msg, ifName string, now time.Time) []Instan
 		if differs(before, e.inst) {
 			changed = append(changed, e.inst.clone())
 		}
-		if e.inst.Port == 0 && !e.inst.Gone {
-			b.ask(e.fqdn, dnsmsg.TypeSRV)
-			b.ask(e.fqdn, dnsmsg.TypeTXT)
-		} else if len(e.inst.Addresses) == 0 && !e.inst.Gone && e.inst.Host != "" {
-			b.ask(e.hostFQDN(), dnsmsg.TypeA)
+		for _, q := range e.missing() {
+			b.ask(q.Name, q.Qtype)
 		}
 	}
 	return changed
@@ -326,6 +345,27 @@ func (b *Browser) tick(now time.Time, browse bool) (msgs []*dnsmsg.Msg, changed 
 		if addrs := b.addresses(e.inst.Host, now); !slices.Equal(addrs, e.inst.Addresses) {
 			e.inst.Addresses = addrs
 			changed = append(changed, e.inst.clone())
+		}
+		// A follow-up answer lost on the way (Wi-Fi drops multicast) would
+		// not come again by itself: once the PTR is a known answer, the
+		// browse query no longer brings the records with it. So what is
+		// missing is asked again, 1 s after the first try and then at
+		// doubling intervals, as browse queries are (RFC 6762 §5.2).
+		if qs := e.missing(); qs == nil {
+			e.askFor, e.nextAsk, e.askWait = 0, time.Time{}, 0
+		} else {
+			if e.askFor != qs[0].Qtype { // newly missing: asked when it was found
+				e.askFor = qs[0].Qtype
+				e.askWait = time.Second
+				e.nextAsk = now.Add(e.askWait)
+			} else if !now.Before(e.nextAsk) {
+				questions = append(questions, qs...)
+				e.askWait = min(2*e.askWait, b.opts.MaxQueryInterval)
+				e.nextAsk = now.Add(e.askWait)
+			}
+			if e.nextAsk.Before(next) {
+				next = e.nextAsk
+			}
 		}
 		if e.refreshed < 2 {
 			// Refresh points at 80 % and 90 % of the lifetime.
