@@ -30,9 +30,18 @@ type Options[T any] struct {
 	// Identify reads a new or moved instance at addr, registers its
 	// devices with the hub and calls Track.
 	Identify func(ctx context.Context, inst mdns.Instance, addr string) error
-	// Refresh reads an appliance's state once and reports it to the hub;
-	// the poller calls it every PollInterval and when poked.
+	// Refresh reads an appliance's state once and reports it to the hub
+	// (online included); the poller calls it every PollInterval and when
+	// poked. A failure is returned, not acted on: the poller decides when
+	// the appliance is offline.
 	Refresh func(ctx context.Context, u *Unit[T]) error
+	// Offline marks the appliance's devices offline. The poller calls it
+	// when a reachable appliance failed two polls ConfirmAfter apart.
+	Offline func(u *Unit[T])
+	// ConfirmAfter is how soon a failed poll of a reachable appliance is
+	// tried again before the appliance is marked offline (default
+	// DefaultConfirmAfter).
+	ConfirmAfter time.Duration
 	// Classify, when set, names the status of the Identify errors the
 	// vendor knows (such as a missing password) and the warning to log
 	// instead of "device not usable"; ok is false for any other error.
@@ -49,9 +58,14 @@ type Options[T any] struct {
 // only when its records change or it restarts, so the tracker keeps trying
 // instead of waiting for that: soon at first, then at most every 5 min,
 // one HTTP exchange per try.
+//
+// One lost request is not taken for a device gone: appliances on Wi-Fi
+// miss an answer now and then, and marking them offline and online again a
+// poll later would push both changes to every partner.
 const (
-	DefaultRetryMin = 2 * time.Second
-	DefaultRetryMax = 5 * time.Minute
+	DefaultRetryMin     = 2 * time.Second
+	DefaultRetryMax     = 5 * time.Minute
+	DefaultConfirmAfter = time.Second
 )
 
 // Tracker follows the appliances of one vendor. Every goroutine it runs
@@ -99,6 +113,9 @@ func New[T any](opts Options[T]) *Tracker[T] {
 	}
 	if opts.RetryMin <= 0 {
 		opts.RetryMin = DefaultRetryMin
+	}
+	if opts.ConfirmAfter <= 0 {
+		opts.ConfirmAfter = DefaultConfirmAfter
 	}
 	if opts.RetryMax < opts.RetryMin {
 		opts.RetryMax = max(DefaultRetryMax, opts.RetryMin)
@@ -180,7 +197,7 @@ func (t *Tracker[T]) Found(inst mdns.Instance) {
 		}
 		for _, u := range t.units {
 			if addr == "" || u.Addr() == addr {
-				u.poke()
+				u.Poke()
 			}
 		}
 		return

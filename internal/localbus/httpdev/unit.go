@@ -27,8 +27,9 @@ func (u *Unit[T]) Get() (addr string, data T) {
 	return u.addr, u.data
 }
 
-// poke asks the poller to poll now; a poke already waiting is enough.
-func (u *Unit[T]) poke() {
+// Poke asks the poller to poll now (a command just failed, the instance
+// said goodbye); a poke already waiting is enough.
+func (u *Unit[T]) Poke() {
 	select {
 	case u.pokes <- struct{}{}:
 	default:

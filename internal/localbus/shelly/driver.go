@@ -88,7 +88,7 @@ func New(opts Options) *Driver {
 	d := &Driver{opts: opts, log: opts.Logger}
 	d.units = httpdev.New(httpdev.Options[unit]{Vendor: "shelly", LogKey: "shelly",
 		PollInterval: opts.PollInterval, Logger: opts.Logger, Status: opts.Status,
-		Identify: d.identify, Refresh: d.refresh, Classify: classify})
+		Identify: d.identify, Refresh: d.refresh, Offline: d.offline, Classify: classify})
 	return d
 }
 
@@ -262,8 +262,8 @@ func (d *Driver) track(id, addr string, c *client, channels map[string]string) {
 	d.units.Track(id, addr, func(u unit) unit { return u.with(c, channels, d.newClient) })
 }
 
-// refresh reads Shelly.GetStatus once and reports every channel; a failure
-// marks all channels offline.
+// refresh reads Shelly.GetStatus once and reports every channel online
+// with its state.
 func (d *Driver) refresh(ctx context.Context, u *httpdev.Unit[unit]) error {
 	addr, un := u.Get()
 	c, channels := un.client, un.channels
@@ -273,9 +273,6 @@ func (d *Driver) refresh(ctx context.Context, u *httpdev.Unit[unit]) error {
 		comps, err = ParseStatus(body)
 	}
 	if err != nil {
-		for _, id := range channels {
-			d.opts.Hub.SetOnline(id, false)
-		}
 		return err
 	}
 	now := time.Now()
@@ -286,6 +283,14 @@ func (d *Driver) refresh(ctx context.Context, u *httpdev.Unit[unit]) error {
 		}
 	}
 	return nil
+}
+
+// offline marks every channel of a Shelly the poller found unreachable.
+func (d *Driver) offline(u *httpdev.Unit[unit]) {
+	_, un := u.Get()
+	for _, id := range un.channels {
+		d.opts.Hub.SetOnline(id, false)
+	}
 }
 
 // Send calls the channel's RPC method, then reads the status back at once
@@ -308,7 +313,7 @@ func (d *Driver) Send(ctx context.Context, dev *device.Device, props map[string]
 	for _, call := range calls {
 		if _, err := c.call(ctx, addr, call.method, call.params); err != nil {
 			if !errors.Is(err, ErrAuthRequired) && !errors.Is(err, ErrAuthFailed) {
-				d.refreshQuietly(ctx, u)
+				u.Poke() // the poller finds out whether it is gone
 			}
 			return false, &device.Error{Code: device.CodeDeviceOffline, DeviceID: dev.ID,
 				Message: fmt.Sprintf("device %s did not take the command: %v", dev.ID, err)}

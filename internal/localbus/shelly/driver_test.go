@@ -167,6 +167,41 @@ func TestShellyThatDidNotAnswerItsAnnouncementIsAdoptedOnRetry(t *testing.T) {
 	})
 }
 
+// One poll lost on the way (Wi-Fi) does not turn a Shelly offline and
+// online again, which would push both changes to every partner: the
+// poller asks again before it decides.
+func TestShellyMissingOnePollStaysOnline(t *testing.T) {
+	t.Parallel() // a network namespace of its own
+	r := newRig(t, "")
+	f := &fakeShelly{id: "shellyplus1-08b61f000005", app: "Plus1", model: "SNSW-001X16EU", switches: []bool{true}}
+	r.start(placed{f, 51})
+	const id = "shelly-shellyplus1-08b61f000005"
+	mdnstest.WaitDevice(t, r.h, id, 10*time.Second, "discovery", online)
+	sub := r.h.Subscribe(16, hub.OnlineChanged)
+	defer sub.Close()
+	calls := 0
+	f.set(func(f *fakeShelly) { f.drop, calls = 1, len(f.calls) })
+	// The dropped poll, then two answered ones (the confirmation and the
+	// next tick): the drop is not in calls, answered requests are.
+	testutil.Eventually(t, 10*time.Second, "polls answered after the dropped one", func() bool {
+		n := 0
+		f.set(func(f *fakeShelly) {
+			if f.drop == 0 {
+				n = len(f.calls) - calls
+			}
+		})
+		return n >= 2
+	})
+	select {
+	case ev := <-sub.C:
+		t.Errorf("one lost poll announced %+v", ev)
+	default:
+	}
+	if d, _ := r.h.Device(id); !d.Online {
+		t.Error("offline after one lost poll")
+	}
+}
+
 func TestShellyWithPasswordNeedsDriversPassword(t *testing.T) {
 	t.Parallel() // a network namespace of its own
 	locked := func() *fakeShelly {

@@ -68,7 +68,8 @@ func New(opts Options) *Driver {
 		PollInterval: opts.PollInterval, Logger: opts.Logger, Status: opts.Status,
 		Identify: d.identify, Refresh: func(ctx context.Context, u *httpdev.Unit[struct{}]) error {
 			return d.refresh(ctx, u.ID, u.Addr())
-		}})
+		},
+		Offline: func(u *httpdev.Unit[struct{}]) { d.opts.Hub.SetOnline(u.ID, false) }})
 	return d
 }
 
@@ -141,8 +142,7 @@ func (d *Driver) identify(ctx context.Context, inst mdns.Instance, addr string) 
 	return nil
 }
 
-// refresh reads the state once and reports it; a failure marks the device
-// offline.
+// refresh reads the state once and reports the device online with it.
 func (d *Driver) refresh(ctx context.Context, id, addr string) error {
 	body, err := d.get(ctx, addr, "/json/state")
 	var st State
@@ -150,7 +150,6 @@ func (d *Driver) refresh(ctx context.Context, id, addr string) error {
 		st, err = ParseState(body)
 	}
 	if err != nil {
-		d.opts.Hub.SetOnline(id, false)
 		return err
 	}
 	d.opts.Hub.ReportState(id, stateValues(st), time.Now())
@@ -176,7 +175,8 @@ func (d *Driver) Send(ctx context.Context, dev *device.Device, props map[string]
 	if err := json.Unmarshal(dev.Binding, &b); err != nil || b.Addr == "" {
 		return false, &device.Error{Code: device.CodeDeviceOffline, DeviceID: dev.ID, Message: "device " + dev.ID + " has no known address"}
 	}
-	if u, ok := d.devs.Lookup(dev.ID); ok {
+	u, tracked := d.devs.Lookup(dev.ID)
+	if tracked {
 		b.Addr = u.Addr()
 	}
 	body := map[string]any{}
@@ -199,7 +199,9 @@ func (d *Driver) Send(ctx context.Context, dev *device.Device, props map[string]
 	}
 	payload, _ := json.Marshal(body)
 	if err := d.post(ctx, b.Addr, "/json/state", payload); err != nil {
-		d.opts.Hub.SetOnline(dev.ID, false)
+		if tracked {
+			u.Poke() // the poller finds out whether it is gone
+		}
 		return false, &device.Error{Code: device.CodeDeviceOffline, DeviceID: dev.ID,
 			Message: fmt.Sprintf("device %s did not take the command: %v", dev.ID, err)}
 	}
