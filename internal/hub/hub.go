@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -163,6 +162,19 @@ func (h *Hub) View(id string, fn func(d *device.Device)) bool {
 // kept; state in d is merged over it. An unchanged description writes
 // nothing (discovery configs are republished often; flash is finite).
 func (h *Hub) UpsertDevice(ctx context.Context, d *device.Device) error {
+	return h.upsert(ctx, d, false)
+}
+
+// UpsertDeviceUnconfirmed is UpsertDevice for a device whose source does
+// not know yet whether it is online (MQTT availability not heard since the
+// start): d.Online is ignored, the device is offline to requests, and what
+// is stored and announced about its reachability stays what partners were
+// last told, as with SetSourceUnconfirmed. A new device is offline.
+func (h *Hub) UpsertDeviceUnconfirmed(ctx context.Context, d *device.Device) error {
+	return h.upsert(ctx, d, true)
+}
+
+func (h *Hub) upsert(ctx context.Context, d *device.Device, unconfirmed bool) error {
 	if err := d.Validate(); err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
@@ -174,15 +186,22 @@ func (h *Hub) UpsertDevice(ctx context.Context, d *device.Device) error {
 	defer h.descMu.Unlock()
 	h.mu.RLock()
 	old, exists := h.devices[d.ID]
-	var same bool
+	var same, told bool
 	if exists {
-		same = sameDescription(old.dev, d)
+		same, told = sameDescription(old.dev, d), old.told
 	}
 	h.mu.RUnlock()
+	if unconfirmed {
+		d.Online = told // stored with the description: what partners were told
+	}
 	if same {
 		// Also when the flag is unchanged: an unconfirmed device is
 		// confirmed (or announced offline) by its next description.
-		h.SetOnline(d.ID, d.Online)
+		if unconfirmed {
+			h.unconfirm(d.ID)
+		} else {
+			h.SetOnline(d.ID, d.Online)
+		}
 		if len(d.State) > 0 {
 			h.ReportState(d.ID, d.State, d.UpdatedAt)
 		}
@@ -223,6 +242,9 @@ func (h *Hub) UpsertDevice(ctx context.Context, d *device.Device) error {
 		if d.UpdatedAt.Before(cur.dev.UpdatedAt) {
 			d.UpdatedAt = cur.dev.UpdatedAt
 		}
+		if unconfirmed && cur.dev.Online {
+			cur.failWaiters(device.CodeDeviceOffline, "device "+d.ID+" is not confirmed online yet")
+		}
 		cur.dev, cur.told = d, d.Online
 	} else {
 		h.devices[d.ID] = &entry{dev: d, told: d.Online}
@@ -231,6 +253,9 @@ func (h *Hub) UpsertDevice(ctx context.Context, d *device.Device) error {
 		}
 	}
 	snapshot := d.Clone()
+	if unconfirmed {
+		d.Online = false // to requests, until the source says
+	}
 	h.mu.Unlock()
 	for name, v := range changed {
 		h.w.Put(store.Change{DeviceID: d.ID, Property: name, Value: v, At: snapshot.UpdatedAt})
@@ -289,67 +314,6 @@ func (h *Hub) RemoveDevice(ctx context.Context, id string) error {
 func (h *Hub) ReportState(id string, props map[string]device.Value, at time.Time) bool {
 	r := [1]StateReport{{DeviceID: id, Props: props, At: at}}
 	return h.reportStates(r[:]) > 0
-}
-
-// SetOnline records a device's reachability. It is written and
-// announced only when it differs from what was last announced, so
-// confirming an unconfirmed device (SetSourceUnconfirmed) that is still
-// where it was is silent.
-func (h *Hub) SetOnline(id string, online bool) {
-	h.mu.Lock()
-	e, ok := h.devices[id]
-	if !ok || (e.dev.Online == online && e.told == online) {
-		h.mu.Unlock()
-		return
-	}
-	wasOnline, announce := e.dev.Online, e.told != online
-	e.dev.Online, e.told = online, online
-	if !online && wasOnline {
-		e.failWaiters(device.CodeDeviceOffline, "device "+id+" went offline")
-	}
-	h.mu.Unlock()
-	if !announce {
-		return
-	}
-	now := time.Now()
-	h.w.Put(store.Change{DeviceID: id, Value: device.Bool(online), At: now})
-	h.events.publish(Event{Type: OnlineChanged, DeviceID: id, Online: online, At: now})
-}
-
-// SetSourceUnconfirmed marks every device of one source offline until its
-// source confirms it with SetOnline, without writing or announcing that:
-// at start, no request may see a device online before its source has
-// said so, but the devices have not changed, and a partner told "offline"
-// then "online" on every restart of the agent would be told wrong. What
-// the source then reports is compared with the last announced flag, so a
-// device that went offline while the agent was down is announced offline.
-func (h *Hub) SetSourceUnconfirmed(source string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for id, e := range h.devices {
-		if e.dev.Source != source || !e.dev.Online {
-			continue
-		}
-		e.dev.Online = false
-		e.failWaiters(device.CodeDeviceOffline, "device "+id+" is not confirmed online yet")
-	}
-}
-
-// SetSourceOnline marks every device of one source online or offline (for
-// example all MQTT devices when the broker connection drops).
-func (h *Hub) SetSourceOnline(source string, online bool) {
-	h.mu.RLock()
-	var ids []string
-	for id, e := range h.devices {
-		if e.dev.Source == source && (e.dev.Online != online || e.told != online) {
-			ids = append(ids, id)
-		}
-	}
-	h.mu.RUnlock()
-	slices.Sort(ids)
-	for _, id := range ids {
-		h.SetOnline(id, online)
-	}
 }
 
 // Stats are the hub's counters for metrics.

@@ -338,35 +338,7 @@ func TestDescriptionChangeAfterPendingOnlineChangeKeepsTheNewerFlag(t *testing.T
 // offline (and stored so); a device no longer confirmed stays as stored.
 func TestUnconfirmedDevicesAnnounceOnlyRealChanges(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), store.FileName)
-	s, err := store.Open(ctx, path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(ctx, Options{Store: s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"stays", "died", "gone"} {
-		if err := h.UpsertDevice(ctx, light(id)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	h.Close()
-	s.Close()
-
-	s, err = store.Open(ctx, path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	h, err = New(ctx, Options{Store: s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	events := h.Subscribe(16, OnlineChanged)
-	h.SetSourceUnconfirmed("test")
+	h, s, events := restartedHub(t, "stays", "died", "gone")
 	for _, id := range []string{"stays", "died", "gone"} {
 		if d, _ := h.Device(id); d.Online {
 			t.Fatalf("%s online before its source confirmed it", id)
@@ -382,34 +354,17 @@ func TestUnconfirmedDevicesAnnounceOnlyRealChanges(t *testing.T) {
 	if d, _ := h.Device("stays"); !d.Online {
 		t.Fatal("confirmed device still offline")
 	}
-	var got []Event
-	for len(events.C) > 0 {
-		got = append(got, <-events.C)
-	}
+	got := drain(events)
 	if len(got) != 1 || got[0].DeviceID != "died" || got[0].Online {
 		t.Fatalf("events %+v, want only died going offline", got)
 	}
-	if err := h.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	stored := map[string]bool{}
-	ds, err := s.Devices(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range ds {
-		stored[d.ID] = d.Online
-	}
-	if want := map[string]bool{"stays": true, "died": false, "gone": true}; !maps.Equal(stored, want) {
+	if stored, want := storedOnline(t, h, s), map[string]bool{"stays": true, "died": false, "gone": true}; !maps.Equal(stored, want) {
 		t.Fatalf("stored online flags %v, want %v", stored, want)
 	}
 	// A broker lost now is announced for every device partners believe
 	// online, confirmed or not.
 	h.SetSourceOnline("test", false)
-	got = got[:0]
-	for len(events.C) > 0 {
-		got = append(got, <-events.C)
-	}
+	got = drain(events)
 	var ids []string
 	for _, e := range got {
 		ids = append(ids, e.DeviceID)

@@ -66,7 +66,9 @@ type MQTTOptions struct {
 	MaxReconnectInterval time.Duration
 	// UnconfirmedGrace is how long after start the stored devices may stay
 	// unconfirmed while the broker is unreachable before they are
-	// announced offline (default 30 s).
+	// announced offline (default 30 s). Devices a connected broker has not
+	// replayed by then (10 s after it connected, or this grace if
+	// shorter) are announced offline too.
 	UnconfirmedGrace time.Duration
 	Logger           *slog.Logger
 }
@@ -247,13 +249,17 @@ func (m *MQTT) Run(ctx context.Context) error {
 	m.connMu.Unlock()
 	// The stored devices are unconfirmed until the broker replays them;
 	// a broker still unreachable after UnconfirmedGrace is announced as
-	// the loss it is.
+	// the loss it is, and so are the devices a connected broker did not
+	// replay.
 	grace := time.NewTimer(m.opts.UnconfirmedGrace)
 	defer grace.Stop()
+	replay := min(replaySettle, m.opts.UnconfirmedGrace)
 	for {
 		select {
 		case <-grace.C:
-			m.disc.announceIfDown()
+			if wait := m.disc.settle(time.Now(), replay); wait > 0 {
+				grace.Reset(wait)
+			}
 		case sw := <-m.switches:
 			m.switchBroker(work, sw.url)
 			close(sw.done)
@@ -275,6 +281,11 @@ func (m *MQTT) Run(ctx context.Context) error {
 // seconds, and partners should not hear of every device going offline and
 // back for that.
 const defaultUnconfirmedGrace = 30 * time.Second
+
+// replaySettle is how long a broker must have been connected before the
+// devices it did not replay count as gone: retained configs come at once
+// after the subscription, their devices a rebuild pause later.
+const replaySettle = 10 * time.Second
 
 // Broker returns the URL of the broker the client uses now.
 func (m *MQTT) Broker() string {

@@ -97,8 +97,12 @@ func (d *discovery) rebuild(ctx context.Context, td *trackedDevice) {
 	for _, te := range td.entities {
 		te.built = true
 	}
-	dev.Online = d.online(td)
-	if err := d.m.hub.UpsertDevice(ctx, dev); err != nil {
+	upsert := d.m.hub.UpsertDevice
+	online, known := d.online(td)
+	if dev.Online = online; !known {
+		upsert = d.m.hub.UpsertDeviceUnconfirmed
+	}
+	if err := upsert(ctx, dev); err != nil {
 		// A full or failing disk: try again later. New entities stay
 		// unbound, their state stashed, until the device is stored.
 		d.m.log.Error("MQTT device not stored; will retry", "device", td.id, "err", err)

@@ -53,9 +53,14 @@ type discovery struct {
 
 	procMu    sync.RWMutex
 	connected bool
-	gen       uint64 // bumped by SetBroker: entities not replayed by the new broker are offline
-	routes    map[string][]route
-	limitHit  bool // "too many configs" was logged
+	upSince   time.Time // when connected last became true
+	// settled is set when the start's grace has ended (see settle): from
+	// then on an entity whose availability was never heard counts as
+	// offline, as in Home Assistant.
+	settled  bool
+	gen      uint64 // bumped by SetBroker: entities not replayed by the new broker are offline
+	routes   map[string][]route
+	limitHit bool // "too many configs" was logged
 
 	stashMu  sync.Mutex // trackedEntity.stash, written by state workers
 	rebuilds rebuildCounter
@@ -351,23 +356,33 @@ func routeTopics(e *hadiscovery.Entity) []string {
 	return ts
 }
 
-// online: the broker is connected, and some entity of the device was
-// confirmed by the current broker and is available (entities without
-// availability topics are available while the broker is connected).
-func (d *discovery) online(td *trackedDevice) bool {
+// online reports whether td is online: any entity replayed by the current
+// broker is available. known is false while no such entity's availability
+// has been heard yet and the start's grace has not ended: right after a
+// restart the broker replays configs before the retained availability
+// messages, and the device must not be announced offline in between.
+func (d *discovery) online(td *trackedDevice) (online, known bool) {
 	if !d.connected {
-		return false
+		return false, true
 	}
+	known = d.settled
 	for _, te := range td.entities {
-		if te.gen == d.gen && te.avail.Online() {
-			return true
+		if te.gen != d.gen {
+			continue
 		}
+		if te.avail.Online() {
+			return true, true
+		}
+		known = known || te.avail.Known()
 	}
-	return false
+	return false, known
 }
 
+// refreshOnline tells the hub whether td is online, once that is known.
 func (d *discovery) refreshOnline(td *trackedDevice) {
-	d.m.hub.SetOnline(td.id, d.online(td))
+	if online, known := d.online(td); known {
+		d.m.hub.SetOnline(td.id, online)
+	}
 }
 
 // setConnected records a broker connection change. A connection lost
@@ -377,6 +392,9 @@ func (d *discovery) setConnected(up, announce bool) {
 	d.procMu.Lock()
 	defer d.procMu.Unlock()
 	d.connected = up
+	if up {
+		d.upSince = time.Now()
+	}
 	if !up {
 		if announce {
 			d.m.hub.SetSourceOnline(MQTTSource, false)
@@ -390,15 +408,28 @@ func (d *discovery) setConnected(up, announce bool) {
 	}
 }
 
-// announceIfDown announces the MQTT devices offline if the broker has not
-// connected (see MQTTOptions.UnconfirmedGrace); under procMu, so a connection made
-// meanwhile wins.
-func (d *discovery) announceIfDown() {
+// settle ends the start's grace (see MQTTOptions.UnconfirmedGrace): a
+// broker still unreachable is announced as the loss it is, all devices
+// offline; once a broker has been connected for replay, the devices it did
+// not replay (their configs vanished while the agent was down) are
+// announced offline. It returns how much longer to wait when the broker
+// connected less than replay ago. Under procMu, so a connection or a
+// confirmation made meanwhile wins.
+func (d *discovery) settle(now time.Time, replay time.Duration) time.Duration {
 	d.procMu.Lock()
 	defer d.procMu.Unlock()
-	if !d.connected {
+	switch {
+	case !d.connected:
 		d.m.hub.SetSourceOnline(MQTTSource, false)
+	case now.Sub(d.upSince) < replay:
+		return replay - now.Sub(d.upSince)
+	default:
+		if n := d.m.hub.AnnounceUnconfirmed(MQTTSource); n > 0 {
+			d.m.log.Info("mqtt: devices not replayed by the broker, or without availability since the start, announced offline", "devices", n)
+		}
 	}
+	d.settled = true
+	return 0
 }
 
 // newBroker starts a new generation: every entity must be replayed by the

@@ -377,3 +377,83 @@ func TestAgentRestartAnnouncesOnlyDevicesThatChangedMeanwhile(t *testing.T) {
 		t.Fatalf("plug after restart %+v, want offline", d)
 	}
 }
+
+// A device whose discovery config vanished while the agent was down (its
+// retained config cleared) is not replayed by the broker: once the broker
+// has had its chance, the device is announced offline instead of staying
+// online for partners and offline to their requests. The replayed devices
+// are not announced at all.
+func TestDeviceNotReplayedAfterRestartIsAnnouncedOffline(t *testing.T) {
+	t.Parallel() // its own broker and store
+	broker := testutil.StartMosquitto(t)
+	dir := t.TempDir()
+	r := newRig(t, broker, dir, rigOptions{})
+	plug, plain := announcePlugAndPlainSwitch(t, r)
+	testutil.Eventually(t, 5*time.Second, "both online", func() bool {
+		a, b := r.device(plug), r.device(plain)
+		return a != nil && b != nil && a.Online && b.Online
+	})
+	r.close()
+	r.publish("homeassistant/switch/plain/config", "", true) // removed while the agent was down
+
+	var events *hub.Subscription
+	r2 := newRig(t, broker, dir, rigOptions{grace: time.Second, onHub: func(h *hub.Hub) { events = h.Subscribe(64, hub.OnlineChanged) }})
+	testutil.Eventually(t, 10*time.Second, "plug confirmed online", func() bool { d := r2.device(plug); return d != nil && d.Online })
+	testutil.Eventually(t, 10*time.Second, "the vanished switch announced", func() bool { return len(events.C) > 0 })
+	e := <-events.C
+	if e.DeviceID != plain || e.Online {
+		t.Fatalf("announced %s online=%v, want %s offline", e.DeviceID, e.Online, plain)
+	}
+	if d := r2.device(plain); d == nil || d.Online {
+		t.Fatalf("switch after restart %+v, want kept, offline", d)
+	}
+	if len(events.C) > 0 {
+		e := <-events.C
+		t.Errorf("also announced %s online=%v", e.DeviceID, e.Online)
+	}
+}
+
+// After a restart the broker replays the configs before any availability
+// message; a plug whose retained LWT is missing (here: cleared while the
+// agent was down, its next "Online" a moment after the start) is not
+// announced offline meanwhile, so partners hear nothing of a restart
+// after which every device is where it was. If its availability never
+// came, the end of the grace would announce it (the test above).
+func TestRestartWaitsForAvailabilityBeforeAnnouncingOffline(t *testing.T) {
+	t.Parallel() // its own broker and store
+	broker := testutil.StartMosquitto(t)
+	dir := t.TempDir()
+	r := newRig(t, broker, dir, rigOptions{})
+	plug, plain := announcePlugAndPlainSwitch(t, r)
+	testutil.Eventually(t, 5*time.Second, "both online", func() bool {
+		a, b := r.device(plug), r.device(plain)
+		return a != nil && b != nil && a.Online && b.Online
+	})
+	r.close()
+	r.publish("tasmota_345678/tele/LWT", "", true) // no retained availability
+	r.publish("tele/tasmota_345678/LWT", "", true)
+
+	var events *hub.Subscription
+	r2 := newRig(t, broker, dir, rigOptions{grace: time.Minute, onHub: func(h *hub.Hub) { events = h.Subscribe(64, hub.OnlineChanged) }})
+	testutil.Eventually(t, 10*time.Second, "switch without availability confirmed", func() bool { d := r2.device(plain); return d != nil && d.Online })
+	testutil.Eventually(t, 10*time.Second, "plug's configs replayed", func() bool {
+		n := 0
+		for _, c := range r2.mq.Discovered() {
+			if c.DeviceID == plug {
+				n++
+			}
+		}
+		return n == 2
+	})
+	r2.mq.disc.flushRebuilds(context.Background()) // the plug is rebuilt from its configs now
+	if d := r2.device(plug); d == nil || d.Online {
+		t.Fatalf("plug %+v, want offline to requests until its availability is heard", d)
+	}
+	r.publish("tasmota_345678/tele/LWT", "Online", false)
+	r.publish("tele/tasmota_345678/LWT", "Online", false)
+	testutil.Eventually(t, 10*time.Second, "plug confirmed", func() bool { d := r2.device(plug); return d != nil && d.Online })
+	if len(events.C) > 0 {
+		e := <-events.C
+		t.Fatalf("announced %s online=%v across a restart that changed nothing", e.DeviceID, e.Online)
+	}
+}

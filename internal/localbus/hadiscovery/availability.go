@@ -94,6 +94,7 @@ type Availability struct {
 	mode   string
 	state  map[string]bool // per topic: last known availability ("all" and "any" only)
 	latest bool
+	heard  bool // a message has said available or not
 }
 
 // NewAvailability returns the evaluator for e.
@@ -105,7 +106,7 @@ func NewAvailability(e *Entity) *Availability {
 // the modes that read it: most entities are "latest", and an empty map per
 // entity was a tenth of what a one-entity device kept.
 func (a *Availability) set(topic string, up bool) {
-	a.latest = up
+	a.latest, a.heard = up, true
 	if a.mode != "all" && a.mode != "any" {
 		return
 	}
@@ -140,6 +141,13 @@ func (a *Availability) Update(topic string, payload []byte) bool {
 	}
 	return a.Online()
 }
+
+// Known reports whether Online is more than the default: the entity has
+// no availability topics, or a message on one has said available or not.
+// Until then Home Assistant shows it unavailable; the agent, after a
+// restart, waits for the broker's retained message before it tells
+// partners so.
+func (a *Availability) Known() bool { return len(a.topics) == 0 || a.heard }
 
 // Online reports the entity's availability now.
 func (a *Availability) Online() bool {
