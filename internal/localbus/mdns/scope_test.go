@@ -148,12 +148,14 @@ func TestStackAnswersAndBrowsesOnlyOnItsInterfaces(t *testing.T) {
 		return h.Msg.Response && h.Msg.ID == 0x4242 && mentions(h, controlID)
 	})
 
-	// Browsing: an instance announced on each link.
+	// Browsing: an instance announced on each link. B's is named after the
+	// control, whose browse queries carry it as a known answer on B: named
+	// after A's stack, those queries looked like A's stack heard on B.
 	for _, x := range []struct {
 		p    *mdnstest.Peer
 		n    *mdnstest.Net
 		name string
-	}{{peerA, linkA, "on-a-" + hubID[4:12]}, {peerB, linkB, "on-b-" + hubID[4:12]}} {
+	}{{peerA, linkA, "on-a-" + hubID[4:12]}, {peerB, linkB, "on-b-" + controlID[4:12]}} {
 		m := announce(x.name, "_http._tcp", x.name+".local.", x.n.PeerIP(2), 80, 120, []string{"k=v"})
 		m.Response, m.Authoritative = true, true
 		testutil.Eventually(t, 5*time.Second, x.name+" listed by the stack for its link", func() bool {
@@ -173,7 +175,7 @@ func TestStackAnswersAndBrowsesOnlyOnItsInterfaces(t *testing.T) {
 		})
 	}
 	for _, in := range stackA.Instances() {
-		if in.Name == "on-b-"+hubID[4:12] {
+		if in.Name == "on-b-"+controlID[4:12] {
 			t.Errorf("A's stack lists an instance announced on B: %+v", in)
 		}
 	}
