@@ -129,3 +129,22 @@ func TestOversizedStatePayloadsAreDroppedAndCounted(t *testing.T) {
 		t.Errorf("%d bytes still accounted in the state queue", q)
 	}
 }
+
+// A first config is recorded before it is parsed (so that a flood of
+// topics is counted against its bound) but listed only once its outcome
+// is known: `hubagent discovered` never shows an entry without a status.
+func TestDiscoveredListsOnlyConfigsWithAnOutcome(t *testing.T) {
+	d := &discovery{seen: map[string]*seenConfig{
+		"homeassistant/light/a/config": {DiscoveredConfig: DiscoveredConfig{Topic: "homeassistant/light/a/config", Status: StatusAccepted}},
+		"homeassistant/light/b/config": {DiscoveredConfig: DiscoveredConfig{Topic: "homeassistant/light/b/config"}}, // being read
+		"homeassistant/light/c/config": {DiscoveredConfig: DiscoveredConfig{Topic: "homeassistant/light/c/config", Status: StatusRefused}},
+	}}
+	var got []string
+	for _, c := range d.discovered() {
+		got = append(got, c.Topic+"="+c.Status)
+	}
+	want := []string{"homeassistant/light/a/config=" + StatusAccepted, "homeassistant/light/c/config=" + StatusRefused}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("discovered %v, want %v", got, want)
+	}
+}

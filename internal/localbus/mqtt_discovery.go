@@ -445,6 +445,9 @@ func (d *discovery) discovered() []DiscoveredConfig {
 	d.tabMu.RLock()
 	out := make([]DiscoveredConfig, 0, len(d.seen))
 	for _, rec := range d.seen {
+		if rec.Status == "" {
+			continue // a first config still being read: listed with its outcome
+		}
 		out = append(out, rec.DiscoveredConfig)
 	}
 	d.tabMu.RUnlock()
