@@ -197,16 +197,26 @@ func TestHostileSlowSubscriberHoldsBoundedMemory(t *testing.T) {
 	}
 
 	app := pahoAt(t, mqttAddr, "appliance")
-	pub := func(topic string, payload []byte) {
+	pubRetain := func(topic string, payload []byte, retain bool) {
 		t.Helper()
 		// Generous: this test bounds memory, not latency, and runs beside
 		// the other end-to-end tests on two cores.
-		if tok := app.Publish(topic, 1, false, payload); !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+		if tok := app.Publish(topic, 1, retain, payload); !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
 			t.Fatalf("publish %s: %v", topic, tok.Error())
 		}
 	}
-	pub("homeassistant/sensor/meter/power/config",
-		[]byte(`{"name":"Power","state_topic":"meter/power","unit_of_measurement":"W","device":{"identifiers":["meter"]}}`))
+	pub := func(topic string, payload []byte) { t.Helper(); pubRetain(topic, payload, false) }
+	// Retained, as appliances publish them: /healthz answers before the
+	// agent's MQTT client has subscribed, and a config or state sent
+	// before that reaches it only from the retained store. The meter with
+	// its first state says both subscriptions are in place, so the state
+	// sent after the flood tests live delivery.
+	pubRetain("homeassistant/sensor/meter/power/config",
+		[]byte(`{"name":"Power","state_topic":"meter/power","unit_of_measurement":"W","device":{"identifiers":["meter"]}}`), true)
+	pubRetain("meter/power", []byte("5"), true)
+	pollDevices(t, dir, 10*time.Second, "the meter", func(ds map[string]device.Device) bool {
+		return ds["mqtt-meter"].State["power"].Equal(device.Float(5))
+	})
 	// 1,000 messages of 50 KB (50 MB) that only the slow client wants,
 	// then a state change for the agent. The broker copies each message
 	// it queues for a client: at most 256 of them (12.5 MB) are held.

@@ -56,6 +56,18 @@ func pahoClient(t *testing.T, url, id string) paho.Client {
 	return c
 }
 
+// handedOn returns once the broker has handed every publish c made before
+// to its subscribers. The broker acknowledges a QoS 1 publish before it
+// does that, so Wait alone leaves the last one on its way; it takes a
+// client's packets in order, so the acknowledgement of one more publish
+// says the earlier ones are through.
+func handedOn(t *testing.T, c paho.Client) {
+	t.Helper()
+	if tok := c.Publish("test/handed-on", 1, false, ""); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("handed-on publish: %v", tok.Error())
+	}
+}
+
 // The broker hands a subscribing client its retained messages all at
 // once and drops those past the client's pending writes; the agent takes
 // them in-process, so a small pending-writes limit loses no device, while

@@ -62,11 +62,17 @@ func TestEntitiesPastThePerDeviceLimitAreRefused(t *testing.T) {
 	const limit = 10
 	br, h, mq := newEmbeddedRig(t, BrokerLimits{}, MQTTOptions{MaxEntitiesPerDevice: limit})
 	pub := pahoClient(t, br.URL(), "appliances")
-	startMQTT(t, mq)
+	// The configs are retained and handed on before the client starts, so
+	// each reaches it once, in the replay of its subscription. One still on
+	// its way while it subscribes can come both live and in the replay (the
+	// broker does that, and MQTT allows it), and a refused config that comes
+	// twice is counted twice.
 	for i := range limit + 5 {
 		topic, payload := manyEntityConfig("capdev", i)
 		pub.Publish(topic, 1, true, payload).Wait()
 	}
+	handedOn(t, pub)
+	startMQTT(t, mq)
 	testutil.Eventually(t, 5*time.Second, "the device with its first entities", func() bool {
 		d, ok := h.Device("mqtt-capdev")
 		return ok && len(d.Properties) == limit

@@ -290,14 +290,16 @@ func (l *writerLoop) commit() {
 			l.retryTimer.Reset(l.retry)
 			l.retryArmed = true
 		} else {
+			if w.opts.FlushInterval > 0 {
+				w.checkpoint()
+			}
+			// Counted after its checkpoint: whoever sees the commit in
+			// Stats sees the WAL frames and pages it cost too.
 			w.commits.Add(1)
 			w.written.Add(uint64(len(l.durable.changes)))
 			w.lastErr.Store(nil)
 			l.retry = 0
 			l.durable.reset()
-			if w.opts.FlushInterval > 0 {
-				w.checkpoint()
-			}
 		}
 	}
 	for _, f := range l.flushers {
