@@ -112,7 +112,14 @@ func TestHostileRetainedFloodKeepsTheAgentSmall(t *testing.T) {
 		seen[strings.Split(m.Topic(), "/")[1]]++
 		mu.Unlock()
 	}).Wait()
-	time.Sleep(500 * time.Millisecond) // retained messages arrive right after SUBACK; nothing else is published
+	// The broker queues a subscription's retained messages at SUBACK, so a
+	// message the probe publishes afterwards reaches it after all of them.
+	probe.Publish("unused/end/0", 1, false, "x").Wait()
+	testutil.Eventually(t, 10*time.Second, "the retained replay", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return seen["end"] == 1
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if seen["big"] != 0 || seen["medium"] == 0 || seen["medium"] == 300 {
