@@ -33,22 +33,32 @@ type client struct {
 	nc   int
 }
 
-// call POSTs params to /rpc/<method> and returns the result body.
+// call calls /rpc/<method> and returns the result body: a GET without
+// params (the reads: Shelly.GetDeviceInfo, Shelly.GetStatus), which Go's
+// HTTP client sends again by itself when the device had just closed the
+// kept-alive connection it reused; a POST of params as JSON otherwise.
 func (c *client) call(ctx context.Context, addr, method string, params any) ([]byte, error) {
-	var body []byte
+	verb, body := http.MethodGet, []byte(nil)
 	if params != nil {
 		var err error
 		if body, err = jsonMarshal(params); err != nil {
 			return nil, err
 		}
+		verb = http.MethodPost
 	}
 	uri := "/rpc/" + method
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+uri, bytes.NewReader(body))
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, verb, "http://"+addr+uri, rd)
 		if err != nil {
 			return nil, fmt.Errorf("shelly: %w", err)
 		}
-		req.Header.Set("Content-Type", "application/json")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		c.mu.Lock()
 		if c.chal != nil && c.password != "" {
 			c.nc++
@@ -56,7 +66,7 @@ func (c *client) call(ctx context.Context, addr, method string, params any) ([]b
 			if mk == nil {
 				mk = newCnonce
 			}
-			req.Header.Set("Authorization", c.chal.authorization(User, c.password, http.MethodPost, uri, c.nc, mk()))
+			req.Header.Set("Authorization", c.chal.authorization(User, c.password, verb, uri, c.nc, mk()))
 		}
 		c.mu.Unlock()
 		resp, err := c.http.Do(req)

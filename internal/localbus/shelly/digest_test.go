@@ -76,7 +76,7 @@ func TestClientUsesItsCnonceSource(t *testing.T) {
 		if !strings.Contains(auths[i], `nc=`+want.nc+`, cnonce="`+want.cnonce+`"`) {
 			t.Errorf("request %d: want nc %s and cnonce %s in %s", i+1, want.nc, want.cnonce, auths[i])
 		}
-		resp := digestResponse(User, "pw", "shellyplus1-x", "POST", "/rpc/Switch.GetStatus", "60dc59c6", want.nc, want.cnonce, "auth")
+		resp := digestResponse(User, "pw", "shellyplus1-x", "GET", "/rpc/Switch.GetStatus", "60dc59c6", want.nc, want.cnonce, "auth")
 		if !strings.Contains(auths[i], `response="`+resp+`"`) {
 			t.Errorf("request %d: response is not the one for its cnonce: %s", i+1, auths[i])
 		}

@@ -113,6 +113,11 @@ func TestShellyChannelsBecomeDevicesAndAreFollowedAcrossAddressChange(t *testing
 		if !f.switches[0] {
 			t.Error("relay 0 not switched on")
 		}
+		// Reads are GETs, which Go's client retries on a kept-alive
+		// connection the device has just closed; writes carry a body.
+		if f.verbs["Shelly.GetStatus"] != "GET" || f.verbs["Shelly.GetDeviceInfo"] != "GET" || f.verbs["Switch.Set"] != "POST" {
+			t.Errorf("HTTP methods used: %v", f.verbs)
+		}
 	})
 	cover.set(func(f *fakeShelly) {
 		if f.covers[0] != 0 || !slices.Contains(f.calls, "Cover.GoToPosition") || !slices.Contains(f.calls, "Cover.Close") {

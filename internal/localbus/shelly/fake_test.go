@@ -29,6 +29,7 @@ type fakeShelly struct {
 		bri float64
 	}
 	calls   []string
+	verbs   map[string]string // RPC method → HTTP method of its last call
 	garbage bool
 	nonce   int
 	drop    int // requests to cut off without an answer, as a busy device does
@@ -79,6 +80,10 @@ func (f *fakeShelly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id := num("id")
 	f.calls = append(f.calls, method)
+	if f.verbs == nil {
+		f.verbs = map[string]string{}
+	}
+	f.verbs[method] = r.Method
 	var result any
 	switch method {
 	case "Shelly.GetDeviceInfo":
