@@ -97,7 +97,7 @@ func TestOpQueueBlocksAtItsBound(t *testing.T) {
 	if closed || len(ops) != 3 {
 		t.Fatalf("took %d ops (closed %v), want 3", len(ops), closed)
 	}
-	rest, _ := q.take(ops) // hands ops back: their slots are cleared
+	var rest []writerOp
 	deadline := time.Now().Add(10 * time.Second)
 	for len(rest) == 0 && time.Now().Before(deadline) {
 		<-q.ready
@@ -106,6 +106,11 @@ func TestOpQueueBlocksAtItsBound(t *testing.T) {
 	if len(rest) != 1 || rest[0].change.Property != "3" {
 		t.Fatalf("after the take, queue holds %+v; want the blocked change", rest)
 	}
+	// Handing ops back clears their slots. Checked with nothing left to
+	// put: the handed-back buffer becomes the queue's, and a put made
+	// after that (the blocked one, when it was slow to run) fills it
+	// again, as it should.
+	q.take(ops)
 	for i, op := range ops {
 		if op.change.Property != "" {
 			t.Errorf("taken buffer slot %d still holds %q after being handed back", i, op.change.Property)
