@@ -93,19 +93,10 @@ func (p *jsonParser) object(depth int) (any, bool) {
 		return m, true
 	}
 	for {
-		if p.i >= len(p.s) || p.s[p.i] != '"' {
-			return nil, false
-		}
-		k, ok := p.str()
+		k, ok := p.memberName()
 		if !ok {
 			return nil, false
 		}
-		p.skipSpace()
-		if p.i >= len(p.s) || p.s[p.i] != ':' {
-			return nil, false
-		}
-		p.i++
-		p.skipSpace()
 		v, ok := p.value(depth)
 		if !ok {
 			return nil, false
@@ -126,6 +117,25 @@ func (p *jsonParser) object(depth int) (any, bool) {
 			return nil, false
 		}
 	}
+}
+
+// memberName reads an object member's name and the colon after it, and
+// leaves p at its value.
+func (p *jsonParser) memberName() (string, bool) {
+	if p.i >= len(p.s) || p.s[p.i] != '"' {
+		return "", false
+	}
+	k, ok := p.str()
+	if !ok {
+		return "", false
+	}
+	p.skipSpace()
+	if p.i >= len(p.s) || p.s[p.i] != ':' {
+		return "", false
+	}
+	p.i++
+	p.skipSpace()
+	return k, true
 }
 
 func (p *jsonParser) array(depth int) (any, bool) {

@@ -36,19 +36,10 @@ func scanObject(text string, fields []jsonField) ([]jsonField, bool) {
 		p.i++
 	} else {
 		for {
-			if p.i >= len(p.s) || p.s[p.i] != '"' {
-				return fields, false
-			}
-			k, ok := p.str()
+			k, ok := p.memberName()
 			if !ok {
 				return fields, false
 			}
-			p.skipSpace()
-			if p.i >= len(p.s) || p.s[p.i] != ':' {
-				return fields, false
-			}
-			p.i++
-			p.skipSpace()
 			start := p.i
 			if !p.skip(2) { // the members of the top level (1)
 				return fields, false
