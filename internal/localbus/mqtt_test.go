@@ -229,6 +229,31 @@ func announcePlugAndPlainSwitch(t *testing.T, r *rig) (plug, plain string) {
 	return fixtureDeviceID(t, busFixtures()[4].topic, busFixtures()[4].config), fixtureDeviceID(t, plainTopic, plainConfig)
 }
 
+// stoppedWithPlugAndSwitch runs an agent on its own broker until the plug
+// and the switch of announcePlugAndPlainSwitch are online, then stops it:
+// its store holds both, announced online.
+func stoppedWithPlugAndSwitch(t *testing.T) (r *rig, plug, plain string) {
+	t.Helper()
+	r = newRig(t, testutil.StartMosquitto(t), t.TempDir(), rigOptions{})
+	plug, plain = announcePlugAndPlainSwitch(t, r)
+	testutil.Eventually(t, 5*time.Second, "both online", func() bool {
+		a, b := r.device(plug), r.device(plain)
+		return a != nil && b != nil && a.Online && b.Online
+	})
+	r.close()
+	return r, plug, plain
+}
+
+// restart starts the stopped agent of r again over its store and broker
+// (grace: MQTTOptions.UnconfirmedGrace, 0 for the default), with its
+// OnlineChanged events subscribed from the start.
+func (r *rig) restart(t *testing.T, grace time.Duration) (*rig, *hub.Subscription) {
+	t.Helper()
+	var events *hub.Subscription
+	r2 := newRig(t, r.broker, r.dir, rigOptions{grace: grace, onHub: func(h *hub.Hub) { events = h.Subscribe(64, hub.OnlineChanged) }})
+	return r2, events
+}
+
 func TestBrokerLossTakesDevicesOfflineAndReconnectRestoresThem(t *testing.T) {
 	t.Parallel() // its own broker and store
 	broker := testutil.StartMosquitto(t)
@@ -349,20 +374,11 @@ func TestAgentRestartServesStoredDevicesBeforeTheBrokerReplays(t *testing.T) {
 // agent was down, and not of the switch that is still there.
 func TestAgentRestartAnnouncesOnlyDevicesThatChangedMeanwhile(t *testing.T) {
 	t.Parallel() // its own broker and store
-	broker := testutil.StartMosquitto(t)
-	dir := t.TempDir()
-	r := newRig(t, broker, dir, rigOptions{})
-	plug, plain := announcePlugAndPlainSwitch(t, r)
-	testutil.Eventually(t, 5*time.Second, "both online", func() bool {
-		a, b := r.device(plug), r.device(plain)
-		return a != nil && b != nil && a.Online && b.Online
-	})
-	r.close()
+	r, plug, plain := stoppedWithPlugAndSwitch(t)
 	r.publish("tasmota_345678/tele/LWT", "Offline", true)
 	r.publish("tele/tasmota_345678/LWT", "Offline", true)
 
-	var events *hub.Subscription
-	r2 := newRig(t, broker, dir, rigOptions{onHub: func(h *hub.Hub) { events = h.Subscribe(64, hub.OnlineChanged) }})
+	r2, events := r.restart(t, 0)
 	testutil.Eventually(t, 10*time.Second, "switch confirmed online", func() bool { d := r2.device(plain); return d != nil && d.Online })
 	testutil.Eventually(t, 5*time.Second, "plug's offline announced", func() bool { return len(events.C) > 0 })
 	var got []string
@@ -385,19 +401,10 @@ func TestAgentRestartAnnouncesOnlyDevicesThatChangedMeanwhile(t *testing.T) {
 // are not announced at all.
 func TestDeviceNotReplayedAfterRestartIsAnnouncedOffline(t *testing.T) {
 	t.Parallel() // its own broker and store
-	broker := testutil.StartMosquitto(t)
-	dir := t.TempDir()
-	r := newRig(t, broker, dir, rigOptions{})
-	plug, plain := announcePlugAndPlainSwitch(t, r)
-	testutil.Eventually(t, 5*time.Second, "both online", func() bool {
-		a, b := r.device(plug), r.device(plain)
-		return a != nil && b != nil && a.Online && b.Online
-	})
-	r.close()
+	r, plug, plain := stoppedWithPlugAndSwitch(t)
 	r.publish("homeassistant/switch/plain/config", "", true) // removed while the agent was down
 
-	var events *hub.Subscription
-	r2 := newRig(t, broker, dir, rigOptions{grace: time.Second, onHub: func(h *hub.Hub) { events = h.Subscribe(64, hub.OnlineChanged) }})
+	r2, events := r.restart(t, time.Second)
 	testutil.Eventually(t, 10*time.Second, "plug confirmed online", func() bool { d := r2.device(plug); return d != nil && d.Online })
 	testutil.Eventually(t, 10*time.Second, "the vanished switch announced", func() bool { return len(events.C) > 0 })
 	e := <-events.C
@@ -421,20 +428,11 @@ func TestDeviceNotReplayedAfterRestartIsAnnouncedOffline(t *testing.T) {
 // came, the end of the grace would announce it (the test above).
 func TestRestartWaitsForAvailabilityBeforeAnnouncingOffline(t *testing.T) {
 	t.Parallel() // its own broker and store
-	broker := testutil.StartMosquitto(t)
-	dir := t.TempDir()
-	r := newRig(t, broker, dir, rigOptions{})
-	plug, plain := announcePlugAndPlainSwitch(t, r)
-	testutil.Eventually(t, 5*time.Second, "both online", func() bool {
-		a, b := r.device(plug), r.device(plain)
-		return a != nil && b != nil && a.Online && b.Online
-	})
-	r.close()
+	r, plug, plain := stoppedWithPlugAndSwitch(t)
 	r.publish("tasmota_345678/tele/LWT", "", true) // no retained availability
 	r.publish("tele/tasmota_345678/LWT", "", true)
 
-	var events *hub.Subscription
-	r2 := newRig(t, broker, dir, rigOptions{grace: time.Minute, onHub: func(h *hub.Hub) { events = h.Subscribe(64, hub.OnlineChanged) }})
+	r2, events := r.restart(t, time.Minute)
 	testutil.Eventually(t, 10*time.Second, "switch without availability confirmed", func() bool { d := r2.device(plain); return d != nil && d.Online })
 	testutil.Eventually(t, 10*time.Second, "plug's configs replayed", func() bool {
 		n := 0
