@@ -242,8 +242,8 @@ func (h *Hub) upsert(ctx context.Context, d *device.Device, unconfirmed bool) er
 		if d.UpdatedAt.Before(cur.dev.UpdatedAt) {
 			d.UpdatedAt = cur.dev.UpdatedAt
 		}
-		if unconfirmed && cur.dev.Online {
-			cur.failWaiters(device.CodeDeviceOffline, "device "+d.ID+" is not confirmed online yet")
+		if unconfirmed {
+			cur.unconfirm(d.ID)
 		}
 		cur.dev, cur.told = d, d.Online
 	} else {

@@ -25,10 +25,13 @@ func (h *Hub) SetOnline(id string, online bool) {
 		e.failWaiters(device.CodeDeviceOffline, "device "+id+" went offline")
 	}
 	h.mu.Unlock()
-	if !announce {
-		return
+	if announce {
+		h.announceOnline(id, online, time.Now())
 	}
-	now := time.Now()
+}
+
+// announceOnline writes a device's new reachability and announces it.
+func (h *Hub) announceOnline(id string, online bool, now time.Time) {
 	h.w.Put(store.Change{DeviceID: id, Value: device.Bool(online), At: now})
 	h.events.publish(Event{Type: OnlineChanged, DeviceID: id, Online: online, At: now})
 }
@@ -44,11 +47,9 @@ func (h *Hub) SetSourceUnconfirmed(source string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for id, e := range h.devices {
-		if e.dev.Source != source || !e.dev.Online {
-			continue
+		if e.dev.Source == source {
+			e.unconfirm(id)
 		}
-		e.dev.Online = false
-		e.failWaiters(device.CodeDeviceOffline, "device "+id+" is not confirmed online yet")
 	}
 }
 
@@ -70,8 +71,7 @@ func (h *Hub) AnnounceUnconfirmed(source string) int {
 	slices.Sort(ids)
 	now := time.Now()
 	for _, id := range ids {
-		h.w.Put(store.Change{DeviceID: id, Value: device.Bool(false), At: now})
-		h.events.publish(Event{Type: OnlineChanged, DeviceID: id, Online: false, At: now})
+		h.announceOnline(id, false, now)
 	}
 	return len(ids)
 }
@@ -98,7 +98,15 @@ func (h *Hub) SetSourceOnline(source string, online bool) {
 func (h *Hub) unconfirm(id string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if e, ok := h.devices[id]; ok && e.dev.Online {
+	if e, ok := h.devices[id]; ok {
+		e.unconfirm(id)
+	}
+}
+
+// unconfirm makes the device id of e offline to requests, ending the
+// commands waiting on it; the caller holds the hub's lock.
+func (e *entry) unconfirm(id string) {
+	if e.dev.Online {
 		e.dev.Online = false
 		e.failWaiters(device.CodeDeviceOffline, "device "+id+" is not confirmed online yet")
 	}
