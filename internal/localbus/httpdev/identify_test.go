@@ -16,7 +16,7 @@ import (
 // answers with what answer says for that address and try.
 type identifyRig struct {
 	tr       *Tracker[struct{}]
-	calls    chan string // "addr#try"
+	calls    chan string // the address of each try
 	mu       sync.Mutex
 	tries    map[string]int
 	statuses []string
